@@ -1,0 +1,51 @@
+"""``modelyard`` command line: parse arguments, dispatch to a command, turn errors into exit 1.
+
+Each command is a module in ``commands/`` with ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``; registering one is a line in ``COMMANDS``. No command logic lives here.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import ConfigError, ModelyardError
+
+COMMANDS = {
+    "run": "modelyard.commands.run",
+    "compile": "modelyard.commands.compile",
+    "models": "modelyard.commands.models",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelyard", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"modelyard {__version__}")
+    parser.add_argument("-C", "--repo", metavar="DIR", help="the model repo (default: found from the working directory)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        command.set_defaults(handler=module.run)
+        module.add_arguments(command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    except ModelyardError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,33 @@
+"""What several commands share: finding the repo, loading it, compiling one workflow."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..config import Project, find_repo_root, load_project, relpath
+from ..errors import ModelyardError
+
+
+def add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+
+
+def repo_root(args: argparse.Namespace) -> Path:
+    return find_repo_root(Path(args.repo) if getattr(args, "repo", None) else None)
+
+
+def project(args: argparse.Namespace) -> Project:
+    return load_project(repo_root(args))
+
+
+def repo_file(project: Project, given: str, folder: str) -> str:
+    """A repo-relative path for a file the user named (relative to cwd, the repo, or ``folder``)."""
+    candidates = [Path(given), project.root / given, project.root / folder / given]
+    for candidate in candidates:
+        if candidate.is_file():
+            try:
+                return relpath(project.root, candidate)
+            except ValueError:
+                break
+    raise ModelyardError(f"{given}: no such file in {project.root}/{folder}",
+                         hint=f"name a file under {folder}/, e.g. {folder}/NAME.yaml")

@@ -1,0 +1,33 @@
+"""modelyard compile: write the IR (or a backend's files) for every workflow of the repo."""
+from __future__ import annotations
+
+import argparse
+
+from ..console import err
+
+HELP = "compile the repo into workflows (IR JSON, or an orchestrator's files)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..backends import BACKENDS
+
+    parser.add_argument("--backend", choices=sorted(BACKENDS), default="ir", help="what to write (default: ir)")
+    parser.add_argument("--out", metavar="DIR", help="output folder (default: <state_dir>/compiled/<backend>)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..backends import write_backend
+    from ..compiler import compile_project
+    from ..gitinfo import source_info
+    from .common import project as load
+
+    project = load(args)
+    document = compile_project(project, source_info(project.root))
+    out = Path(args.out) if args.out else project.settings.state_dir / "compiled" / args.backend
+    files = write_backend(args.backend, document, out)
+    err().print(f"compiled {len(document.workflows)} workflow(s) with backend {args.backend!r} into {out}")
+    for name in files:
+        print(out / name)
+    return 0

@@ -1,0 +1,42 @@
+"""modelyard run: extract, train, evaluate and store one model, locally on the DuckDB warehouse."""
+from __future__ import annotations
+
+import argparse
+
+from .common import add_format
+
+HELP = "train, evaluate and store a model (models/FILE.yaml) on the local warehouse"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_file", help="the model file, e.g. models/model_linear_regression.yaml")
+    parser.add_argument("--refresh", action="store_true", help="recompute extracts even when cached")
+    add_format(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..compiler import train_workflow
+    from ..console import err, out, print_json, progress_printer
+    from ..gitinfo import source_info
+    from ..runner import context_for, run_workflow
+    from .common import project as load, repo_file
+
+    project = load(args)
+    model = project.models[repo_file(project, args.model_file, "models")]
+    workflow = train_workflow(project, model)
+    ctx = context_for(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
+    results = run_workflow(workflow, ctx, on_event=progress_printer(workflow.id))
+    stored = results["register"]
+    reused = sorted(r["table"] for r in results.values() if r.get("reused"))
+    if args.format == "json":
+        print_json({**stored, "workflow": workflow.id, "reused_extracts": reused, "run_dir": str(ctx.run_dir)})
+        return 0
+    console = out()
+    console.print(f"trained [bold]{stored['canonical_name']}[/] version {stored['version']}")
+    for name, value in stored["metrics"].items():
+        console.print(f"  {name}: {value:.6g}" if value is not None else f"  {name}: n/a")
+    if reused:
+        console.print(f"reused cached extracts: {', '.join(reused)}")
+    console.print(f"model stored in {stored['model_path']}")
+    err().print(f"[dim]run folder: {ctx.run_dir}[/]")
+    return 0

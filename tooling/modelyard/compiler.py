@@ -1,0 +1,129 @@
+"""Compile checked config records into the IR: one workflow per model file (train), per tuning
+file (tune) and per model with a ``split_config`` (backtest).
+
+Compiling renders SQL and hashes sources; it never touches the warehouse or imports trainer code.
+Tuning and backtesting are fan-out nodes whose items are fixed here (grid points, windows are
+computed at run time from the data's dates), so every backend maps the same list.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from . import ir
+from .config import ExtractSpec, ModelSpec, Project
+from .sqltemplate import read_sql, render_sql
+from .trainer_source import trainer_code_files
+
+
+def file_hash(root: Path, rel: str) -> str:
+    return ir.content_hash((root / rel).read_bytes())
+
+
+def workflow_id(path: str) -> str:
+    """``models/model_a.yaml`` -> ``model_a``; ``tuning/t.yaml`` -> ``tune__t``."""
+    stem = Path(path).with_suffix("").as_posix()
+    folder, _, rest = stem.partition("/")
+    safe = rest.replace("/", "__")
+    return safe if folder == "models" else f"tune__{safe}" if folder == "tuning" else safe
+
+
+def extract_node_id(spec: ExtractSpec) -> str:
+    return f"extract__{spec.table.split('.', 1)[1]}"
+
+
+def extract_node(project: Project, spec: ExtractSpec) -> ir.Node:
+    sql = render_sql(read_sql(project.root, spec.sql_file), spec.kwargs, spec.sql_file)
+    body = project.documents[spec.file].data[spec.name]
+    return ir.Node(
+        id=extract_node_id(spec),
+        kind="extract",
+        upstream=(),
+        spec={"table": spec.table, "sql": sql, "extract_file": spec.file, "dataset": spec.name,
+              "sql_file": spec.sql_file, "line": spec.position.line},
+        hash_parts={"config": ir.content_hash(body), "sql": ir.content_hash(sql)},
+    )
+
+
+def _inputs(project: Project, model: ModelSpec) -> tuple[list[ir.Node], dict[str, dict[str, str]]]:
+    nodes, inputs = [], {}
+    for dep in model.dependencies:
+        spec = project.extracts[(dep.file, dep.file_param_name)]
+        node = extract_node(project, spec)
+        if node.id not in {n.id for n in nodes}:
+            nodes.append(node)
+        inputs[dep.train_param_name] = {"node": node.id, "table": spec.table}
+    return nodes, inputs
+
+
+def trainer_spec(project: Project, model: ModelSpec) -> tuple[dict[str, Any], str]:
+    files = trainer_code_files(project.root, model.trainer_file)
+    code_hash = ir.content_hash({f: file_hash(project.root, f) for f in files})
+    return ({"trainer": model.model_trainer, "trainer_file": model.trainer_file,
+             "trainer_files": files, "constructor_args": model.constructor_args}, code_hash)
+
+
+def register_spec(project: Project, model: ModelSpec, extract_nodes: list[ir.Node]) -> dict[str, Any]:
+    return {
+        "canonical_name": model.canonical_name,
+        "model_name": model.model_name,
+        "model_description": model.model_description,
+        "tags": model.tags,
+        "model_file": model.file,
+        "lineage": {
+            "model_file_sha256": file_hash(project.root, model.file),
+            "extracts": [{"extract_file": n.spec["extract_file"], "dataset": n.spec["dataset"],
+                          "extract_file_sha256": file_hash(project.root, n.spec["extract_file"]),
+                          "rendered_sql_sha256": n.hash_parts["sql"], "table": n.spec["table"]}
+                         for n in extract_nodes],
+            "trainer": model.model_trainer,
+        },
+    }
+
+
+def _settings(model: ModelSpec) -> dict[str, Any]:
+    return {"schedule": model.schedule, "retries": model.retries, "environment": {}}
+
+
+def _sources(project: Project, model: ModelSpec, extract_nodes: list[ir.Node], trainer: dict) -> list[str]:
+    files = {model.file, *trainer["trainer_files"]}
+    for node in extract_nodes:
+        files.update({node.spec["extract_file"], node.spec["sql_file"]})
+    return sorted(files)
+
+
+def train_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
+    extract_nodes, inputs = _inputs(project, model)
+    trainer, code_hash = trainer_spec(project, model)
+    config_hash = ir.content_hash(project.documents[model.file].data)
+    extract_ids = tuple(n.id for n in extract_nodes)
+    nodes = [
+        *extract_nodes,
+        ir.Node("train", "train", extract_ids, {**trainer, "inputs": inputs},
+                {"config": config_hash, "trainer_code": code_hash}),
+        ir.Node("evaluate", "evaluate", ("train", *extract_ids), {**trainer, "inputs": inputs, "model_node": "train"},
+                {"config": config_hash, "trainer_code": code_hash}),
+        ir.Node("register", "register", ("train", "evaluate"),
+                {**register_spec(project, model, extract_nodes), "model_node": "train", "metrics_node": "evaluate",
+                 "constructor_args": model.constructor_args, "row_count_inputs": inputs},
+                {"config": config_hash}),
+    ]
+    return ir.Workflow(workflow_id(model.file), "train", tuple(_sources(project, model, extract_nodes, trainer)),
+                       _settings(model), ir.seal(nodes))
+
+
+WorkflowBuilder = Callable[[Project], list[ir.Workflow]]
+
+
+def _train_workflows(project: Project) -> list[ir.Workflow]:
+    return [train_workflow(project, model) for model in project.models.values()]
+
+
+# Each builder turns the project into some of its workflows; tuning and backtesting add theirs.
+BUILDERS: list[WorkflowBuilder] = [_train_workflows]
+
+
+def compile_project(project: Project, source: dict[str, Any] | None = None) -> ir.Document:
+    workflows = [w for builder in BUILDERS for w in builder(project)]
+    workflows.sort(key=lambda w: w.id)
+    return ir.Document(tuple(workflows), source or {})

@@ -1,0 +1,61 @@
+"""Where output goes: results on stdout (text or JSON), progress and logs on stderr."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any
+
+
+@functools.cache
+def err():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@functools.cache
+def out():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def progress_printer(label: str):
+    """An ``on_event`` sink that logs node progress, with a bar for fan-out nodes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = err()
+    state: dict[str, Any] = {}
+
+    def on_event(event: dict) -> None:
+        kind = event["event"]
+        if kind == "node_started":
+            console.print(f"[dim]{label}[/]  {event['node']} ...")
+        elif kind == "fan_out":
+            bar = Progress(TextColumn(f"  {event['node']}"), BarColumn(), MofNCompleteColumn(),
+                           TimeElapsedColumn(), console=console, transient=True)
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task(event["node"], total=event["total"])
+        elif kind == "item_done" and "bar" in state:
+            state["bar"].advance(state["task"])
+        elif kind in ("node_done", "node_failed"):
+            if "bar" in state:
+                state.pop("bar").stop()
+            if kind == "node_done":
+                result = event["result"]
+                note = ""
+                if "reused" in result:
+                    note = f"reused cached table ({result['rows']} rows)" if result["reused"] else f"built ({result['rows']} rows)"
+                elif "items" in result:
+                    note = f"{result['items']} items"
+                console.print(f"[dim]{label}[/]  {event['node']} [green]ok[/] {note}")
+            else:
+                console.print(f"[dim]{label}[/]  {event['node']} [red]failed[/]")
+
+    return on_event

@@ -1,0 +1,143 @@
+"""The intermediate representation: workflows as DAGs of typed nodes, as versioned JSON.
+
+This module knows nothing of YAML, DuckDB or any orchestrator. Contract (see docs/architecture.md):
+- a ``Node`` has an ``id`` unique in its workflow, a ``kind`` (extract, train, evaluate, register,
+  trials, select, windows, summary), ``upstream`` node ids, a JSON ``spec`` the runtime needs, and
+  ``hash_parts``: named content hashes (config, sql, trainer_code, ...). Its ``hash`` covers its
+  parts and its upstream hashes, so a change anywhere upstream changes every node below it.
+- a fan-out node (``fan_out`` true) runs once per item of ``spec["items"]`` (trials, windows);
+  backends map it (Airflow dynamic task mapping, local process pool).
+- the document is deterministic: same inputs, same bytes (sorted keys, no timestamps).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any, Iterable
+
+IR_VERSION = 1
+NODE_KINDS = ("extract", "train", "evaluate", "register", "trials", "select", "windows", "summary")
+
+
+def content_hash(value: Any) -> str:
+    data = value if isinstance(value, bytes) else canonical_json(value).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class GraphError(ValueError):
+    """The IR is not a DAG or names unknown nodes; a compiler bug or a cycle in the user's files."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Node:
+    id: str
+    kind: str
+    upstream: tuple[str, ...]
+    spec: dict[str, Any]
+    hash_parts: dict[str, str]
+    fan_out: bool = False
+    hash: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "upstream": list(self.upstream), "spec": self.spec,
+                "hash_parts": self.hash_parts, "fan_out": self.fan_out, "hash": self.hash}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Node":
+        return cls(data["id"], data["kind"], tuple(data["upstream"]), data["spec"], data["hash_parts"],
+                   data.get("fan_out", False), data["hash"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Workflow:
+    id: str
+    kind: str  # train | tune | backtest
+    source_files: tuple[str, ...]
+    settings: dict[str, Any]  # schedule, retries, environment: what orchestrators need
+    nodes: tuple[Node, ...]
+
+    @property
+    def hash(self) -> str:
+        return content_hash({"settings": self.settings, "nodes": [n.hash for n in self.nodes]})
+
+    def node(self, node_id: str) -> Node:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(f"workflow {self.id!r} has no node {node_id!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "source_files": list(self.source_files),
+                "settings": self.settings, "hash": self.hash, "nodes": [n.to_json() for n in self.nodes]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Workflow":
+        return cls(data["id"], data["kind"], tuple(data["source_files"]), data["settings"],
+                   tuple(Node.from_json(n) for n in data["nodes"]))
+
+
+@dataclasses.dataclass(frozen=True)
+class Document:
+    workflows: tuple[Workflow, ...]
+    source: dict[str, Any]  # commit, dirty: where the IR came from
+
+    def workflow(self, workflow_id: str) -> Workflow:
+        for workflow in self.workflows:
+            if workflow.id == workflow_id:
+                return workflow
+        raise KeyError(workflow_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ir_version": IR_VERSION, "source": self.source,
+                "workflows": [w.to_json() for w in self.workflows]}
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def loads(cls, text: str) -> "Document":
+        data = json.loads(text)
+        if data.get("ir_version") != IR_VERSION:
+            raise GraphError(f"IR version {data.get('ir_version')!r} is not supported (expected {IR_VERSION}); recompile")
+        return cls(tuple(Workflow.from_json(w) for w in data["workflows"]), data.get("source", {}))
+
+
+def seal(nodes: Iterable[Node]) -> tuple[Node, ...]:
+    """Check the graph and fill each node's hash from its parts and its upstream hashes."""
+    ordered = topological_order(list(nodes))
+    hashes: dict[str, str] = {}
+    sealed = []
+    for node in ordered:
+        digest = content_hash({"kind": node.kind, "parts": node.hash_parts,
+                               "upstream": [hashes[u] for u in node.upstream]})
+        hashes[node.id] = digest
+        sealed.append(dataclasses.replace(node, hash=digest))
+    return tuple(sealed)
+
+
+def topological_order(nodes: list[Node]) -> list[Node]:
+    """Kahn's algorithm, ties broken by the order given, so the result is deterministic."""
+    by_id = {n.id: n for n in nodes}
+    if len(by_id) != len(nodes):
+        raise GraphError("duplicate node ids")
+    for node in nodes:
+        for up in node.upstream:
+            if up not in by_id:
+                raise GraphError(f"node {node.id!r} depends on unknown node {up!r}")
+    remaining = {n.id: set(n.upstream) for n in nodes}
+    done: list[Node] = []
+    while remaining:
+        ready = [n for n in nodes if n.id in remaining and not remaining[n.id]]
+        if not ready:
+            raise GraphError("cycle between nodes: " + " -> ".join(sorted(remaining)))
+        for node in ready:
+            del remaining[node.id]
+            for deps in remaining.values():
+                deps.discard(node.id)
+            done.append(node)
+    return done

@@ -1,0 +1,107 @@
+"""Check a parsed YAML document against one of modelyard's JSON Schemas.
+
+The schemas live in ``schemas/`` at the repo root and ship inside the package; editors use the
+same files. Each jsonschema error becomes a positioned diagnostic, with "did you mean" for keys.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from importlib import resources
+
+from .errors import Diagnostic
+from .yamlsource import YamlDocument
+
+SCHEMA_FILES = {
+    "extract": "extract.schema.json",
+    "model": "model.schema.json",
+    "tuning": "tuning.schema.json",
+    "settings": "settings.schema.json",
+}
+
+
+def schema_text(kind: str) -> str:
+    return resources.files("modelyard").joinpath("schemas", SCHEMA_FILES[kind]).read_text("utf-8")
+
+
+@functools.cache
+def _validator(kind: str):
+    import jsonschema
+
+    schema = json.loads(schema_text(kind))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _describe_type(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+def did_you_mean(name: str, choices) -> str:
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _dotted(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
+    path = tuple(error.absolute_path)
+    where = _dotted(path)
+    validator = error.validator
+    if validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        patterns = error.schema.get("patternProperties", {})
+        extra = [k for k in error.instance
+                 if k not in allowed and not any(re.match(p, str(k)) for p in patterns)]
+        out = []
+        for key in extra:
+            message = f"{_dotted(path + (key,))}: unknown key{did_you_mean(key, allowed)}"
+            if not did_you_mean(key, allowed) and allowed:
+                message += f" (allowed here: {', '.join(allowed)})"
+            out.append(Diagnostic(doc.where(path + (key,), key=True), "error", "unknown-key", message))
+        return out
+    if validator == "required":
+        missing = [k for k in error.validator_value if isinstance(error.instance, dict) and k not in error.instance]
+        return [Diagnostic(doc.where(path), "error", "missing-key",
+                           f"{where}: missing required key {k!r}") for k in missing]
+    if validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return [Diagnostic(doc.where(path), "error", "wrong-type",
+                           f"{where}: expected {expected}, got {_describe_type(error.instance)} {json.dumps(error.instance, default=str)[:60]}")]
+    if validator == "enum":
+        return [Diagnostic(doc.where(path), "error", "unknown-value",
+                           f"{where}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+                           + did_you_mean(error.instance, error.validator_value))]
+    if validator == "propertyNames":
+        return [Diagnostic(doc.where(path + (error.instance,), key=True), "error", "bad-name",
+                           f"{where}: {error.instance!r} is not a valid name (letters, digits and underscores)")]
+    if validator == "oneOf" and error.context:
+        best = min(error.context, key=lambda e: len(list(e.absolute_path)))
+        return [Diagnostic(doc.where(path), "error", "schema", f"{where}: {best.message}")]
+    return [Diagnostic(doc.where(path), "error", "schema", f"{where}: {error.message}")]
+
+
+def check_schema(kind: str, doc: YamlDocument) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for error in _validator(kind).iter_errors(doc.data):
+        out.extend(_diagnostics_for(error, doc))
+    return out

@@ -1,0 +1,149 @@
+"""The model store: versioned artifacts, each with an envelope of signature, metrics and lineage.
+
+Layout: ``<store>/<canonical_name>/<version>/{model.pkl, envelope.json}``. A version is written in
+a temporary folder and renamed into place while holding a per-model file lock, so concurrent runs
+get distinct versions and a reader never sees half a version. Loading checks the artifact's
+sha256 against its envelope and refuses a mismatch.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import StoreError
+
+ARTIFACT = "model.pkl"
+ENVELOPE = "envelope.json"
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary sibling, fsync, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class ModelStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def _versions(self, name: str) -> list[int]:
+        folder = self.root / name
+        if not folder.is_dir():
+            return []
+        return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and (p / ENVELOPE).is_file())
+
+    def save(self, name: str, artifact: bytes, envelope: dict[str, Any]) -> tuple[int, Path]:
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = folder / f".tmp-{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            envelope = dict(envelope, artifact={"file": ARTIFACT, "sha256": hashlib.sha256(artifact).hexdigest(),
+                                                "bytes": len(artifact), "serializer": "cloudpickle"})
+            (staging / ARTIFACT).write_bytes(artifact)
+            with _locked(folder):
+                versions = [int(p.name) for p in folder.iterdir() if p.name.isdigit()]
+                version = max(versions, default=0) + 1
+                envelope["version"] = version
+                (staging / ENVELOPE).write_text(json.dumps(envelope, indent=2, sort_keys=True, default=str) + "\n")
+                for file in staging.iterdir():
+                    with open(file, "rb") as handle:
+                        os.fsync(handle.fileno())
+                final = folder / str(version)
+                os.rename(staging, final)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+        return version, final
+
+    def envelope(self, name: str, version: int | None = None) -> dict[str, Any]:
+        path = self._version_dir(name, version) / ENVELOPE
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StoreError(f"cannot read envelope {path}: {exc}") from None
+
+    def _version_dir(self, name: str, version: int | None) -> Path:
+        versions = self._versions(name)
+        if not versions:
+            known = self.names()
+            raise StoreError(f"no stored model named {name!r} in {self.root}",
+                             hint=f"stored models: {', '.join(known)}" if known else "train one with `modelyard run models/FILE.yaml`")
+        if version is None:
+            version = versions[-1]
+        if version not in versions:
+            raise StoreError(f"model {name!r} has no version {version} (versions: {', '.join(map(str, versions))})")
+        return self.root / name / str(version)
+
+    def load(self, name: str, version: int | None = None) -> Any:
+        import cloudpickle
+
+        folder = self._version_dir(name, version)
+        envelope = self.envelope(name, version)
+        data = (folder / ARTIFACT).read_bytes()
+        expected = envelope.get("artifact", {}).get("sha256")
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != expected:
+            raise StoreError(
+                f"the artifact {folder / ARTIFACT} does not match its envelope "
+                f"(sha256 {actual[:12]}..., expected {str(expected)[:12]}...): it was modified or corrupted",
+                hint="retrain the model to store a fresh version")
+        try:
+            return cloudpickle.loads(data)
+        except Exception as exc:
+            raise StoreError(f"cannot unpickle {folder / ARTIFACT}: {type(exc).__name__}: {exc}") from None
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def list(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Every stored version's envelope, with its path, by name then version."""
+        out = []
+        for model in [name] if name else self.names():
+            for version in self._versions(model):
+                envelope = self.envelope(model, version)
+                envelope["model_path"] = str(self.root / model / str(version))
+                out.append(envelope)
+        return out
+
+
+def load_model(canonical_name: str, version: int | None = None, *, repo: str | os.PathLike | None = None) -> Any:
+    """Load a stored model object (the latest version unless ``version`` is given).
+
+    The store is the one of the model repo at ``repo`` (default: the repo around the working
+    directory), or the folder named by the ``MODELYARD_STORE`` environment variable.
+    """
+    if os.environ.get("MODELYARD_STORE") and repo is None:
+        return ModelStore(Path(os.environ["MODELYARD_STORE"])).load(canonical_name, version)
+    from .config import find_repo_root, load_settings
+
+    settings = load_settings(find_repo_root(Path(repo) if repo else None))
+    return ModelStore(settings.store_path).load(canonical_name, version)

@@ -1,0 +1,195 @@
+"""The embedded DuckDB warehouse: seed tables from ``data/``, extract tables, and their cache.
+
+Seeds (like dbt's): every ``data/NAME.csv`` or ``data/NAME.parquet`` is table ``NAME``, reloaded
+when the file's content changes. Extracts live in schema ``extracts``; ``_modelyard.extracts``
+remembers the cache key each was built with, so an unchanged extract is reused, not recomputed.
+
+DuckDB lets one process write a database file at a time; a second process gets a lock error.
+We wait (polling) up to ``lock_timeout`` and then fail with a message that says who to stop.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+from .errors import Position, WarehouseError
+
+SEED_SUFFIXES = {".csv": "read_csv_auto", ".parquet": "read_parquet"}
+_META = """
+CREATE SCHEMA IF NOT EXISTS _modelyard;
+CREATE SCHEMA IF NOT EXISTS extracts;
+CREATE TABLE IF NOT EXISTS _modelyard.seeds (
+    table_name VARCHAR PRIMARY KEY, file VARCHAR, size BIGINT, mtime_ns BIGINT, sha256 VARCHAR);
+CREATE TABLE IF NOT EXISTS _modelyard.extracts (
+    table_name VARCHAR PRIMARY KEY, cache_key VARCHAR, row_count BIGINT, built_at TIMESTAMP);
+"""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def qualified(table: str) -> str:
+    return ".".join(quote(part) for part in table.split(".", 1))
+
+
+class Warehouse:
+    """A connection to the warehouse file; use as a context manager."""
+
+    def __init__(self, path: Path, *, read_only: bool = False, lock_timeout: float = 60.0):
+        self.path = Path(path)
+        self.read_only = read_only
+        self.lock_timeout = lock_timeout
+        self.con = None
+
+    def __enter__(self) -> "Warehouse":
+        import duckdb
+
+        if self.read_only and not self.path.exists():
+            raise WarehouseError(f"no warehouse yet at {self.path}", hint="run a workflow first (modelyard run ...)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                self.con = duckdb.connect(str(self.path), read_only=self.read_only)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from None
+                if time.monotonic() >= deadline:
+                    raise WarehouseError(
+                        f"the warehouse {self.path} is locked by another process "
+                        f"(waited {self.lock_timeout:.0f}s)",
+                        hint="wait for the other modelyard command (or UI run) to finish, or stop it") from None
+                time.sleep(0.2)
+        if not self.read_only:
+            self.con.execute(_META)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    def sync_seeds(self, data_dir: Path) -> list[str]:
+        """Load new or changed seed files; return the names of the tables (re)loaded."""
+        if not data_dir.is_dir():
+            return []
+        known = {row[0]: row[1:] for row in self.con.execute(
+            "SELECT table_name, file, size, mtime_ns, sha256 FROM _modelyard.seeds").fetchall()}
+        loaded = []
+        for file in sorted(data_dir.iterdir()):
+            reader = SEED_SUFFIXES.get(file.suffix.lower())
+            if reader is None or not file.is_file():
+                continue
+            name = file.stem
+            stat = file.stat()
+            previous = known.get(name)
+            if previous and previous[0] == file.name and previous[1:3] == (stat.st_size, stat.st_mtime_ns):
+                continue
+            sha = file_sha256(file)
+            if previous and previous[0] == file.name and previous[3] == sha and self.has_table(name):
+                self.con.execute("UPDATE _modelyard.seeds SET size=?, mtime_ns=? WHERE table_name=?",
+                                 [stat.st_size, stat.st_mtime_ns, name])
+                continue
+            try:
+                self.con.execute("BEGIN")
+                self.con.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM {reader}(?)", [str(file)])
+                self.con.execute("INSERT OR REPLACE INTO _modelyard.seeds VALUES (?, ?, ?, ?, ?)",
+                                 [name, file.name, stat.st_size, stat.st_mtime_ns, sha])
+                self.con.execute("COMMIT")
+            except Exception as exc:
+                self.con.execute("ROLLBACK")
+                raise WarehouseError(f"cannot load seed file: {exc}", Position(f"{data_dir.name}/{file.name}")) from None
+            loaded.append(name)
+        return loaded
+
+    def has_table(self, table: str) -> bool:
+        schema, _, name = table.rpartition(".")
+        return bool(self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema or "main", name]).fetchone()[0])
+
+    def fingerprint(self, table: str) -> str | None:
+        """What identifies the table's content: a seed's file hash or an extract's cache key."""
+        name = table.split(".")[-1]
+        row = self.con.execute("SELECT sha256 FROM _modelyard.seeds WHERE table_name = ?", [name]).fetchone()
+        if row and "." not in table:
+            return "seed:" + row[0]
+        qualified_name = table if "." in table else f"extracts.{table}"
+        row = self.con.execute("SELECT cache_key FROM _modelyard.extracts WHERE table_name = ?",
+                               [qualified_name]).fetchone()
+        return "extract:" + row[0] if row else None
+
+    def source_tables(self, sql: str) -> list[str]:
+        import duckdb
+
+        try:
+            return sorted(duckdb.get_table_names(sql, qualified=True))
+        except Exception:
+            return []
+
+    def cache_key(self, node_hash: str, sql: str) -> str | None:
+        """None when some source table has no fingerprint: such an extract is never reused."""
+        prints = []
+        for table in self.source_tables(sql):
+            fp = self.fingerprint(table)
+            if fp is None:
+                return None
+            prints.append(f"{table}={fp}")
+        return hashlib.sha256("\n".join([node_hash, *prints]).encode()).hexdigest()
+
+    def cached_rows(self, table: str, cache_key: str | None) -> int | None:
+        if cache_key is None or not self.has_table(table):
+            return None
+        row = self.con.execute("SELECT cache_key, row_count FROM _modelyard.extracts WHERE table_name = ?",
+                               [table]).fetchone()
+        return row[1] if row and row[0] == cache_key else None
+
+    def materialize(self, table: str, sql: str, cache_key: str | None, *, where: Position | None = None) -> int:
+        import duckdb
+
+        try:
+            self.con.execute("BEGIN")
+            self.con.execute(f"CREATE OR REPLACE TABLE {qualified(table)} AS {sql}")
+            rows = self.con.execute(f"SELECT count(*) FROM {qualified(table)}").fetchone()[0]
+            self.con.execute("INSERT OR REPLACE INTO _modelyard.extracts VALUES (?, ?, ?, now())",
+                             [table, cache_key or "", rows])
+            self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            self.con.execute("ROLLBACK")
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise WarehouseError(f"SQL error: {message}", where,
+                                 hint="fix the query; the rendered SQL is in `modelyard compile` output") from None
+        return rows
+
+    def read_table(self, table: str):
+        if not self.has_table(table):
+            raise WarehouseError(f"table {table} does not exist in the warehouse {self.path}",
+                                 hint="run the workflow's extracts first")
+        return self.con.execute(f"SELECT * FROM {qualified(table)}").df()
+
+    def write_dataframe(self, table: str, frame) -> None:
+        schema = table.split(".")[0] if "." in table else None
+        if schema:
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+        self.con.register("_modelyard_frame", frame)
+        try:
+            self.con.execute(f"CREATE OR REPLACE TABLE {qualified(table)} AS SELECT * FROM _modelyard_frame")
+        finally:
+            self.con.unregister("_modelyard_frame")
+
+    def tables(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema <> '_modelyard' ORDER BY 1, 2").fetchall()
+        return [name if schema == "main" else f"{schema}.{name}" for schema, name in rows]
