@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from . import ir
 from .config import ExtractSpec, ModelSpec, Project
+from .splits import WindowSizes
 from .sqltemplate import read_sql, render_sql
 from .trainer_source import trainer_code_files
 
@@ -112,6 +113,36 @@ def train_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
                        _settings(model), ir.seal(nodes))
 
 
+def backtest_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
+    """extracts -> split (windows from the data's dates) -> windows (fan-out) -> summary."""
+    split = model.split_config
+    doc = project.documents[model.file]
+    extract_nodes, inputs = _inputs(project, model)
+    trainer, code_hash = trainer_spec(project, model)
+    config_hash = ir.content_hash(doc.data)
+    stem = workflow_id(model.file)
+    dataset = {"param": split.train_param_name, "table": inputs[split.train_param_name]["table"],
+               "time_column": split.time_column}
+    lines = {key: doc.where(("split_config", key)).line
+             for key in ("split_config", "time_column", "days_backward", "as_of")}
+    nodes = [
+        *extract_nodes,
+        ir.Node("split", "split", (inputs[split.train_param_name]["node"],),
+                {**dataset, "strategy": split.strategy, "as_of": split.as_of, "sizes": WindowSizes.of(split).to_json(),
+                 "model_file": model.file, "lines": {**lines, "split_config": split.position.line}},
+                {"config": ir.content_hash(doc.data["split_config"])}),
+        ir.Node("windows", "windows", ("split", *(n.id for n in extract_nodes)),
+                {**trainer, **dataset, "inputs": inputs, "items_from": "split"},
+                {"config": config_hash, "trainer_code": code_hash}, fan_out=True),
+        ir.Node("summary", "summary", ("windows",),
+                {"windows_node": "windows", "table": f"backtest.{stem}_windows",
+                 "summary_table": f"backtest.{stem}_summary", "report": f"backtest__{stem}.html"},
+                {"config": config_hash}),
+    ]
+    return ir.Workflow(f"backtest__{stem}", "backtest", tuple(_sources(project, model, extract_nodes, trainer)),
+                       _settings(model), ir.seal(nodes))
+
+
 WorkflowBuilder = Callable[[Project], list[ir.Workflow]]
 
 
@@ -119,8 +150,12 @@ def _train_workflows(project: Project) -> list[ir.Workflow]:
     return [train_workflow(project, model) for model in project.models.values()]
 
 
+def _backtest_workflows(project: Project) -> list[ir.Workflow]:
+    return [backtest_workflow(project, m) for m in project.models.values() if m.split_config is not None]
+
+
 # Each builder turns the project into some of its workflows; tuning and backtesting add theirs.
-BUILDERS: list[WorkflowBuilder] = [_train_workflows]
+BUILDERS: list[WorkflowBuilder] = [_train_workflows, _backtest_workflows]
 
 
 def compile_project(project: Project, source: dict[str, Any] | None = None) -> ir.Document:

@@ -52,8 +52,9 @@ def progress_printer(label: str):
                 note = ""
                 if "reused" in result:
                     note = f"reused cached table ({result['rows']} rows)" if result["reused"] else f"built ({result['rows']} rows)"
-                elif "items" in result:
-                    note = f"{result['items']} items"
+                elif "items" in result:  # a count (fan-out node) or the list for a fan-out node below
+                    items = result["items"]
+                    note = f"{len(items) if isinstance(items, list) else items} items"
                 console.print(f"[dim]{label}[/]  {event['node']} [green]ok[/] {note}")
             else:
                 console.print(f"[dim]{label}[/]  {event['node']} [red]failed[/]")

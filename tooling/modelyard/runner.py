@@ -82,4 +82,5 @@ def context_for(settings, workflow_id: str, *, refresh: bool = False, source: di
         lock_timeout=settings.lock_timeout_seconds,
         refresh=refresh,
         source=source or {},
+        reports_dir=settings.state_dir / "reports",
     )

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__, trainers
+from . import __version__, backtest, trainers
 from .errors import ModelyardError, Position, TrainerError
 from .ir import Node, Workflow
 from .store import ModelStore, write_atomic
@@ -32,6 +32,7 @@ class RunContext:
     lock_timeout: float = 60.0
     refresh: bool = False
     source: dict = dataclasses.field(default_factory=dict)  # commit of the model repo
+    reports_dir: Path | None = None  # HTML reports people open (default: the run folder)
 
     def node_dir(self, node_id: str, index: int | None = None) -> Path:
         return self.run_dir / (node_id if index is None else f"{node_id}.{index}")
@@ -208,6 +209,9 @@ EXECUTORS: dict[str, NodeRunner] = {
     "train": _train,
     "evaluate": _evaluate,
     "register": _register,
+    "split": backtest.split_node,
+    "windows": backtest.window_node,
+    "summary": backtest.summary_node,
 }
 
 

@@ -1,0 +1,24 @@
+"""``sliding_time_window``: fixed-size training windows sliding back from the last day.
+
+The latest window tests on the ``test_size`` ending with the last day and trains on the
+``train_size`` just before it; each earlier window is shifted back by ``slide_by``; a window is
+kept while its training period starts inside the range.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from . import Sizes, Window, day_range
+
+NAME = "sliding_time_window"
+
+
+def windows(last_day: dt.date, sizes: Sizes) -> list[Window]:
+    range_start, range_end = day_range(last_day, sizes.days_backward)
+    found = []
+    test_end = range_end
+    while (train_start := test_end - sizes.test_size - sizes.train_size) >= range_start:
+        test_start = test_end - sizes.test_size
+        found.append(Window(train_start, test_start, test_start, test_end))
+        test_end -= sizes.slide_by
+    return found[::-1]
