@@ -47,8 +47,8 @@ def _time_column(wh, spec: dict) -> None:
     if column not in types:
         raise SplitError(
             f"split_config.time_column: dataset {spec['param']!r} ({spec['table']}) has no column {column!r}"
-            + did_you_mean(column, types) + f"; its columns are: {', '.join(types)}",
-            _at(spec, "time_column"), hint="name the date/time column with split_config.time_column")
+            + did_you_mean(column, types), _at(spec, "time_column"),
+            hint=f"name one of its date/time columns with split_config.time_column (columns: {', '.join(types)})")
     if types[column] not in TEMPORAL_TYPES:
         raise SplitError(
             f"split_config.time_column: column {column!r} of {spec['table']} has type {types[column]}, "
@@ -101,7 +101,8 @@ def plan(spec: dict, times) -> list[dict]:
         raise SplitError(
             f"split_config: {len(empty)} of {len(items)} windows have no rows in {spec['table']}:\n"
             + "\n".join(lines), _at(spec, "split_config"),
-            hint="the data has gaps there: widen train_size/test_size, or change days_backward or as_of")
+            hint="the data has no rows there (a gap, or as_of after its last day): widen train_size or "
+                 "test_size, or change days_backward or as_of")
     return items
 
 
@@ -159,7 +160,8 @@ def _tables(windows: list[dict], summary: dict[str, dict]):
     import pandas as pd
 
     bounds = {name: pd.to_datetime([w[name] for w in windows]) for name in splits.BOUNDS}
-    per_window = pd.DataFrame({"window": [w["window"] for w in windows], **bounds,
+    # "window" is an SQL keyword: the table calls the index window_index
+    per_window = pd.DataFrame({"window_index": [w["window"] for w in windows], **bounds,
                                "train_rows": [w["train_rows"] for w in windows],
                                "test_rows": [w["test_rows"] for w in windows],
                                **{name: [w["metrics"].get(name) for w in windows] for name in summary}})
