@@ -40,7 +40,7 @@ def _day(value: Any) -> str:
     return value.strftime("%Y-%m-%d")
 
 
-def _time_column(wh, spec: dict) -> None:
+def _check_time_column(wh, spec: dict) -> None:
     schema, name = spec["table"].split(".", 1)
     types = dict(wh.con.execute(COLUMN_TYPES, [schema, name]).fetchall())
     column = spec["time_column"]
@@ -109,7 +109,7 @@ def plan(spec: dict, times) -> list[dict]:
 def split_node(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
     spec = node.spec
     with ctx.warehouse(read_only=True) as wh:
-        _time_column(wh, spec)
+        _check_time_column(wh, spec)
         column = quote(spec["time_column"])
         frame = wh.con.execute(f"SELECT CAST({column} AS TIMESTAMP) AS t FROM {qualified(spec['table'])} "
                                f"WHERE {column} IS NOT NULL ORDER BY 1").df()
