@@ -1,7 +1,8 @@
 """Cross-file checks: what a JSON Schema cannot see.
 
 Each check is a function ``(project) -> iterable of Diagnostic`` listed in ``CHECKS``; adding a
-check is adding a function and a line. Checks never import a trainer's module (it may import
+check is adding a function and a line. File references live here; checks against trainer classes,
+of tuning and split settings, and between extracts have their own modules. Checks never import a trainer's module (it may import
 heavy libraries); trainer classes are read from source by ``trainer_source``.
 """
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
+from . import checks_extracts, checks_trainers, checks_tuning
 from .config import EXTRACTS_DIR, Project
 from .errors import Diagnostic, Position
 from .schemas_check import did_you_mean
@@ -94,14 +96,6 @@ def check_model_dependencies(project: Project) -> Iterable[Diagnostic]:
                              + (f" (it has: {', '.join(names)})" if names else ""))
 
 
-def check_trainer_files(project: Project) -> Iterable[Diagnostic]:
-    for model in project.models.values():
-        doc = project.documents[model.file]
-        if not (project.root / model.trainer_file).is_file():
-            yield _error(doc.where(("model_trainer",)), "unknown-trainer",
-                         f"model_trainer: {model.model_trainer!r} needs the file {model.trainer_file}, which does not exist")
-
-
 def check_tuning_model(project: Project) -> Iterable[Diagnostic]:
     for tuning in project.tunings.values():
         doc = project.documents[tuning.file]
@@ -116,8 +110,11 @@ def check_tuning_model(project: Project) -> Iterable[Diagnostic]:
 CHECKS: list[Callable[[Project], Iterable[Diagnostic]]] = [
     check_extract_files,
     check_model_dependencies,
-    check_trainer_files,
     check_tuning_model,
+    checks_extracts.check_extract_references,
+    checks_trainers.check_trainer_classes,
+    checks_tuning.check_tuning_files,
+    checks_tuning.check_split_configs,
 ]
 
 

@@ -62,6 +62,14 @@ def _dotted(path) -> str:
     return out or "(top level)"
 
 
+_RULES = {
+    "minimum": "out-of-range", "exclusiveMinimum": "out-of-range",
+    "maximum": "out-of-range", "exclusiveMaximum": "out-of-range",
+    "minLength": "empty", "minItems": "empty", "minProperties": "empty",
+    "pattern": "bad-format",
+}
+
+
 def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
     path = tuple(error.absolute_path)
     where = _dotted(path)
@@ -91,9 +99,11 @@ def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
         return [Diagnostic(doc.where(path), "error", "unknown-value",
                            f"{where}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
                            + did_you_mean(error.instance, error.validator_value))]
-    if validator == "propertyNames":
+    if "propertyNames" in error.relative_schema_path:  # jsonschema reports the key's own failure
         return [Diagnostic(doc.where(path + (error.instance,), key=True), "error", "bad-name",
                            f"{where}: {error.instance!r} is not a valid name (letters, digits and underscores)")]
+    if validator in _RULES:
+        return [Diagnostic(doc.where(path), "error", _RULES[validator], f"{where}: {error.message}")]
     if validator == "oneOf" and error.context:
         best = min(error.context, key=lambda e: len(list(e.absolute_path)))
         return [Diagnostic(doc.where(path), "error", "schema", f"{where}: {best.message}")]
