@@ -81,4 +81,4 @@ def _cycles(project: Project, graph: dict[Key, list[Key]]) -> Iterable[Diagnosti
             yield Diagnostic(spec.position, "error", "cycle",
                              "extracts read each other in a cycle: "
                              + " -> ".join(_label(project.extracts[k]) for k in ordered)
-                             + "; an extract cannot depend on itself")
+                             + "; an extract cannot read itself, even through others")

@@ -66,7 +66,6 @@ _RULES = {
     "minimum": "out-of-range", "exclusiveMinimum": "out-of-range",
     "maximum": "out-of-range", "exclusiveMaximum": "out-of-range",
     "minLength": "empty", "minItems": "empty", "minProperties": "empty",
-    "pattern": "bad-format",
 }
 
 
@@ -88,7 +87,7 @@ def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
         return out
     if validator == "required":
         missing = [k for k in error.validator_value if isinstance(error.instance, dict) and k not in error.instance]
-        return [Diagnostic(doc.where(path), "error", "missing-key",
+        return [Diagnostic(doc.where(path, key=True), "error", "missing-key",
                            f"{where}: missing required key {k!r}") for k in missing]
     if validator == "type":
         expected = error.validator_value
@@ -102,6 +101,10 @@ def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
     if "propertyNames" in error.relative_schema_path:  # jsonschema reports the key's own failure
         return [Diagnostic(doc.where(path + (error.instance,), key=True), "error", "bad-name",
                            f"{where}: {error.instance!r} is not a valid name (letters, digits and underscores)")]
+    if validator == "pattern":
+        return [Diagnostic(doc.where(path), "error", "bad-format",
+                           f"{where}: {error.instance!r} does not have the expected form: "
+                           f"{error.schema.get('description', error.message)}")]
     if validator in _RULES:
         return [Diagnostic(doc.where(path), "error", _RULES[validator], f"{where}: {error.message}")]
     if validator == "oneOf" and error.context:
