@@ -7,6 +7,7 @@ heavy libraries); trainer classes are read from source by ``trainer_source``.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
@@ -16,11 +17,19 @@ from .errors import Diagnostic, Position
 from .schemas_check import did_you_mean
 
 
+@functools.lru_cache(maxsize=1024)
+def _real(path: Path) -> Path:
+    return path.resolve()
+
+
 def _inside_repo(root: Path, relative: str) -> bool:
     pure = PurePosixPath(relative)
     if pure.is_absolute() or ".." in pure.parts:
         return False
-    return (root / relative).resolve().is_relative_to(root.resolve())
+    path = root / relative
+    # only a symlink can still lead outside; folders are shared by many files, so resolve them once
+    real = _real(path) if path.is_symlink() else _real(path.parent) / path.name
+    return real.is_relative_to(_real(root))
 
 
 def _error(position: Position, rule: str, message: str) -> Diagnostic:

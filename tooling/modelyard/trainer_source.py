@@ -130,10 +130,19 @@ def trainer_code_files(root: Path, trainer_file: str) -> list[str]:
             tree = parse_module(root, rel)
         except TrainerSourceError:
             continue
-        for name in _local_imports(tree, module_of(rel)):
-            if found := module_file(root, name):
-                queue.append(found)
+        queue.extend(_imported_files(root, rel, tree))
     return sorted(seen)
+
+
+_IMPORTS: dict[tuple[Path, str, int], list[str]] = {}
+
+
+def _imported_files(root: Path, rel: str, tree: ast.Module) -> list[str]:
+    """Local files ``rel`` imports; many models share a trainer, so each tree is walked once."""
+    key = (root, rel, id(tree))
+    if key not in _IMPORTS:
+        _IMPORTS[key] = [f for name in _local_imports(tree, module_of(rel)) if (f := module_file(root, name))]
+    return _IMPORTS[key]
 
 
 # --- reading a class ------------------------------------------------------------------------
