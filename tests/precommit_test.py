@@ -16,8 +16,8 @@ TEMPLATE_CONFIG = ROOT / "template" / "{{cookiecutter.repo_name}}" / ".pre-commi
 
 def test_hook_files_are_generated_from_one_source():
     assert (ROOT / ".pre-commit-hooks.yaml").read_text() == hooks_manifest(), \
-        "run: python scripts/generate_precommit.py"
-    assert TEMPLATE_CONFIG.read_text() == local_config(), "run: python scripts/generate_precommit.py"
+        "run: python scripts/generate_files.py"
+    assert TEMPLATE_CONFIG.read_text() == local_config(), "run: python scripts/generate_files.py"
     manifest = load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))  # pre-commit's own schema check
     local = load_config(str(TEMPLATE_CONFIG))["repos"][0]["hooks"][0]
     assert manifest[0]["id"] == local["id"] == HOOK_ID

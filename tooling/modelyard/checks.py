@@ -116,10 +116,19 @@ def check_tuning_model(project: Project) -> Iterable[Diagnostic]:
                          + did_you_mean(raw, [PurePosixPath(m).name for m in project.models]))
 
 
+def check_editor_schemas(project: Project) -> Iterable[Diagnostic]:
+    from .editor_schemas import stale
+
+    for path in stale(project.root):
+        yield Diagnostic(Position(path), "warning", "stale-schema",
+                         f"{path} differs from this modelyard's schema; run `modelyard schemas` to refresh it")
+
+
 CHECKS: list[Callable[[Project], Iterable[Diagnostic]]] = [
     check_extract_files,
     check_model_dependencies,
     check_tuning_model,
+    check_editor_schemas,
     checks_extracts.check_extract_references,
     checks_trainers.check_trainer_classes,
     checks_tuning.check_tuning_files,

@@ -17,6 +17,7 @@ COMMANDS = {
     "compile": "modelyard.commands.compile",
     "models": "modelyard.commands.models",
     "validate": "modelyard.commands.validate",
+    "schemas": "modelyard.commands.schemas",
 }
 
 
