@@ -108,8 +108,14 @@ def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
     if validator in _RULES:
         return [Diagnostic(doc.where(path), "error", _RULES[validator], f"{where}: {error.message}")]
     if validator == "oneOf" and error.context:
-        best = min(error.context, key=lambda e: len(list(e.absolute_path)))
-        return [Diagnostic(doc.where(path), "error", "schema", f"{where}: {best.message}")]
+        # the branch of the right shape failed deeper down: report that, not "is not of type 'object'"
+        depth = len(path)
+        deeper = [e for e in error.context if not (e.validator == "type" and len(e.absolute_path) == depth)]
+        if deeper:
+            return _diagnostics_for(max(deeper, key=lambda e: len(e.absolute_path)), doc)
+        expected = " or ".join(str(e.validator_value) for e in error.context if e.validator == "type")
+        return [Diagnostic(doc.where(path), "error", "wrong-type",
+                           f"{where}: expected {expected}, got {_describe_type(error.instance)}")]
     return [Diagnostic(doc.where(path), "error", "schema", f"{where}: {error.message}")]
 
 
