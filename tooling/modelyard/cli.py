@@ -16,6 +16,10 @@ COMMANDS = {
     "run": "modelyard.commands.run",
     "compile": "modelyard.commands.compile",
     "models": "modelyard.commands.models",
+    "validate": "modelyard.commands.validate",
+    "plan": "modelyard.commands.plan",
+    "publish": "modelyard.commands.publish",
+    "new": "modelyard.commands.new",
 }
 
 
