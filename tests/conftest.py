@@ -61,3 +61,31 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.getbasetemp() / "home"
     home.mkdir(exist_ok=True)
     monkeypatch.setenv("HOME", str(home))
+
+
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
+                "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com"}
+
+
+def git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=repo, env={**os.environ, **GIT_IDENTITY},
+                          capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
+def publish_backend() -> str:
+    """The template publishes with airflow; until that backend exists, tests publish the IR."""
+    from modelyard.backends import BACKENDS
+
+    return "airflow" if "airflow" in BACKENDS else "ir"
+
+
+@pytest.fixture
+def git_repo(model_repo: Path) -> Path:
+    """``model_repo`` as a git repo with everything committed on ``main``, publishing with ``publish_backend()``."""
+    settings = model_repo / "modelyard.yaml"
+    settings.write_text(settings.read_text().replace("backend: airflow", f"backend: {publish_backend()}"))
+    git(model_repo, "init", "-q", "-b", "main")
+    git(model_repo, "add", "-A")
+    git(model_repo, "commit", "-q", "-m", "new model repo")
+    return model_repo

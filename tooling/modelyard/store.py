@@ -27,7 +27,7 @@ ENVELOPE = "envelope.json"
 def locked(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``folder/.lock`` (created if needed) for the duration."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as handle:
+    with open(folder / ".lock", "a") as handle:  # "a": taking the lock changes no byte, not even mtime
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
