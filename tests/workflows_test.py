@@ -120,7 +120,7 @@ def test_the_pull_request_workflow_fails_on_a_broken_config(act_env, tmp_path: P
     run = act(act_env, repo, "pull_request", PULL_REQUEST)
     log = run.stdout + run.stderr
     assert run.returncode != 0
-    assert "models/model_linear_regression.yaml:" in log and "model_trainr" in log
+    assert re.search(r"models/model_linear_regression\.yaml:7:\d+: .*model_trainr", log)
     assert re.search(r"Failure - Main (Validate|pre-commit)", log)
     assert "Success - Main Tests on the sample data" not in log
 
