@@ -34,6 +34,11 @@ def test_name_and_template_variables(tmp_path: Path) -> None:
     assert "canonical_name: churn_v2\n" in (repo / "models" / "model_linear_regression.yaml").read_text()
     assert "\nmodelyard==0.1.0\n" in (repo / "requirements.txt").read_text()
 
+    here = tmp_path / "here-repo"
+    here.mkdir()
+    assert cli("new", ".", "--no-input", cwd=here).returncode == 0  # an empty cwd is filled, not replaced
+    assert (here / "README.md").read_text().startswith("# here-repo\n")
+
     default = cli("new", "--no-input", cwd=tmp_path)
     assert default.returncode == 0, default
     assert (tmp_path / "my-model-repo" / "modelyard.yaml").is_file()

@@ -30,9 +30,10 @@ def new_repo(path: Path | None, name: str | None, no_input: bool, context: dict[
     from cookiecutter.main import cookiecutter
 
     context = dict(context)
+    path = Path(os.path.abspath(path)) if path else None  # `modelyard new .` names the repo after cwd
     if name or path:
         context["repo_name"] = name or path.name
-    parent = (path.parent if path else Path.cwd()).absolute()
+    parent = path.parent if path else Path.cwd()
     if path:
         _check_free(path)  # before asking anything
     parent.mkdir(parents=True, exist_ok=True)
@@ -40,11 +41,13 @@ def new_repo(path: Path | None, name: str | None, no_input: bool, context: dict[
     try:
         created = Path(cookiecutter(str(template_dir()), no_input=no_input, output_dir=str(staging),
                                     extra_context=context))
-        final = path.absolute() if path else parent / created.name
+        final = path or parent / created.name
         _check_free(final)
-        if final.is_dir():
-            final.rmdir()
-        os.rename(created, final)
+        if final.is_dir():  # an empty folder, maybe the user's cwd: fill it rather than replace it
+            for child in created.iterdir():
+                os.rename(child, final / child.name)
+        else:
+            os.rename(created, final)
     except CookiecutterException as exc:
         raise ModelyardError(f"the template could not be rendered: {exc}") from None
     finally:
