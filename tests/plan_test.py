@@ -20,6 +20,7 @@ def test_nothing_published_yet_means_every_workflow_is_added(model_repo: Path) -
     result = cli("plan", cwd=model_repo)
     assert result.returncode == 0, result
     assert result.stdout.startswith("Nothing published yet: every workflow is new.")
+    assert "no manifest.json or ir.json at " in result.stderr
     assert "+ model_linear_regression [train]" in result.stdout
     assert f"    + {EXTRACT}" in result.stdout
     assert "Plan: " in result.stdout and "0 to change, 0 to remove, 0 unchanged." in result.stdout

@@ -20,15 +20,18 @@ def run(args: argparse.Namespace) -> int:
 
     from .. import manifest
     from ..compiler import compile_project
-    from ..console import print_json
+    from ..console import err, print_json
     from ..gitinfo import source_info
     from ..plan import diff, text_lines
     from .common import project as load
 
     project = load(args)
     document = compile_project(project, source_info(project.root))
-    located = manifest.locate(Path(args.target) if args.target else project.settings.publish_target)
+    where = Path(args.target) if args.target else project.settings.publish_target
+    located = manifest.locate(where)
     baseline = manifest.read(located) if located else None
+    if located is None:
+        err().print(f"no manifest.json or ir.json at {where}: comparing with nothing published")
     result = diff(manifest.from_document(document), baseline, str(located) if located else None)
     if args.format == "json":
         print_json(result.to_json())
