@@ -18,6 +18,9 @@ COMMANDS = {
     "models": "modelyard.commands.models",
     "validate": "modelyard.commands.validate",
     "schemas": "modelyard.commands.schemas",
+    "plan": "modelyard.commands.plan",
+    "publish": "modelyard.commands.publish",
+    "new": "modelyard.commands.new",
 }
 
 
