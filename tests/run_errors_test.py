@@ -85,8 +85,10 @@ def test_import_error_in_trainer_module(model_repo: Path):
 
 def test_syntax_error_in_trainer_module(model_repo: Path):
     path = model_repo / TRAINER
-    path.write_text(path.read_text().replace("def train(self, df: pd.DataFrame)", "def train(self, df: pd.DataFrame", 1))
-    _fails_cleanly(model_repo, expect=[f"{TRAINER}:", "SyntaxError"])
+    source = path.read_text().replace("def train(self, df: pd.DataFrame)", "def train(self, df: pd.DataFrame", 1)
+    path.write_text(source)
+    line = next(i for i, text in enumerate(source.splitlines(), 1) if "def train(self, df: pd.DataFrame ->" in text)
+    _fails_cleanly(model_repo, expect=[f"{TRAINER}:{line}:", "error[trainer-syntax]", "syntax error"])
 
 
 def test_train_returning_wrong_type(model_repo: Path):

@@ -142,6 +142,8 @@ def test_public_interface_runs_the_posts_trainer(model_repo: Path):
     (``normalize``, ``n_jobs``) dropped, trains unchanged otherwise."""
     post = (ROOT / "tests" / "data" / "post_trainer.py").read_text()
     (model_repo / "trainers" / "sklearn" / "sklearn_linear.py").write_text(post)
+    (model_repo / "models" / "model_elastic_net.yaml").unlink()  # its trainer is not in the post
+    (model_repo / "tuning" / "tune_elastic_net.yaml").unlink()
     result = cli("run", MODEL, "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
     assert set(result.json()["metrics"]) == {"mean_squared_error"}
