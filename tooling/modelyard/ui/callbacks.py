@@ -82,7 +82,7 @@ def register(app, root: Path, settings, jobs: Jobs) -> None:
         job = data.job_state(view.settings, workflow_id) if workflow_id else {}
         status, error = _run_status(workflow_id, job, running)
         new_layout = layout.graph_layout(workflow)
-        finished = f"{workflow_id}:{job.get('finished_at')}:{running}"
+        finished = f"{workflow_id}:{job.get('finished_at')}"
         return (
             layout.elements(workflow, states) if workflow else [],
             no_update if new_layout == current_layout else new_layout,
@@ -100,8 +100,8 @@ def register(app, root: Path, settings, jobs: Jobs) -> None:
         return tapped["id"] if ctx.triggered_id == "graph" and tapped else None
 
     @app.callback(Output("panel", "children"), Input("selected", "data"), Input("results-version", "data"),
-                  State("workflow", "value"))
-    def panel(node_id, _, workflow_id):
+                  Input("reload", "n_clicks"), State("workflow", "value"))
+    def panel(node_id, _, __, workflow_id):
         view = data.load_repo(root)
         workflow = view.workflow(workflow_id)
         if workflow is None or node_id not in {n.id for n in workflow.nodes}:

@@ -7,10 +7,11 @@ by another process becomes a message instead of a hung page.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .. import ir
 from ..config import Settings, collect_project
@@ -173,8 +174,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def dataset_profile(settings: Settings, table: str) -> list[dict]:
     """Per column: type and summary statistics (DuckDB's SUMMARIZE)."""
-    with _warehouse(settings) as wh:
-        _require(wh, table)
+    with _dataset(settings, table) as wh:
         frame = wh.con.execute(f"SUMMARIZE SELECT * FROM {qualified(table)}").df()
     return _records(frame)
 
@@ -191,8 +191,7 @@ def dataset_page(settings: Settings, table: str, where: str, page: int, size: in
     if ";" in where:
         raise WarehouseError("a filter is one SQL condition, e.g. x_0 > 0 AND y < 1 (no ';')")
     condition = f"WHERE {where}" if where else ""
-    with _warehouse(settings) as wh:
-        _require(wh, table)
+    with _dataset(settings, table) as wh:
         columns = wh.con.execute(f"DESCRIBE SELECT * FROM {qualified(table)}").fetchall()
         # Numbers stay numbers (they sort); dates, text and nested values show as DuckDB prints them.
         select = ", ".join(quote(name) if kind in NUMERIC_TYPES or kind.startswith("DECIMAL")
@@ -206,9 +205,15 @@ def dataset_page(settings: Settings, table: str, where: str, page: int, size: in
     return [name for name, *_ in columns], _records(frame), int(total)
 
 
-def _require(wh: Warehouse, table: str) -> None:
-    if not wh.has_table(table):
-        raise WarehouseError(f"{table} is not in the warehouse yet", hint="run this node (or the workflow) first")
+@contextlib.contextmanager
+def _dataset(settings: Settings, table: str) -> Iterator[Warehouse]:
+    missing = WarehouseError(f"{table} is not in the warehouse yet", hint="run this node (or the workflow) first")
+    if not settings.warehouse_path.exists():
+        raise missing
+    with _warehouse(settings) as wh:
+        if not wh.has_table(table):
+            raise missing
+        yield wh
 
 
 def _records(frame) -> list[dict]:

@@ -57,7 +57,7 @@ def header(view: NodeView):
 
     node, state = view.node, view.state
     parts = [
-        html.H3([node.id, html.Span(state.status, className=f"badge status-{state.status.replace(' ', '-')}",
+        html.H3([html.Span(node.id, id="panel-node"), html.Span(state.status, className=f"badge status-{state.status.replace(' ', '-')}",
                                     id="panel-status")]),
         html.Div([f"kind {node.kind}", " · fan-out" if node.fan_out else "",
                   f" · upstream: {', '.join(node.upstream) or 'none'}", f" · hash {node.hash[:12]}"],
