@@ -100,8 +100,8 @@ class Page:
     def wait_status(self, node_id: str, status: str) -> None:
         self.page.wait_for_selector(f"#node-list tr[data-node='{node_id}'][data-status='{status}']")
 
-    def run_workflow(self) -> None:
-        self.page.click("#run-workflow")
+    def run_workflow(self, button: str = "#run-workflow") -> None:
+        self.page.click(button)
         self.page.wait_for_selector("#run-workflow:disabled")  # the run started
         self.page.wait_for_selector("#run-workflow:enabled")  # and ended
 
@@ -184,6 +184,11 @@ def test_graph_run_explore_and_edit_trainer(model_repo, tab):
         tab.click_node("register")
         page.wait_for_selector("#metrics-table :text('ui_probe')")  # the new code ran, app not restarted
         assert "reused cached table" in page.inner_text("#run-log")
+
+        tab.click_node("evaluate")  # one node, in the latest run folder
+        tab.run_workflow("#run-node")
+        log = page.inner_text("#run-log")
+        assert "evaluate ok" in log and "train ..." not in log
 
         line = _edit(trainer, "        regression_model = linear_model.LinearRegression(",
                      "        raise ValueError('probe failure')\n        regression_model = linear_model.LinearRegression(")

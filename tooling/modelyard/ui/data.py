@@ -82,7 +82,7 @@ def cached_extracts(settings: Settings, workflow: ir.Workflow) -> tuple[set[str]
         return set(), str(exc)
 
 
-def _has_result(run_dir: Path | None, node_id: str) -> bool:
+def has_result(run_dir: Path | None, node_id: str) -> bool:
     return run_dir is not None and ((run_dir / node_id / "result.json").is_file()
                                     or (run_dir / f"{node_id}.0" / "result.json").is_file())
 
@@ -104,7 +104,7 @@ def node_states(settings: Settings, workflow: ir.Workflow, *, alive: bool) -> tu
                 status = "stale"  # its inputs or code changed since
             progress = f"{entry['done']}/{entry['total']}" if status == "running" and "total" in entry else ""
             state = NodeState(status, Path(entry["run_dir"]) if entry.get("run_dir") else None, error, progress)
-        elif _has_result(latest, node.id):
+        elif has_result(latest, node.id):
             state = NodeState("succeeded", latest)
         else:
             state = NodeState("never run")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ModelyardError
+from .data import has_result
 from .status import Recorder, latest_run_dir
 
 
@@ -44,6 +45,8 @@ def run(root: Path, workflow_id: str, node: str | None, recorder: Recorder) -> N
     # A single node reads its upstream outputs from the latest run folder, so it runs in that folder.
     previous = latest_run_dir(project.settings.runs_dir, workflow_id) if node else None
     ctx = context_for(project.settings, workflow_id, source=source, run_id=previous.name if previous else None)
+    if node is not None:
+        _check_upstream(workflow, node, ctx.run_dir)
     recorder.begin(workflow, {node} if node else None, ctx.run_dir)
     printer = progress_printer(workflow_id)
 
@@ -52,6 +55,13 @@ def run(root: Path, workflow_id: str, node: str | None, recorder: Recorder) -> N
         printer(event)
 
     run_workflow(workflow, ctx, workers=os.cpu_count() or 1, on_event=on_event, only={node} if node else None)
+
+
+def _check_upstream(workflow, node_id: str, run_dir: Path) -> None:
+    missing = [u for u in workflow.node(node_id).upstream if not has_result(run_dir, u)]
+    if missing:
+        raise ModelyardError(f"node {node_id!r} needs the results of {', '.join(missing)}, which the latest run "
+                             f"of {workflow.id} does not have", hint="run the whole workflow (or those nodes) first")
 
 
 def main(argv: list[str] | None = None) -> int:
