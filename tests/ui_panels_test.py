@@ -73,3 +73,33 @@ def test_fan_out_and_gather_panels_show_items_plots_and_reports(model_repo):
     summary = panels.render(panels.NodeView(settings, workflow, workflow.node("summary"), state))
     assert _by_id(summary, "gather-result").data == [{"key": "metrics.r2_mean", "value": 0.6}]
     assert len(_by_id(summary, "items-windows").data) == 3
+
+
+def test_trials_chart_metrics_by_parameter_and_select_explores_its_table(model_repo):
+    import pandas as pd
+
+    from modelyard.warehouse import Warehouse
+
+    settings = collect_project(model_repo)[0].settings
+    nodes = [ir.Node("trials", "trials", (), {"items": [{"alpha": a} for a in (0.1, 0.2, 0.3)]}, {}, fan_out=True),
+             ir.Node("select", "select", ("trials",), {}, {})]
+    workflow = ir.Workflow("tune__t", "tune", (), {}, ir.seal(nodes))
+    run_dir = settings.runs_dir / workflow.id / "r1"
+    for i, alpha in enumerate((0.1, 0.2, 0.3)):
+        result = {"params": {"alpha": alpha}, "metrics": {"mse": alpha * 2}}
+        write_atomic(run_dir / f"trials.{i}" / "result.json", json.dumps(result).encode())
+    selected = {"best_params": {"alpha": 0.1}, "trials": [{"params": {"alpha": 0.1}}], "table": "tuning.t_trials"}
+    write_atomic(run_dir / "select" / "result.json", json.dumps(selected).encode())
+    with Warehouse(settings.warehouse_path) as wh:
+        wh.write_dataframe("tuning.t_trials", pd.DataFrame({"param_alpha": [0.1, 0.2, 0.3], "objective": [0.2, 0.4, 0.6]}))
+    state = data.NodeState("succeeded", run_dir)
+
+    trials = panels.render(panels.NodeView(settings, workflow, workflow.node("trials"), state))
+    titles = [c.figure.layout.title.text for c in _components(trials) if type(c).__name__ == "Graph"]
+    assert titles == ["metrics.mse", "metrics.mse by params.alpha"]
+
+    select = panels.render(panels.NodeView(settings, workflow, workflow.node("select"), state))
+    assert {"key": "trials", "value": "[1 records]"} in _by_id(select, "gather-result").data
+    assert _by_id(select, "dataset-name").data == "tuning.t_trials"
+    profile = _by_id(select, "dataset-profile").data
+    assert [(row["column_name"], row["column_type"]) for row in profile] == [("param_alpha", "DOUBLE"), ("objective", "DOUBLE")]

@@ -115,18 +115,13 @@ def register(app, root: Path, settings, jobs: Jobs) -> None:
         Output("dataset-table", "page_current"), Output("dataset-count", "children"),
         Output("dataset-message", "children"),
         Input("dataset-table", "page_current"), Input("dataset-table", "page_size"), Input("dataset-filter", "value"),
-        State("selected", "data"), State("workflow", "value"))
-    def dataset(page, size, where, node_id, workflow_id):
+        State("dataset-name", "data"))
+    def dataset(page, size, where, table):
         from ..errors import WarehouseError
 
         page = 0 if ctx.triggered_id == "dataset-filter" else (page or 0)
-        view = data.load_repo(root)
-        workflow = view.workflow(workflow_id)
-        if workflow is None or node_id not in {n.id for n in workflow.nodes}:
-            return [], [], 0, 0, "", None
         try:
-            columns, rows, total = data.dataset_page(view.settings, workflow.node(node_id).spec["table"],
-                                                     where or "", page, size)
+            columns, rows, total = data.dataset_page(settings, table, where or "", page, size)
         except WarehouseError as exc:
             return [], [], 0, 0, "", html.Div(str(exc), className="message message-warn")
         pages = max(1, -(-total // size))

@@ -168,7 +168,10 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
             out.update(flatten(item, f"{prefix}{key}."))
         return out
     if isinstance(value, list):
-        return {prefix[:-1]: json.dumps(value, default=str)} if prefix else {}
+        # Scalars fit in a cell; nested records (all trials, all windows) have their own table.
+        nested = any(isinstance(v, (dict, list)) for v in value)
+        text = f"[{len(value)} records]" if nested else json.dumps(value, default=str)
+        return {prefix[:-1]: text} if prefix else {}
     return {prefix[:-1]: value} if prefix else {"value": value}
 
 

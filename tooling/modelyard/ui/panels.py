@@ -70,18 +70,17 @@ def header(view: NodeView):
     return html.Div(parts)
 
 
-def extract_panel(view: NodeView):
+def dataset_explorer(settings: Settings, table: str):
+    """A warehouse table: column types and statistics, then a filtered, paged sample (the
+    ``dataset`` callback fills the sample from the table named in the ``dataset-name`` store)."""
     from dash import dash_table, dcc, html
 
-    spec = view.node.spec
-    where = f"{spec['extract_file']}:{spec['line']}" if spec.get("line") else spec["extract_file"]
     try:
-        profile = _table(data.dataset_profile(view.settings, spec["table"]), "dataset-profile", page_size=50)
+        profile = _table(data.dataset_profile(settings, table), "dataset-profile", page_size=50)
     except WarehouseError as exc:
         profile = _message(str(exc))
     return html.Div([
-        html.Div([f"dataset {spec['dataset']} ({where}) → table {spec['table']}"], className="muted"),
-        _section("Rendered SQL", html.Pre(spec["sql"], className="sql", id="extract-sql")),
+        dcc.Store(id="dataset-name", data=table),
         _section("Columns: types and summary statistics", profile),
         _section("Sample", html.Div([
             dcc.Input(id="dataset-filter", type="text", debounce=True, className="filter",
@@ -90,6 +89,26 @@ def extract_panel(view: NodeView):
         ]), html.Div(id="dataset-message"), dash_table.DataTable(
             id="dataset-table", page_action="custom", page_current=0, page_size=PAGE_SIZE, data=[], columns=[],
             style_table={"overflowX": "auto"}, style_cell={"fontFamily": "monospace", "fontSize": 12})),
+    ])
+
+
+def _result_dataset(view: NodeView, result: dict | None) -> list:
+    """A node whose result names a warehouse table (e.g. all tuning trials) gets that table's explorer."""
+    table = (result or {}).get("table")
+    if not isinstance(table, str):
+        return []
+    return [_section(f"Warehouse table {table}", dataset_explorer(view.settings, table))]
+
+
+def extract_panel(view: NodeView):
+    from dash import html
+
+    spec = view.node.spec
+    where = f"{spec['extract_file']}:{spec['line']}" if spec.get("line") else spec["extract_file"]
+    return html.Div([
+        html.Div([f"dataset {spec['dataset']} ({where}) → table {spec['table']}"], className="muted"),
+        _section("Rendered SQL", html.Pre(spec["sql"], className="sql", id="extract-sql")),
+        dataset_explorer(view.settings, spec["table"]),
     ])
 
 
@@ -123,18 +142,35 @@ def model_panel(view: NodeView):
     return html.Div(parts)
 
 
-def _plots(rows: list[dict], x: str):
-    """One small chart per numeric column that varies across items."""
+def _numeric(rows: list[dict], column: str) -> bool:
+    return all(isinstance(r.get(column), (int, float)) and not isinstance(r.get(column), bool) for r in rows)
+
+
+def _charts(rows: list[dict]) -> list[tuple[str, str, str]]:
+    """(x, y, mode) of the charts worth drawing across items: every metric along the items (by test
+    window start when items are windows), then the first metric against each searched parameter."""
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    x = next((c for c in columns if c.endswith("test_start")), "item")
+    params = [c for c in columns if c.startswith("params.") and _numeric(rows, c)]
+    varying = [c for c in columns if c not in (x, "item", *params) and _numeric(rows, c)
+               and len({r[c] for r in rows}) > 1]
+    metrics = [c for c in varying if c.startswith("metrics.")] or varying
+    charts = [(x, m, "lines+markers") for m in metrics]
+    if metrics:
+        charts += [(p, metrics[0], "markers") for p in params]
+    return charts[:MAX_PLOTS]
+
+
+def _plots(rows: list[dict]):
     from dash import dcc
     import plotly.graph_objects as go
 
-    numeric = [c for c in dict.fromkeys(k for r in rows for k in r) if c != x
-               and all(isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool) for r in rows)
-               and len({r[c] for r in rows}) > 1]
     graphs = []
-    for column in numeric[:MAX_PLOTS]:
-        figure = go.Figure(go.Scatter(x=[r.get(x) for r in rows], y=[r[column] for r in rows], mode="lines+markers"))
-        figure.update_layout(title=column, height=240, margin={"l": 40, "r": 10, "t": 40, "b": 30}, xaxis_title=x)
+    for x, y, mode in _charts(rows):
+        figure = go.Figure(go.Scatter(x=[r.get(x) for r in rows], y=[r[y] for r in rows], mode=mode,
+                                      text=[f"item {r['item']}" for r in rows]))
+        figure.update_layout(title=y if x == "item" or x.endswith("test_start") else f"{y} by {x}", height=260,
+                             margin={"l": 50, "r": 10, "t": 40, "b": 40}, xaxis_title=x)
         graphs.append(dcc.Graph(figure=figure, config={"displaylogo": False}, className="item-plot"))
     return graphs
 
@@ -147,7 +183,7 @@ def _items(view: NodeView, node: ir.Node):
         return _message(f"no results of {node.id} yet", "info")
     rows = [{"item": i, **data.flatten(r)} for i, r in enumerate(results)]
     return html.Div([html.Div(f"{len(rows)} item(s) of {node.id}", className="muted"),
-                     _table(rows, f"items-{node.id}"), *_plots(rows, "item")])
+                     _table(rows, f"items-{node.id}"), *_plots(rows)])
 
 
 def _reports(view: NodeView):
@@ -179,14 +215,15 @@ def gather_panel(view: NodeView):
         node = view.workflow.node(upstream)
         if node.fan_out:
             parts.append(_section(f"Items of {node.id}", _items(view, node)))
-    return html.Div([*parts, *_reports(view)])
+    return html.Div([*parts, *_reports(view), *_result_dataset(view, result)])
 
 
 def generic_panel(view: NodeView):
     from dash import html
 
     result = data.node_result(view.state.run_dir, view.node.id)
-    return html.Div([_section("Result", _json(result))] if result is not None else [])
+    return html.Div(([_section("Result", _json(result))] if result is not None else [])
+                    + _result_dataset(view, result))
 
 
 PANELS: dict[str, Callable[[NodeView], Any]] = {
