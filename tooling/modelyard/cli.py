@@ -21,6 +21,7 @@ COMMANDS = {
     "plan": "modelyard.commands.plan",
     "publish": "modelyard.commands.publish",
     "new": "modelyard.commands.new",
+    "ui": "modelyard.commands.ui",
 }
 
 
