@@ -61,3 +61,65 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.getbasetemp() / "home"
     home.mkdir(exist_ok=True)
     monkeypatch.setenv("HOME", str(home))
+
+
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
+                "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com"}
+
+
+def git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=repo, env={**os.environ, **GIT_IDENTITY},
+                          capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
+def publish_backend() -> str:
+    """The template publishes with airflow; until that backend exists, tests publish the IR."""
+    from modelyard.backends import BACKENDS
+
+    return "airflow" if "airflow" in BACKENDS else "ir"
+
+
+def commit_repo(repo: Path) -> Path:
+    """Make a generated repo a git repo with everything committed on ``main``, publishing with
+    ``publish_backend()``."""
+    settings = repo / "modelyard.yaml"
+    settings.write_text(settings.read_text().replace("backend: airflow", f"backend: {publish_backend()}"))
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "new model repo")
+    return repo
+
+
+@pytest.fixture
+def git_repo(model_repo: Path) -> Path:
+    return commit_repo(model_repo)
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory) -> Path:
+    """modelyard's wheel, built offline from a copy of this checkout (tracked and new files)."""
+    work = tmp_path_factory.mktemp("wheel")
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                           capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        source, dest = ROOT / name, work / "src" / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            dest.symlink_to(os.readlink(source))
+        elif source.is_file():
+            shutil.copy2(source, dest)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(work / "src"), "--no-deps", "--no-build-isolation",
+                    "--no-index", "-q", "-w", str(work / "dist")], check=True, capture_output=True)
+    return next((work / "dist").glob("modelyard-*.whl"))
+
+
+def venv_with_dev_packages(folder: Path) -> Path:
+    """A fresh virtualenv that sees this environment's packages (no download), without modelyard."""
+    import site
+    import sysconfig
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    purelib = Path(sysconfig.get_path("purelib", vars={"base": str(folder), "platbase": str(folder)}))
+    (purelib / "_dev_packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    return folder / "bin" / "python"

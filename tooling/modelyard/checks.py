@@ -1,24 +1,35 @@
 """Cross-file checks: what a JSON Schema cannot see.
 
 Each check is a function ``(project) -> iterable of Diagnostic`` listed in ``CHECKS``; adding a
-check is adding a function and a line. Checks never import a trainer's module (it may import
+check is adding a function and a line. File references live here; checks against trainer classes,
+of tuning and split settings, and between extracts have their own modules. Checks never import a trainer's module (it may import
 heavy libraries); trainer classes are read from source by ``trainer_source``.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
+from . import checks_extracts, checks_trainers, checks_tuning
 from .config import EXTRACTS_DIR, Project
 from .errors import Diagnostic, Position
 from .schemas_check import did_you_mean
+
+
+@functools.lru_cache(maxsize=1024)
+def _real(path: Path) -> Path:
+    return path.resolve()
 
 
 def _inside_repo(root: Path, relative: str) -> bool:
     pure = PurePosixPath(relative)
     if pure.is_absolute() or ".." in pure.parts:
         return False
-    return (root / relative).resolve().is_relative_to(root.resolve())
+    path = root / relative
+    # only a symlink can still lead outside; folders are shared by many files, so resolve them once
+    real = _real(path) if path.is_symlink() else _real(path.parent) / path.name
+    return real.is_relative_to(_real(root))
 
 
 def _error(position: Position, rule: str, message: str) -> Diagnostic:
@@ -94,14 +105,6 @@ def check_model_dependencies(project: Project) -> Iterable[Diagnostic]:
                              + (f" (it has: {', '.join(names)})" if names else ""))
 
 
-def check_trainer_files(project: Project) -> Iterable[Diagnostic]:
-    for model in project.models.values():
-        doc = project.documents[model.file]
-        if not (project.root / model.trainer_file).is_file():
-            yield _error(doc.where(("model_trainer",)), "unknown-trainer",
-                         f"model_trainer: {model.model_trainer!r} needs the file {model.trainer_file}, which does not exist")
-
-
 def check_tuning_model(project: Project) -> Iterable[Diagnostic]:
     for tuning in project.tunings.values():
         doc = project.documents[tuning.file]
@@ -113,11 +116,23 @@ def check_tuning_model(project: Project) -> Iterable[Diagnostic]:
                          + did_you_mean(raw, [PurePosixPath(m).name for m in project.models]))
 
 
+def check_editor_schemas(project: Project) -> Iterable[Diagnostic]:
+    from .editor_schemas import stale
+
+    for path in stale(project.root):
+        yield Diagnostic(Position(path), "warning", "stale-schema",
+                         f"{path} differs from this modelyard's schema; run `modelyard schemas` to refresh it")
+
+
 CHECKS: list[Callable[[Project], Iterable[Diagnostic]]] = [
     check_extract_files,
     check_model_dependencies,
-    check_trainer_files,
     check_tuning_model,
+    check_editor_schemas,
+    checks_extracts.check_extract_references,
+    checks_trainers.check_trainer_classes,
+    checks_tuning.check_tuning_files,
+    checks_tuning.check_split_configs,
 ]
 
 

@@ -16,16 +16,25 @@ COMMANDS = {
     "run": "modelyard.commands.run",
     "compile": "modelyard.commands.compile",
     "models": "modelyard.commands.models",
+    "validate": "modelyard.commands.validate",
+    "schemas": "modelyard.commands.schemas",
+    "plan": "modelyard.commands.plan",
+    "publish": "modelyard.commands.publish",
+    "new": "modelyard.commands.new",
+    "ui": "modelyard.commands.ui",
     "backtest": "modelyard.commands.backtest",
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, just that command's module is imported (a hook starts faster)."""
     parser = argparse.ArgumentParser(prog="modelyard", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"modelyard {__version__}")
     parser.add_argument("-C", "--repo", metavar="DIR", help="the model repo (default: found from the working directory)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         command.set_defaults(handler=module.run)
@@ -33,8 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_named(argv: list[str]) -> str | None:
+    """The command in ``argv``, if it is plain to see (options before it take no value but -C)."""
+    rest = list(argv)
+    while rest and rest[0].startswith("-"):
+        option = rest.pop(0)
+        if option in ("-C", "--repo") and rest:
+            rest.pop(0)
+        elif option not in ("-C", "--repo") and not option.startswith("--repo="):
+            return None  # --help, --version: the full parser answers
+    return rest[0] if rest and rest[0] in COMMANDS else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command_named(argv)).parse_args(argv)
     try:
         return args.handler(args)
     except ConfigError as exc:

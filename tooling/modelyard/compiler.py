@@ -12,8 +12,9 @@ from typing import Any, Callable
 
 from . import ir
 from .config import ExtractSpec, ModelSpec, Project
+from .errors import ConfigError, Diagnostic
 from .splits import WindowSizes
-from .sqltemplate import read_sql, render_sql
+from .sqltemplate import extract_tables, read_sql, render_sql
 from .trainer_source import trainer_code_files
 
 
@@ -33,28 +34,57 @@ def extract_node_id(spec: ExtractSpec) -> str:
     return f"extract__{spec.table.split('.', 1)[1]}"
 
 
+def upstream_extracts(project: Project, sql: str) -> list[ExtractSpec]:
+    """The extracts whose tables ``sql`` (rendered) reads."""
+    by_table = {spec.table.lower(): spec for spec in project.extracts.values()}
+    found = {by_table[table.lower()].key: by_table[table.lower()]
+             for table, _ in extract_tables(sql) if table.lower() in by_table}
+    return [found[key] for key in sorted(found)]
+
+
 def extract_node(project: Project, spec: ExtractSpec) -> ir.Node:
     sql = render_sql(read_sql(project.root, spec.sql_file), spec.kwargs, spec.sql_file)
     body = project.documents[spec.file].data[spec.name]
     return ir.Node(
         id=extract_node_id(spec),
         kind="extract",
-        upstream=(),
+        upstream=tuple(extract_node_id(up) for up in upstream_extracts(project, sql)),
         spec={"table": spec.table, "sql": sql, "extract_file": spec.file, "dataset": spec.name,
               "sql_file": spec.sql_file, "line": spec.position.line},
         hash_parts={"config": ir.content_hash(body), "sql": ir.content_hash(sql)},
     )
 
 
-def _inputs(project: Project, model: ModelSpec) -> tuple[list[ir.Node], dict[str, dict[str, str]]]:
-    nodes, inputs = [], {}
-    for dep in model.dependencies:
-        spec = project.extracts[(dep.file, dep.file_param_name)]
+def extract_nodes(project: Project, specs: list[ExtractSpec]) -> list[ir.Node]:
+    """Nodes for ``specs`` and, first, for every extract they read, transitively."""
+    nodes: dict[str, ir.Node] = {}
+    path: list[ExtractSpec] = []
+
+    def add(spec: ExtractSpec) -> None:
+        node_id = extract_node_id(spec)
+        if node_id in nodes:
+            return
+        if spec in path:  # only reachable through a jinja-built table name; validate sees literal ones
+            cycle = path[path.index(spec):] + [spec]
+            raise ConfigError([Diagnostic(spec.position, "error", "cycle", "extracts read each other in a cycle: "
+                                          + " -> ".join(f"{s.file}:{s.name}" for s in cycle))])
+        path.append(spec)
         node = extract_node(project, spec)
-        if node.id not in {n.id for n in nodes}:
-            nodes.append(node)
-        inputs[dep.train_param_name] = {"node": node.id, "table": spec.table}
-    return nodes, inputs
+        for up in node.upstream:
+            add(next(s for s in project.extracts.values() if extract_node_id(s) == up))
+        path.pop()
+        nodes[node_id] = node
+
+    for spec in specs:
+        add(spec)
+    return list(nodes.values())
+
+
+def _inputs(project: Project, model: ModelSpec) -> tuple[list[ir.Node], dict[str, dict[str, str]]]:
+    specs = [project.extracts[(dep.file, dep.file_param_name)] for dep in model.dependencies]
+    inputs = {dep.train_param_name: {"node": extract_node_id(spec), "table": spec.table}
+              for dep, spec in zip(model.dependencies, specs)}
+    return extract_nodes(project, specs), inputs
 
 
 def trainer_spec(project: Project, model: ModelSpec) -> tuple[dict[str, Any], str]:

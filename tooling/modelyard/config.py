@@ -288,7 +288,7 @@ def _tuning(doc: YamlDocument) -> TuningSpec:
 
 
 def _read(root: Path, file: Path, kind: str, diagnostics: list[Diagnostic]) -> YamlDocument | None:
-    display = relpath(root, file)
+    display = file.relative_to(root).as_posix()  # files are listed under root: no resolve() needed
     try:
         doc = read_yaml(file, display)
     except YamlSyntaxError as exc:

@@ -18,7 +18,8 @@ def err():
 def out():
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    # piped output (CI logs, tests) is not cut to 80 columns
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
 def print_json(value: Any) -> None:

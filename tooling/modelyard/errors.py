@@ -90,6 +90,10 @@ class TrainerError(ModelyardError):
     """User trainer code failed: import error, exception inside ``train`` or ``evaluate``."""
 
 
+class PublishError(ModelyardError):
+    """Publishing refused or failed: a dirty tree, a foreign target folder, a failing backend."""
+
+
 class NodeError(ModelyardError):
     """A node of a workflow failed; names the workflow and node around the cause."""
 

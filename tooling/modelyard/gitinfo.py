@@ -14,3 +14,10 @@ def source_info(root: Path) -> dict:
     except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
         return {"commit": None, "dirty": False}
     return {"commit": commit, "dirty": repo.is_dirty(untracked_files=True)}
+
+
+def dirty_files(root: Path) -> list[str]:
+    """``git status --porcelain`` lines (``M models/a.yaml``, ``?? new.yaml``): what makes a tree dirty."""
+    import git
+
+    return git.Repo(root).git.status("--porcelain", "--untracked-files=all").splitlines()

@@ -62,6 +62,13 @@ def _dotted(path) -> str:
     return out or "(top level)"
 
 
+_RULES = {
+    "minimum": "out-of-range", "exclusiveMinimum": "out-of-range",
+    "maximum": "out-of-range", "exclusiveMaximum": "out-of-range",
+    "minLength": "empty", "minItems": "empty", "minProperties": "empty",
+}
+
+
 def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
     path = tuple(error.absolute_path)
     where = _dotted(path)
@@ -80,7 +87,7 @@ def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
         return out
     if validator == "required":
         missing = [k for k in error.validator_value if isinstance(error.instance, dict) and k not in error.instance]
-        return [Diagnostic(doc.where(path), "error", "missing-key",
+        return [Diagnostic(doc.where(path, key=True), "error", "missing-key",
                            f"{where}: missing required key {k!r}") for k in missing]
     if validator == "type":
         expected = error.validator_value
@@ -91,12 +98,24 @@ def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
         return [Diagnostic(doc.where(path), "error", "unknown-value",
                            f"{where}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
                            + did_you_mean(error.instance, error.validator_value))]
-    if validator == "propertyNames":
+    if "propertyNames" in error.relative_schema_path:  # jsonschema reports the key's own failure
         return [Diagnostic(doc.where(path + (error.instance,), key=True), "error", "bad-name",
                            f"{where}: {error.instance!r} is not a valid name (letters, digits and underscores)")]
+    if validator == "pattern":
+        return [Diagnostic(doc.where(path), "error", "bad-format",
+                           f"{where}: {error.instance!r} does not have the expected form: "
+                           f"{error.schema.get('description', error.message)}")]
+    if validator in _RULES:
+        return [Diagnostic(doc.where(path), "error", _RULES[validator], f"{where}: {error.message}")]
     if validator == "oneOf" and error.context:
-        best = min(error.context, key=lambda e: len(list(e.absolute_path)))
-        return [Diagnostic(doc.where(path), "error", "schema", f"{where}: {best.message}")]
+        # the branch of the right shape failed deeper down: report that, not "is not of type 'object'"
+        depth = len(path)
+        deeper = [e for e in error.context if not (e.validator == "type" and len(e.absolute_path) == depth)]
+        if deeper:
+            return _diagnostics_for(max(deeper, key=lambda e: len(e.absolute_path)), doc)
+        expected = " or ".join(str(e.validator_value) for e in error.context if e.validator == "type")
+        return [Diagnostic(doc.where(path), "error", "wrong-type",
+                           f"{where}: expected {expected}, got {_describe_type(error.instance)}")]
     return [Diagnostic(doc.where(path), "error", "schema", f"{where}: {error.message}")]
 
 

@@ -24,9 +24,10 @@ ENVELOPE = "envelope.json"
 
 
 @contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
+def locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder/.lock`` (created if needed) for the duration."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as handle:
+    with open(folder / ".lock", "a") as handle:  # "a": taking the lock changes no byte, not even mtime
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -67,7 +68,7 @@ class ModelStore:
             envelope = dict(envelope, artifact={"file": ARTIFACT, "sha256": hashlib.sha256(artifact).hexdigest(),
                                                 "bytes": len(artifact), "serializer": "cloudpickle"})
             (staging / ARTIFACT).write_bytes(artifact)
-            with _locked(folder):
+            with locked(folder):
                 versions = [int(p.name) for p in folder.iterdir() if p.name.isdigit()]
                 version = max(versions, default=0) + 1
                 envelope["version"] = version

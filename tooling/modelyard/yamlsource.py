@@ -28,6 +28,10 @@ except AttributeError:  # PyYAML built without libyaml
 _INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$|^0o[0-7]+$|^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$")
 
+# What the safe resolver gives untagged nodes; any other tag was written by hand (!!python/object ...)
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in
+               ("str", "int", "float", "bool", "null", "timestamp", "merge", "value", "seq", "map")}
+
 KeyPath = tuple  # tuple[str | int, ...]
 
 
@@ -106,11 +110,9 @@ class _Builder:
         if depth > 100:
             self.fail(node, "yaml-too-deep", "the document nests more than 100 levels deep")
         self.positions.setdefault(keypath, self.pos(node))
+        if node.tag not in _PLAIN_TAGS:
+            self.fail(node, "yaml-tag", f"YAML tags are not supported: {node.tag.replace('tag:yaml.org,2002:', '!!')}")
         if isinstance(node, yaml.ScalarNode):
-            if node.tag not in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:int",
-                                "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
-                                "tag:yaml.org,2002:null") and node.tag.startswith("!"):
-                self.fail(node, "yaml-tag", f"custom YAML tags are not supported: {node.tag}")
             if not node.style:  # plain scalar: resolve by the core schema
                 return _resolve_plain(node.value)
             return node.value

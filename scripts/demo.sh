@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The main job, from a fresh machine: generate a model repo from the template into demo-output/,
+# then train the example on the embedded DuckDB warehouse, printing where results went.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+venv="$PWD/.venv/bin"
+out="$PWD/demo-output"
+rm -rf "$out" && mkdir -p "$out"
+"$venv/cookiecutter" --no-input . -o "$out" repo_name=example-models >/dev/null
+repo="$out/example-models"
+cd "$repo"
+echo "== model repo generated in $repo"
+echo "== train: modelyard run models/model_linear_regression.yaml"
+"$venv/modelyard" run models/model_linear_regression.yaml
+echo
+echo "== stored models: modelyard models list"
+"$venv/modelyard" models list
+echo
+echo "Results: warehouse $repo/.modelyard/warehouse.duckdb, models $repo/.modelyard/models"

@@ -1,0 +1,1 @@
+SELECT * FROM "extracts"."extract_inputs__training_data"

@@ -1,0 +1,2 @@
+-- café au lait
+SELECT * FROM sample_data LIMIT {{ limit }}

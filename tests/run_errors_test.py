@@ -1,0 +1,103 @@
+"""Bad input and failures during `modelyard run`: one clear message, exit 1, nothing stored."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import cli
+
+MODEL = "models/model_linear_regression.yaml"
+TRAINER = "trainers/sklearn/sklearn_linear.py"
+
+
+def _fails_cleanly(repo: Path, *args: str, expect: list[str]):
+    result = cli(*(args or ("run", MODEL)), cwd=repo)
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr, result
+    for text in expect:
+        assert text in result.stderr, result
+    assert not (repo / ".modelyard" / "models").exists() or not any(
+        p for p in (repo / ".modelyard" / "models").rglob("envelope.json")), "a model version was written"
+    return result
+
+
+def test_missing_model_file(model_repo: Path):
+    _fails_cleanly(model_repo, "run", "models/nope.yaml", expect=["models/nope.yaml: no such file"])
+
+
+def test_missing_extract_file(model_repo: Path):
+    (model_repo / "extracts" / "extract_inputs.yaml").rename(model_repo / "extracts" / "inputs.yaml")
+    _fails_cleanly(model_repo, expect=[f"{MODEL}:19:13: error[missing-file]", "extracts/extract_inputs.yaml does not exist"])
+
+
+def test_bad_yaml_reports_line(model_repo: Path):
+    path = model_repo / MODEL
+    path.write_text(path.read_text().replace("  fit_intercept: False", "  fit_intercept: [False"))
+    _fails_cleanly(model_repo, expect=[f"{MODEL}:", "error[yaml-syntax]"])
+
+
+def test_wrong_type_names_key(model_repo: Path):
+    path = model_repo / MODEL
+    path.write_text(path.read_text().replace("model_name: A regression model", "model_name: [1, 2]"))
+    _fails_cleanly(model_repo, expect=[f"{MODEL}:2:13: error[wrong-type]: model_name: expected string"])
+
+
+def test_unknown_trainer(model_repo: Path):
+    path = model_repo / MODEL
+    path.write_text(path.read_text().replace("sklearn.sklearn_linear.SKLearnLinearRegressionTrainer",
+                                             "sklearn.sklearn_linear.NoSuchTrainer"))
+    _fails_cleanly(model_repo, expect=["NoSuchTrainer"])
+
+
+def test_unknown_trainer_module(model_repo: Path):
+    path = model_repo / MODEL
+    path.write_text(path.read_text().replace("sklearn.sklearn_linear.", "sklearn.nowhere."))
+    _fails_cleanly(model_repo, expect=[f"{MODEL}:", "trainers/sklearn/nowhere.py"])
+
+
+def test_sql_error_names_extract(model_repo: Path):
+    (model_repo / "extracts" / "training_data.sql").write_text("SELECT no_such_column FROM sample_data LIMIT {{ limit }}\n")
+    _fails_cleanly(model_repo, expect=["extracts/extract_inputs.yaml:5", "SQL error", "no_such_column",
+                                       "extract__extract_inputs__training_data"])
+
+
+def test_undefined_sql_variable(model_repo: Path):
+    (model_repo / "extracts" / "training_data.sql").write_text("SELECT * FROM sample_data LIMIT {{ lmit }}\n")
+    _fails_cleanly(model_repo, expect=["lmit"])
+
+
+def test_exception_inside_train_points_at_user_line(model_repo: Path):
+    path = model_repo / TRAINER
+    source = path.read_text().replace(
+        "        regression_model = linear_model.LinearRegression(fit_intercept=self.fit_intercept)",
+        "        raise ValueError('bad training data')")
+    path.write_text(source)
+    line = next(i for i, text in enumerate(source.splitlines(), 1) if "bad training data" in text)
+    _fails_cleanly(model_repo, expect=[f"{TRAINER}:{line}", "ValueError: bad training data", "node 'train'"])
+
+
+def test_import_error_in_trainer_module(model_repo: Path):
+    path = model_repo / TRAINER
+    source = path.read_text().replace("import pandas as pd\n", "import pandas as pd\nimport no_such_package_xyz\n")
+    path.write_text(source)
+    line = source.splitlines().index("import no_such_package_xyz") + 1
+    _fails_cleanly(model_repo, expect=[f"{TRAINER}:{line}", "No module named 'no_such_package_xyz'"])
+
+
+def test_syntax_error_in_trainer_module(model_repo: Path):
+    path = model_repo / TRAINER
+    source = path.read_text().replace("def train(self, df: pd.DataFrame)", "def train(self, df: pd.DataFrame", 1)
+    path.write_text(source)
+    line = next(i for i, text in enumerate(source.splitlines(), 1) if "def train(self, df: pd.DataFrame ->" in text)
+    _fails_cleanly(model_repo, expect=[f"{TRAINER}:{line}:", "error[trainer-syntax]", "syntax error"])
+
+
+def test_train_returning_wrong_type(model_repo: Path):
+    path = model_repo / TRAINER
+    path.write_text(path.read_text().replace("        return TrainedObject(\n            model,\n",
+                                             "        return model\n        return TrainedObject(\n            model,\n", 1))
+    _fails_cleanly(model_repo, expect=["expected modelyard.TrainedObject"])
+
+
+def test_not_a_model_repo(tmp_path: Path):
+    result = cli("run", MODEL, cwd=tmp_path)
+    assert result.returncode == 1 and "no modelyard.yaml" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,105 @@
+"""The UI's read side on real files: statuses from the status record (as the worker writes it)
+and the panels of fan-out and gather nodes, whose results lie in the run folder as the runtime
+lays them out (``<run_dir>/<node>.<i>/result.json``). The browser flow is in ui_test.py."""
+from __future__ import annotations
+
+import json
+
+from modelyard import ir
+from modelyard.config import collect_project
+from modelyard.store import write_atomic
+from modelyard.ui import data, layout, panels
+from modelyard.ui.status import Recorder
+
+
+def _backtest_workflow() -> ir.Workflow:
+    nodes = [
+        ir.Node("windows", "windows", (), {"items": [{"i": i} for i in range(3)]}, {"config": "c"}, fan_out=True),
+        ir.Node("summary", "summary", ("windows",), {}, {"config": "c"}),
+    ]
+    return ir.Workflow("backtest__m", "backtest", (), {}, ir.seal(nodes))
+
+
+def _components(component):
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, (str, int, float)):
+            yield from _components(child)
+
+
+def _by_id(tree, component_id):
+    return next(c for c in _components(tree) if getattr(c, "id", None) == component_id)
+
+
+def test_fan_out_progress_and_interrupted_runs(model_repo):
+    settings = collect_project(model_repo)[0].settings
+    workflow = _backtest_workflow()
+    recorder = Recorder(settings.state_dir, workflow.id, None)
+    recorder.begin(workflow, None, settings.runs_dir / workflow.id / "r1")
+    recorder.on_event({"event": "node_started", "node": "windows", "kind": "windows"})
+    recorder.on_event({"event": "fan_out", "node": "windows", "total": 3})
+    recorder.on_event({"event": "item_done", "node": "windows", "index": 1, "result": {}})
+
+    states, _ = data.node_states(settings, workflow, alive=True)
+    assert (states["windows"].status, states["windows"].progress) == ("running", "1/3")
+    assert states["summary"].status == "never run"
+    label = next(e for e in layout.elements(workflow, states) if e["data"]["id"] == "windows")["data"]
+    assert label["fan_out"] and label["label"].endswith("running 1/3")
+
+    states, _ = data.node_states(settings, workflow, alive=False)  # the worker died mid-run
+    assert states["windows"].status == "failed" and "stopped" in states["windows"].error
+
+
+def test_fan_out_and_gather_panels_show_items_plots_and_reports(model_repo):
+    settings = collect_project(model_repo)[0].settings
+    workflow = _backtest_workflow()
+    run_dir = settings.runs_dir / workflow.id / "r1"
+    for i in range(3):
+        result = {"window": {"test_start": f"2024-02-0{i + 1}"}, "metrics": {"r2": 0.5 + i / 10, "mse": 1.0 - i / 10}}
+        write_atomic(run_dir / f"windows.{i}" / "result.json", json.dumps(result).encode())
+    write_atomic(run_dir / "summary" / "result.json", json.dumps({"metrics": {"r2_mean": 0.6}}).encode())
+    write_atomic(settings.state_dir / "reports" / "backtest__m.html", b"<html></html>")
+    state = data.NodeState("succeeded", run_dir)
+
+    windows = panels.render(panels.NodeView(settings, workflow, workflow.node("windows"), state))
+    table = _by_id(windows, "items-windows")
+    assert [row["metrics.r2"] for row in table.data] == [0.5, 0.6, 0.7]
+    assert table.data[2]["window.test_start"] == "2024-02-03"
+    titles = [c.figure.layout.title.text for c in _components(windows) if type(c).__name__ == "Graph"]
+    assert titles == ["metrics.r2", "metrics.mse"]
+    assert any(getattr(c, "href", None) == "/reports/backtest__m.html" for c in _components(windows))
+
+    summary = panels.render(panels.NodeView(settings, workflow, workflow.node("summary"), state))
+    assert _by_id(summary, "gather-result").data == [{"key": "metrics.r2_mean", "value": 0.6}]
+    assert len(_by_id(summary, "items-windows").data) == 3
+
+
+def test_trials_chart_metrics_by_parameter_and_select_explores_its_table(model_repo):
+    import pandas as pd
+
+    from modelyard.warehouse import Warehouse
+
+    settings = collect_project(model_repo)[0].settings
+    nodes = [ir.Node("trials", "trials", (), {"items": [{"alpha": a} for a in (0.1, 0.2, 0.3)]}, {}, fan_out=True),
+             ir.Node("select", "select", ("trials",), {}, {})]
+    workflow = ir.Workflow("tune__t", "tune", (), {}, ir.seal(nodes))
+    run_dir = settings.runs_dir / workflow.id / "r1"
+    for i, alpha in enumerate((0.1, 0.2, 0.3)):
+        result = {"params": {"alpha": alpha}, "metrics": {"mse": alpha * 2}}
+        write_atomic(run_dir / f"trials.{i}" / "result.json", json.dumps(result).encode())
+    selected = {"best_params": {"alpha": 0.1}, "trials": [{"params": {"alpha": 0.1}}], "table": "tuning.t_trials"}
+    write_atomic(run_dir / "select" / "result.json", json.dumps(selected).encode())
+    with Warehouse(settings.warehouse_path) as wh:
+        wh.write_dataframe("tuning.t_trials", pd.DataFrame({"param_alpha": [0.1, 0.2, 0.3], "objective": [0.2, 0.4, 0.6]}))
+    state = data.NodeState("succeeded", run_dir)
+
+    trials = panels.render(panels.NodeView(settings, workflow, workflow.node("trials"), state))
+    titles = [c.figure.layout.title.text for c in _components(trials) if type(c).__name__ == "Graph"]
+    assert titles == ["metrics.mse", "metrics.mse by params.alpha"]
+
+    select = panels.render(panels.NodeView(settings, workflow, workflow.node("select"), state))
+    assert {"key": "trials", "value": "[1 records]"} in _by_id(select, "gather-result").data
+    assert _by_id(select, "dataset-name").data == "tuning.t_trials"
+    profile = _by_id(select, "dataset-profile").data
+    assert [(row["column_name"], row["column_type"]) for row in profile] == [("param_alpha", "DOUBLE"), ("objective", "DOUBLE")]

@@ -1,0 +1,103 @@
+"""`modelyard validate`: output format, exit status, path selection, and staying light to import."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from conftest import cli
+
+
+def test_template_repo_is_clean(model_repo):
+    result = cli("validate", cwd=model_repo)
+    assert result.returncode == 0, result
+    assert result.stdout == "0 errors, 0 warnings in 7 files\n"
+
+
+def _break_two_files(repo):
+    model = repo / "models" / "model_linear_regression.yaml"
+    model.write_text(model.read_text().replace("fit_intercept: False", "fit_intercept: yes")
+                     .replace("target_label: y", "target_labell: y"))
+    extract = repo / "extracts" / "extract_inputs.yaml"
+    extract.write_text(extract.read_text() + "    unused: 1\n")
+
+
+def test_text_output_is_sorted_compiler_style_with_summary(model_repo):
+    _break_two_files(model_repo)
+    result = cli("validate", cwd=model_repo)
+    assert result.returncode == 1, result
+    lines = result.stdout.splitlines()
+    assert lines[:-1] == [
+        "extracts/extract_inputs.yaml:10:5: warning[sql-unused-kwarg]: training_data.kwargs.unused is not used "
+        "by extracts/training_data.sql",
+        "models/model_linear_regression.yaml:9:18: error[arg-type]: constructor_args.fit_intercept: expected bool "
+        "(trainers/sklearn/sklearn_linear.py:35), got string 'yes'",
+        "models/model_linear_regression.yaml:14:3: error[unknown-arg]: constructor_args.target_labell: "
+        "SKLearnLinearRegressionTrainer has no field 'target_labell'; did you mean 'target_label'?",
+    ]
+    assert lines[-1] == "2 errors, 1 warning in 7 files"
+    assert result.stderr == ""
+
+
+def test_warnings_alone_exit_zero(model_repo):
+    extract = model_repo / "extracts" / "extract_inputs.yaml"
+    extract.write_text(extract.read_text() + "    unused: 1\n")
+    result = cli("validate", cwd=model_repo)
+    assert result.returncode == 0, result
+    assert result.stdout.endswith("0 errors, 1 warning in 7 files\n")
+
+
+def test_json_format(model_repo):
+    _break_two_files(model_repo)
+    result = cli("validate", "--format", "json", cwd=model_repo)
+    assert result.returncode == 1
+    report = result.json()
+    assert report["summary"] == {"errors": 2, "warnings": 1, "files": 7}
+    assert report["diagnostics"][1] == {
+        "path": "models/model_linear_regression.yaml", "line": 9, "col": 18, "severity": "error",
+        "rule": "arg-type", "message": "constructor_args.fit_intercept: expected bool "
+        "(trainers/sklearn/sklearn_linear.py:35), got string 'yes'"}
+
+
+def test_paths_narrow_to_what_they_reference_or_what_references_them(model_repo):
+    _break_two_files(model_repo)
+    # the tuning file references the elastic net model only: the broken linear model is out of scope
+    result = cli("validate", "tuning/tune_elastic_net.yaml", cwd=model_repo)
+    assert result.returncode == 0, result
+    assert "models/model_elastic_net.yaml" in cli("validate", "--format", "json", "tuning/tune_elastic_net.yaml",
+                                                  cwd=model_repo).json()["files"]
+    # the SQL file is referenced by the extract file, which both models reference
+    result = cli("validate", "extracts/training_data.sql", cwd=model_repo)
+    assert result.returncode == 1
+    assert "error[unknown-arg]" in result.stdout and "warning[sql-unused-kwarg]" in result.stdout
+    # the trainer is referenced by both models (and, through the elastic net, by the tuning file)
+    files = cli("validate", "--format", "json", "trainers/sklearn/sklearn_linear.py", cwd=model_repo).json()["files"]
+    assert "tuning/tune_elastic_net.yaml" in files and "models/model_linear_regression.yaml" in files
+
+
+def test_paths_outside_known_folders_are_ignored_quietly(model_repo):
+    (model_repo / "README.md").write_text("# hello\n")
+    result = cli("validate", "README.md", "data/sample_data.csv", "/etc/hostname", cwd=model_repo)
+    assert result.returncode == 0, result
+    assert result.stdout == "0 errors, 0 warnings in 0 files\n"
+
+
+def test_a_missing_path_in_a_known_folder_is_an_error(model_repo):
+    result = cli("validate", "models/nope.yaml", cwd=model_repo)
+    assert result.returncode == 1
+    assert "models/nope.yaml: error[missing-file]: models/nope.yaml: no such file" in result.stdout
+
+
+def test_validate_imports_nothing_heavy(model_repo):
+    """A pre-commit hook must start fast: no pandas, sklearn, duckdb, rich, jinja2 or trainer module."""
+    code = (
+        "import sys\n"
+        "from modelyard.cli import main\n"
+        "code = main(['validate'])\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'sklearn', 'duckdb', 'numpy', 'rich',"
+        " 'jinja2', 'pyarrow', 'cloudpickle', 'git', 'modelyard_user_trainers'})\n"
+        "print(heavy, code)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=model_repo, capture_output=True, text=True,
+                          env={**os.environ}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "[] 0"

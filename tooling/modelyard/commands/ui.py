@@ -1,0 +1,23 @@
+"""modelyard ui: a local web app to draw, run and inspect the repo's workflows."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "serve the local UI: execution graphs, runs with live status, cached datasets, results"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8050, help="port to serve on (default: 8050)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface to serve on (default: 127.0.0.1, this machine only)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..console import err
+    from ..ui.app import serve
+    from .common import repo_root
+
+    root = repo_root(args)
+    err().print(f"modelyard ui for {root}: open http://{args.host}:{args.port}/ (Ctrl-C to stop)")
+    serve(root, args.host, args.port)
+    return 0

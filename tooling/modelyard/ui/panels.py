@@ -1,0 +1,246 @@
+"""What a clicked node shows, by node kind: ``PANELS`` maps a kind to a function
+``(NodeView) -> Dash component``. Kinds without an entry get the generic panel (spec and result),
+so a new node kind is drawn and inspectable before anyone writes a panel for it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Callable
+
+from .. import ir
+from ..config import Settings
+from ..errors import WarehouseError
+from . import data
+
+PAGE_SIZE = 15
+MAX_PLOTS = 6
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeView:
+    settings: Settings
+    workflow: ir.Workflow
+    node: ir.Node
+    state: data.NodeState
+
+
+def _json(value: Any, **props):
+    from dash import html
+
+    return html.Pre(json.dumps(value, indent=2, sort_keys=True, default=str), className="json", **props)
+
+
+def _section(title: str, *children):
+    from dash import html
+
+    return html.Section([html.H4(title), *children], className="panel-section")
+
+
+def _table(rows: list[dict], table_id: str, *, page_size: int = PAGE_SIZE):
+    from dash import dash_table
+
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    return dash_table.DataTable(
+        id=table_id, data=rows, columns=[{"name": c, "id": c} for c in columns], page_size=page_size,
+        sort_action="native", style_table={"overflowX": "auto"}, style_cell={"fontFamily": "monospace", "fontSize": 12})
+
+
+def _message(text: str, level: str = "warn"):
+    from dash import html
+
+    return html.Div(text, className=f"message message-{level}")
+
+
+def header(view: NodeView):
+    from dash import html
+
+    node, state = view.node, view.state
+    parts = [
+        html.H3([html.Span(node.id, id="panel-node"), html.Span(state.status, className=f"badge status-{state.status.replace(' ', '-')}",
+                                    id="panel-status")]),
+        html.Div([f"kind {node.kind}", " · fan-out" if node.fan_out else "",
+                  f" · upstream: {', '.join(node.upstream) or 'none'}", f" · hash {node.hash[:12]}"],
+                 className="muted"),
+    ]
+    if state.error:
+        parts.append(html.Pre(state.error, className="message message-error", id="node-error"))
+    if state.status == "never run":
+        parts.append(_message("This node has not run yet: press Run workflow, or Run selected node.", "info"))
+    return html.Div(parts)
+
+
+def dataset_explorer(settings: Settings, table: str):
+    """A warehouse table: column types and statistics, then a filtered, paged sample (the
+    ``dataset`` callback fills the sample from the table named in the ``dataset-name`` store)."""
+    from dash import dash_table, dcc, html
+
+    try:
+        profile = _table(data.dataset_profile(settings, table), "dataset-profile", page_size=50)
+    except WarehouseError as exc:
+        profile = _message(str(exc))
+    return html.Div([
+        dcc.Store(id="dataset-name", data=table),
+        _section("Columns: types and summary statistics", profile),
+        _section("Sample", html.Div([
+            dcc.Input(id="dataset-filter", type="text", debounce=True, className="filter",
+                      placeholder="filter: an SQL condition, e.g. x_0 > 0 AND y < 1 (Enter to apply)"),
+            html.Span(id="dataset-count", className="muted"),
+        ]), html.Div(id="dataset-message"), dash_table.DataTable(
+            id="dataset-table", page_action="custom", page_current=0, page_size=PAGE_SIZE, data=[], columns=[],
+            style_table={"overflowX": "auto"}, style_cell={"fontFamily": "monospace", "fontSize": 12})),
+    ])
+
+
+def _result_dataset(view: NodeView, result: dict | None) -> list:
+    """A node whose result names a warehouse table (e.g. all tuning trials) gets that table's explorer."""
+    table = (result or {}).get("table")
+    if not isinstance(table, str):
+        return []
+    return [_section(f"Warehouse table {table}", dataset_explorer(view.settings, table))]
+
+
+def extract_panel(view: NodeView):
+    from dash import html
+
+    spec = view.node.spec
+    where = f"{spec['extract_file']}:{spec['line']}" if spec.get("line") else spec["extract_file"]
+    return html.Div([
+        html.Div([f"dataset {spec['dataset']} ({where}) → table {spec['table']}"], className="muted"),
+        _section("Rendered SQL", html.Pre(spec["sql"], className="sql", id="extract-sql")),
+        dataset_explorer(view.settings, spec["table"]),
+    ])
+
+
+def _result_of_kind(view: NodeView, kind: str) -> dict | None:
+    for node in view.workflow.nodes:
+        if node.kind == kind:
+            return data.node_result(view.state.run_dir, node.id)
+    return None
+
+
+def model_panel(view: NodeView):
+    """train, evaluate and register: the trainer, this node's result, the metrics, the envelope."""
+    from dash import html
+
+    spec = view.node.spec
+    parts = []
+    if "trainer" in spec:
+        parts.append(_section("Trainer", html.Div(f"{spec['trainer']} ({spec['trainer_file']})"),
+                              _json(spec.get("constructor_args", {}))))
+    result = data.node_result(view.state.run_dir, view.node.id)
+    if result is not None:
+        parts.append(_section("Result of this node", _json(result, id="node-result")))
+    evaluated = _result_of_kind(view, "evaluate")
+    if evaluated and evaluated.get("metrics"):
+        rows = [{"metric": k, "value": v} for k, v in evaluated["metrics"].items()]
+        parts.append(_section("Metrics", _table(rows, "metrics-table")))
+    stored = data.envelope(view.settings, _result_of_kind(view, "register"))
+    if stored:
+        parts.append(_section(f"Envelope of {stored.get('canonical_name')} version {stored.get('version')}",
+                              _json(stored, id="envelope")))
+    return html.Div(parts)
+
+
+def _numeric(rows: list[dict], column: str) -> bool:
+    return all(isinstance(r.get(column), (int, float)) and not isinstance(r.get(column), bool) for r in rows)
+
+
+def _charts(rows: list[dict]) -> list[tuple[str, str, str]]:
+    """(x, y, mode) of the charts worth drawing across items: every metric along the items (by test
+    window start when items are windows), then the first metric against each searched parameter."""
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    x = next((c for c in columns if c.endswith("test_start")), "item")
+    params = [c for c in columns if c.startswith("params.") and _numeric(rows, c)]
+    varying = [c for c in columns if c not in (x, "item", *params) and _numeric(rows, c)
+               and len({r[c] for r in rows}) > 1]
+    metrics = [c for c in varying if c.startswith("metrics.")] or varying
+    charts = [(x, m, "lines+markers") for m in metrics]
+    if metrics:
+        charts += [(p, metrics[0], "markers") for p in params]
+    return charts[:MAX_PLOTS]
+
+
+def _plots(rows: list[dict]):
+    from dash import dcc
+    import plotly.graph_objects as go
+
+    graphs = []
+    for x, y, mode in _charts(rows):
+        figure = go.Figure(go.Scatter(x=[r.get(x) for r in rows], y=[r[y] for r in rows], mode=mode,
+                                      text=[f"item {r['item']}" for r in rows]))
+        figure.update_layout(title=y if x == "item" or x.endswith("test_start") else f"{y} by {x}", height=260,
+                             margin={"l": 50, "r": 10, "t": 40, "b": 40}, xaxis_title=x)
+        graphs.append(dcc.Graph(figure=figure, config={"displaylogo": False}, className="item-plot"))
+    return graphs
+
+
+def _items(view: NodeView, node: ir.Node):
+    from dash import html
+
+    results = data.item_results(view.state.run_dir, node.id)
+    if not results:
+        return _message(f"no results of {node.id} yet", "info")
+    rows = [{"item": i, **data.flatten(r)} for i, r in enumerate(results)]
+    return html.Div([html.Div(f"{len(rows)} item(s) of {node.id}", className="muted"),
+                     _table(rows, f"items-{node.id}"), *_plots(rows)])
+
+
+def _reports(view: NodeView):
+    from dash import html
+
+    names = data.reports(view.settings, view.workflow.id)
+    if not names:
+        return []
+    return [_section("Reports", html.Ul([html.Li(html.A(n, href=f"/reports/{n}", target="_blank")) for n in names]))]
+
+
+def fan_out_panel(view: NodeView):
+    """trials, windows: one row per item (parameters, metrics), charts across items, reports."""
+    from dash import html
+
+    return html.Div([_section("Items", _items(view, view.node)), *_reports(view)])
+
+
+def gather_panel(view: NodeView):
+    """select, summary: the gathered result, the items it gathered, reports."""
+    from dash import html
+
+    result = data.node_result(view.state.run_dir, view.node.id)
+    parts = []
+    if result is not None:
+        rows = [{"key": k, "value": v} for k, v in data.flatten(result).items()]
+        parts.append(_section("Result", _table(rows, "gather-result")))
+    for upstream in view.node.upstream:
+        node = view.workflow.node(upstream)
+        if node.fan_out:
+            parts.append(_section(f"Items of {node.id}", _items(view, node)))
+    return html.Div([*parts, *_reports(view), *_result_dataset(view, result)])
+
+
+def generic_panel(view: NodeView):
+    from dash import html
+
+    result = data.node_result(view.state.run_dir, view.node.id)
+    return html.Div(([_section("Result", _json(result))] if result is not None else [])
+                    + _result_dataset(view, result))
+
+
+PANELS: dict[str, Callable[[NodeView], Any]] = {
+    "extract": extract_panel,
+    "train": model_panel,
+    "evaluate": model_panel,
+    "register": model_panel,
+    "trials": fan_out_panel,
+    "windows": fan_out_panel,
+    "select": gather_panel,
+    "summary": gather_panel,
+}
+
+
+def render(view: NodeView):
+    from dash import html
+
+    body = PANELS.get(view.node.kind, generic_panel)(view)
+    spec = html.Details([html.Summary("IR spec of this node"), _json(view.node.spec)], className="panel-section")
+    return html.Div([header(view), body, spec])
