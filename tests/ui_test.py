@@ -136,7 +136,7 @@ def test_graph_run_explore_and_edit_trainer(model_repo, tab):
     with ui_server(model_repo) as url:
         page.goto(url)
         page.click("#workflow")
-        page.get_by_role("option", name="model_linear_regression").click()
+        page.get_by_role("option", name="model_linear_regression", exact=True).click()
         page.wait_for_selector("#no-runs:has-text('No runs of model_linear_regression yet')")
         for node in NODES:
             tab.wait_status(node, "never run")
