@@ -16,6 +16,7 @@ COMMANDS = {
     "run": "modelyard.commands.run",
     "compile": "modelyard.commands.compile",
     "models": "modelyard.commands.models",
+    "tune": "modelyard.commands.tune",
 }
 
 

@@ -14,6 +14,7 @@ from . import ir
 from .config import ExtractSpec, ModelSpec, Project
 from .sqltemplate import read_sql, render_sql
 from .trainer_source import trainer_code_files
+from .tuning.workflow import tune_workflows
 
 
 def file_hash(root: Path, rel: str) -> str:
@@ -45,7 +46,7 @@ def extract_node(project: Project, spec: ExtractSpec) -> ir.Node:
     )
 
 
-def _inputs(project: Project, model: ModelSpec) -> tuple[list[ir.Node], dict[str, dict[str, str]]]:
+def model_inputs(project: Project, model: ModelSpec) -> tuple[list[ir.Node], dict[str, dict[str, str]]]:
     nodes, inputs = [], {}
     for dep in model.dependencies:
         spec = project.extracts[(dep.file, dep.file_param_name)]
@@ -85,7 +86,7 @@ def _settings(model: ModelSpec) -> dict[str, Any]:
     return {"schedule": model.schedule, "retries": model.retries, "environment": {}}
 
 
-def _sources(project: Project, model: ModelSpec, extract_nodes: list[ir.Node], trainer: dict) -> list[str]:
+def model_sources(project: Project, model: ModelSpec, extract_nodes: list[ir.Node], trainer: dict) -> list[str]:
     files = {model.file, *trainer["trainer_files"]}
     for node in extract_nodes:
         files.update({node.spec["extract_file"], node.spec["sql_file"]})
@@ -93,7 +94,7 @@ def _sources(project: Project, model: ModelSpec, extract_nodes: list[ir.Node], t
 
 
 def train_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
-    extract_nodes, inputs = _inputs(project, model)
+    extract_nodes, inputs = model_inputs(project, model)
     trainer, code_hash = trainer_spec(project, model)
     config_hash = ir.content_hash(project.documents[model.file].data)
     extract_ids = tuple(n.id for n in extract_nodes)
@@ -108,7 +109,7 @@ def train_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
                  "constructor_args": model.constructor_args, "row_count_inputs": inputs},
                 {"config": config_hash}),
     ]
-    return ir.Workflow(workflow_id(model.file), "train", tuple(_sources(project, model, extract_nodes, trainer)),
+    return ir.Workflow(workflow_id(model.file), "train", tuple(model_sources(project, model, extract_nodes, trainer)),
                        _settings(model), ir.seal(nodes))
 
 
@@ -120,7 +121,10 @@ def _train_workflows(project: Project) -> list[ir.Workflow]:
 
 
 # Each builder turns the project into some of its workflows; tuning and backtesting add theirs.
-BUILDERS: list[WorkflowBuilder] = [_train_workflows]
+BUILDERS: list[WorkflowBuilder] = [
+    _train_workflows,
+    tune_workflows,
+]
 
 
 def compile_project(project: Project, source: dict[str, Any] | None = None) -> ir.Document:

@@ -41,10 +41,15 @@ def _fan_out(workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: int
                                            mp_context=multiprocessing.get_context("forkserver"))
         with pool:
             pending = {pool.submit(_run_item, workflow.to_json(), node.id, ctx, i): i for i in range(len(items))}
-            for done in futures.as_completed(pending):
-                i = pending[done]
-                results[i] = done.result()
-                emit({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
+            try:
+                for done in futures.as_completed(pending):
+                    i = pending[done]
+                    results[i] = done.result()
+                    emit({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
+            except BaseException:
+                # a failing item stops the node now, not after every queued item has run
+                pool.shutdown(cancel_futures=True)
+                raise
     return {"items": len(items)}
 
 
