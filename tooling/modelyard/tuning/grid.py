@@ -18,7 +18,9 @@ def values(param: dict) -> list[float | int]:
     if step is None or step <= 0:
         raise ModelyardError(f"param_boundaries.{name}: a grid needs a positive step, as [min, max, step]")
     low, high, step_d = (Decimal(repr(param[key])) for key in ("low", "high", "step"))
-    count = int((high - low) / step_d) + 1 if high >= low else 0
+    if high < low:
+        raise ModelyardError(f"param_boundaries.{name}: min {param['low']} is above max {param['high']}")
+    count = int((high - low) / step_d) + 1
     if count > MAX_POINTS:
         raise ModelyardError(f"param_boundaries.{name}: {count} values between {param['low']} and "
                              f"{param['high']} with step {step}; a grid allows at most {MAX_POINTS}")

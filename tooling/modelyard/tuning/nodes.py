@@ -26,6 +26,22 @@ def _trial_results(workflow, node_ids: list[str], ctx) -> list[dict]:
     return [trial for node_id in node_ids for trial in item_results(workflow, node_id, ctx)]
 
 
+_split_cache: dict[tuple, tuple[dict, dict]] = {}
+
+
+def _split_frames(ctx, spec: dict) -> tuple[dict, dict]:
+    """The run's training and held-out frames, read and split once per process: opening the
+    warehouse costs more than fitting a small model. Each trial gets copies, so a trainer that
+    changes a frame in place cannot change what the next trial sees."""
+    from ..runtime import read_inputs
+
+    key = (str(ctx.run_dir), json.dumps([spec["inputs"], spec["validation"]], sort_keys=True))
+    if key not in _split_cache:
+        _split_cache.clear()
+        _split_cache[key] = validation.split(read_inputs(ctx, spec["inputs"]), spec["validation"])
+    return tuple({name: frame.copy() for name, frame in frames.items()} for frames in _split_cache[key])
+
+
 def run_trial(workflow, node, ctx, index: int | None) -> dict:
     from .. import runtime
 
@@ -33,7 +49,7 @@ def run_trial(workflow, node, ctx, index: int | None) -> dict:
     params = runtime.fan_out_items(workflow, node, ctx)[index]
     result = {"trial": spec["first_trial"] + index, "round": spec["round"], "params": params,
               "metrics": {}, "status": "ok", "error": None, "warnings": []}
-    train, held_out = validation.split(runtime.read_inputs(ctx, spec["inputs"]), spec["validation"])
+    train, held_out = _split_frames(ctx, spec)
     # importing the trainer (and what it imports) is not the trial's time; an import error stops the study
     load_trainer_class(ctx.root, spec["trainer"], where=Position(spec["trainer_file"]))
     started = time.perf_counter()
@@ -48,7 +64,7 @@ def run_trial(workflow, node, ctx, index: int | None) -> dict:
     result["seconds"] = round(time.perf_counter() - started, 4)
     result["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     if result["status"] == "ok":
-        objective.check_metric(spec["objective"], result["metrics"])
+        objective.check_metric(spec["objective"], result)
     return result
 
 

@@ -21,16 +21,21 @@ def default_direction(metric: str) -> str:
     return "maximize" if words & SCORE_WORDS else "minimize"
 
 
-def check_metric(objective: dict, metrics: dict) -> None:
+def check_metric(objective: dict, trial: dict) -> None:
     """Stop the study at its first finished trial when the configured metric does not exist."""
-    metric = objective["metric"]
+    metric, metrics = objective["metric"], trial["metrics"]
     if metric is None or metric in metrics:
         return
     raise ModelyardError(
-        f"objective.metric: evaluate() returned no metric {metric!r}; it returned {', '.join(metrics)}"
+        f"objective.metric: in trial {trial['trial']} ({_describe(trial['params'])}) evaluate() returned "
+        f"no metric {metric!r}; it returned {', '.join(metrics)}"
         + did_you_mean(metric, list(metrics)),
         Position(objective["file"], objective["line"]),
         hint="name one of those metrics in objective.metric, or remove objective to use the first one")
+
+
+def _describe(params: dict) -> str:
+    return ", ".join(f"{name}={value}" for name, value in params.items())
 
 
 def resolve(objective: dict, trials: list[dict]) -> tuple[str, str] | None:
