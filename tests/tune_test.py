@@ -246,12 +246,17 @@ def test_gaussian_process_with_log_scale_in_rounds(model_repo: Path):
     assert [t["params"] for t in first_round] == nodes["trials_01"]["spec"]["items"]
 
 
-def test_failed_trials_are_recorded_and_the_study_goes_on(model_repo: Path):
+def flaky_study(model_repo: Path, name: str, max_iter: str):
+    """Tune FlakyTrainer (it raises for max_iter 20) over two alphas and the given max_iter range."""
     repo = diabetes_repo(model_repo, trainer="FlakyTrainer")
-    (repo / "tuning" / "small.yaml").write_text(
+    (repo / "tuning" / f"{name}.yaml").write_text(
         "model: model_linear_regression.yaml\nn_function_compute_workers: 2\ntuning_type: grid\n"
-        "param_boundaries:\n  alpha: [0.1, 0.2, 0.1]\n  max_iter: [10, 30, 10]\n")
-    result = cli("tune", "tuning/small.yaml", cwd=repo)
+        f"param_boundaries:\n  alpha: [0.1, 0.2, 0.1]\n  max_iter: {max_iter}\n")
+    return repo, cli("tune", f"tuning/{name}.yaml", cwd=repo)
+
+
+def test_failed_trials_are_recorded_and_the_study_goes_on(model_repo: Path):
+    repo, result = flaky_study(model_repo, "small", "[10, 30, 10]")
     assert result.returncode == 0, result
     line = DIABETES_TRAINER.splitlines().index('            raise ValueError("max_iter 20 is not supported")') + 1
     assert "6 trials, objective mean_squared_error" in result.stdout
@@ -270,11 +275,7 @@ def test_failed_trials_are_recorded_and_the_study_goes_on(model_repo: Path):
 
 
 def test_every_trial_failing_is_a_clear_error_and_stores_nothing(model_repo: Path):
-    repo = diabetes_repo(model_repo, trainer="FlakyTrainer")
-    (repo / "tuning" / "doomed.yaml").write_text(
-        "model: model_linear_regression.yaml\ntuning_type: grid\n"
-        "param_boundaries:\n  alpha: [0.1, 0.2, 0.1]\n  max_iter: [20, 21, 5]\n")
-    result = cli("tune", "tuning/doomed.yaml", cwd=repo)
+    repo, result = flaky_study(model_repo, "doomed", "[20, 21, 5]")  # the grid holds max_iter 20 only
     assert result.returncode == 1, result
     assert "all 2 trials failed" in result.stderr and "ValueError: max_iter 20 is not supported" in result.stderr
     assert "Traceback" not in result.stderr

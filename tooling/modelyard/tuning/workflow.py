@@ -51,7 +51,7 @@ def _validation(project: Project, tuning: TuningSpec, model: ModelSpec, inputs: 
         "strategy": given.get("strategy", "time" if split else "random"),
         "fraction": given.get("fraction", DEFAULT_FRACTION),
         "time_column": given.get("time_column") or (split.time_column if split else "date"),
-        "seed": tuning.seed,
+        "seed": given.get("seed", 0),
         "file": tuning.file,
         "line": line,
     }
