@@ -255,6 +255,16 @@ def flaky_study(model_repo: Path, name: str, max_iter: str):
     return repo, cli("tune", f"tuning/{name}.yaml", cwd=repo)
 
 
+def test_gaussian_process_on_a_few_integers_repeats_points_and_keeps_json_clean(model_repo: Path):
+    (model_repo / "tuning" / "tiny.yaml").write_text(
+        "model: model_elastic_net.yaml\ntuning_type: gaussian_process\nn_trials: 6\n"
+        "param_boundaries:\n  max_iter: [1, 3]\n")
+    result = cli("tune", "tuning/tiny.yaml", "--format", "json", cwd=model_repo)
+    assert result.returncode == 0, result
+    trials = result.json()["trials"]  # the optimiser's notes on repeated points must not reach stdout
+    assert len(trials) == 6 and {t["params"]["max_iter"] for t in trials} <= {1, 2, 3}
+
+
 def test_failed_trials_are_recorded_and_the_study_goes_on(model_repo: Path):
     repo, result = flaky_study(model_repo, "small", "[10, 30, 10]")
     assert result.returncode == 0, result
@@ -280,6 +290,8 @@ def test_every_trial_failing_is_a_clear_error_and_stores_nothing(model_repo: Pat
     assert "all 2 trials failed" in result.stderr and "ValueError: max_iter 20 is not supported" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (repo / ".modelyard" / "models").exists()
+    wrong = cli("tune", "models/model_linear_regression.yaml", cwd=repo)
+    assert wrong.returncode == 1 and "models/model_linear_regression.yaml is not a tuning file" in wrong.stderr
 
 
 def test_unknown_objective_metric_stops_after_the_first_trial(model_repo: Path):

@@ -46,7 +46,7 @@ def extract_node(project: Project, spec: ExtractSpec) -> ir.Node:
     )
 
 
-def model_inputs(project: Project, model: ModelSpec) -> tuple[list[ir.Node], dict[str, dict[str, str]]]:
+def _inputs(project: Project, model: ModelSpec) -> tuple[list[ir.Node], dict[str, dict[str, str]]]:
     nodes, inputs = [], {}
     for dep in model.dependencies:
         spec = project.extracts[(dep.file, dep.file_param_name)]
@@ -86,7 +86,7 @@ def _settings(model: ModelSpec) -> dict[str, Any]:
     return {"schedule": model.schedule, "retries": model.retries, "environment": {}}
 
 
-def model_sources(project: Project, model: ModelSpec, extract_nodes: list[ir.Node], trainer: dict) -> list[str]:
+def _sources(project: Project, model: ModelSpec, extract_nodes: list[ir.Node], trainer: dict) -> list[str]:
     files = {model.file, *trainer["trainer_files"]}
     for node in extract_nodes:
         files.update({node.spec["extract_file"], node.spec["sql_file"]})
@@ -94,7 +94,7 @@ def model_sources(project: Project, model: ModelSpec, extract_nodes: list[ir.Nod
 
 
 def train_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
-    extract_nodes, inputs = model_inputs(project, model)
+    extract_nodes, inputs = _inputs(project, model)
     trainer, code_hash = trainer_spec(project, model)
     config_hash = ir.content_hash(project.documents[model.file].data)
     extract_ids = tuple(n.id for n in extract_nodes)
@@ -109,7 +109,7 @@ def train_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
                  "constructor_args": model.constructor_args, "row_count_inputs": inputs},
                 {"config": config_hash}),
     ]
-    return ir.Workflow(workflow_id(model.file), "train", tuple(model_sources(project, model, extract_nodes, trainer)),
+    return ir.Workflow(workflow_id(model.file), "train", tuple(_sources(project, model, extract_nodes, trainer)),
                        _settings(model), ir.seal(nodes))
 
 

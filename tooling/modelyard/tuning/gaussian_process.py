@@ -8,6 +8,8 @@ heuristic so a batch spreads out instead of proposing one point ``size`` times.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import random
 import warnings
@@ -71,10 +73,11 @@ def propose(space: list[dict], observations: list[tuple[dict, float]], size: int
     optimizer = BayesianOptimization(f=None, pbounds={name: (0.0, 1.0) for name in names},
                                      acquisition_function=liar, random_state=seed, verbose=0,
                                      allow_duplicate_points=True)
-    for params, target in observations:
-        optimizer.register({p["name"]: to_unit(p, params[p["name"]]) for p in space}, target)
-    with warnings.catch_warnings():
-        # sklearn warns when the kernel's length scale hits its bound on few points; harmless here
+    # The library prints a line per repeated point (rounded integers repeat) to stdout, where
+    # `--format json` writes; sklearn warns when a length scale hits its bound on few points.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        for params, target in observations:
+            optimizer.register({p["name"]: to_unit(p, params[p["name"]]) for p in space}, target)
         suggestions = [optimizer.suggest() for _ in range(size)]
     return [{p["name"]: to_value(p, float(point[p["name"]])) for p in space} for point in suggestions]

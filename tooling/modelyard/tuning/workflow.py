@@ -73,7 +73,7 @@ def tune_workflow(project: Project, tuning: TuningSpec) -> ir.Workflow:
     from .. import compiler
 
     model = project.models[tuning.model]
-    extract_nodes, inputs = compiler.model_inputs(project, model)
+    extract_nodes, inputs = compiler._inputs(project, model)
     trainer, code_hash = compiler.trainer_spec(project, model)
     extract_ids = tuple(n.id for n in extract_nodes)
     parts = {"config": ir.content_hash({"tuning": project.documents[tuning.file].data,
@@ -120,7 +120,7 @@ def tune_workflow(project: Project, tuning: TuningSpec) -> ir.Workflow:
     ]
     settings = {"schedule": None, "retries": model.retries, "environment": tuning.environment,
                 "workers": tuning.n_workers}
-    sources = {tuning.file, *compiler.model_sources(project, model, extract_nodes, trainer)}
+    sources = {tuning.file, *compiler._sources(project, model, extract_nodes, trainer)}
     return ir.Workflow(wid, "tune", tuple(sorted(sources)), settings, ir.seal(nodes))
 
 
