@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     results = run_workflow(workflow, ctx, workers=args.workers or tuning.n_workers,
                            on_event=_progress(workflow.id, workflow.node("select").spec["n_trials"]))
     study, stored = results["select"], results["register"]
-    plot = write_plot(study, workflow.id, project.settings.state_dir / "reports" / workflow.id / f"{study['run_id']}.html")
+    plot = write_plot(study, workflow.id, project.settings.state_dir / "reports" / workflow.id / f"{study['run_id']}.html",
+                      frozenset(p.name for p in tuning.params if p.log))
     keys = ("objective", "best_params", "best_objective", "best_trial", "n_trials", "n_failed", "run_id", "trials")
     if args.format == "json":
         print_json({**{k: study[k] for k in keys}, "workflow": workflow.id, "tuning_file": tuning.file,

@@ -37,7 +37,7 @@ def _number(value) -> str:
     return str(value) if isinstance(value, int) else f"{value:.6g}"
 
 
-def write_plot(study: dict, title: str, path: Path) -> Path:
+def write_plot(study: dict, title: str, path: Path, log_params: frozenset[str] = frozenset()) -> Path:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -53,7 +53,7 @@ def write_plot(study: dict, title: str, path: Path) -> Path:
             x=[t["params"][name] for t in trials], y=[t["objective"] for t in trials], mode="markers",
             text=hover, name=name, marker={"color": ["crimson" if c else "steelblue" for c in colour], "size": 9},
             showlegend=False), row=1, col=col)
-        figure.update_xaxes(title_text=name, row=1, col=col)
+        figure.update_xaxes(title_text=name, type="log" if name in log_params else None, row=1, col=col)
     pick = min if direction == "minimize" else max
     ordered = sorted(trials, key=lambda t: t["trial"])
     best_so_far, running = [], None
