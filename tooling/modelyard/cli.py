@@ -23,6 +23,7 @@ COMMANDS = {
     "new": "modelyard.commands.new",
     "ui": "modelyard.commands.ui",
     "backtest": "modelyard.commands.backtest",
+    "tune": "modelyard.commands.tune",
 }
 
 

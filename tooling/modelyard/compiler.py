@@ -16,6 +16,7 @@ from .errors import ConfigError, Diagnostic
 from .splits import WindowSizes
 from .sqltemplate import extract_tables, read_sql, render_sql
 from .trainer_source import trainer_code_files
+from .tuning.workflow import tune_workflows
 
 
 def file_hash(root: Path, rel: str) -> str:
@@ -185,7 +186,7 @@ def _backtest_workflows(project: Project) -> list[ir.Workflow]:
 
 
 # Each builder turns the project into some of its workflows; tuning and backtesting add theirs.
-BUILDERS: list[WorkflowBuilder] = [_train_workflows, _backtest_workflows]
+BUILDERS: list[WorkflowBuilder] = [_train_workflows, tune_workflows, _backtest_workflows]
 
 
 def compile_project(project: Project, source: dict[str, Any] | None = None) -> ir.Document:

@@ -2,7 +2,7 @@
 
 This module knows nothing of YAML, DuckDB or any orchestrator. Contract (see docs/architecture.md):
 - a ``Node`` has an ``id`` unique in its workflow, a ``kind`` (extract, train, evaluate, register,
-  trials, select, split, windows, summary), ``upstream`` node ids, a JSON ``spec`` the runtime needs, and
+  trials, propose, select, split, windows, summary), ``upstream`` node ids, a JSON ``spec`` the runtime needs, and
   ``hash_parts``: named content hashes (config, sql, trainer_code, ...). Its ``hash`` covers its
   parts and its upstream hashes, so a change anywhere upstream changes every node below it.
 - a fan-out node (``fan_out`` true) runs once per item of ``spec["items"]`` (trials, windows);
@@ -17,7 +17,8 @@ import json
 from typing import Any, Iterable
 
 IR_VERSION = 1
-NODE_KINDS = ("extract", "train", "evaluate", "register", "trials", "select", "split", "windows", "summary")
+NODE_KINDS = ("extract", "train", "evaluate", "register", "trials", "propose", "select", "split", "windows",
+              "summary")
 
 
 def content_hash(value: Any) -> str:

@@ -7,10 +7,11 @@ Progress goes to an ``on_event`` callback so the CLI (rich) and the UI can each 
 from __future__ import annotations
 
 import concurrent.futures as futures
+import contextlib
 import datetime as dt
 import multiprocessing
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import ir
 from .errors import ModelyardError, NodeError
@@ -28,23 +29,46 @@ def _run_item(workflow_json: dict, node_id: str, ctx: RunContext, index: int) ->
     return execute_node(ir.Workflow.from_json(workflow_json), node_id, ctx, index)
 
 
-def _fan_out(workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: int, emit: EventSink) -> dict:
+@contextlib.contextmanager
+def _worker_pool(workers: int) -> Iterator[Callable[[], futures.Executor] | None]:
+    """One process pool for every fan-out node of a run, started at first use: starting workers
+    (and their imports) takes seconds, and an adaptive search has a fan-out node per round."""
+    pool = None
+
+    def get() -> futures.Executor:
+        nonlocal pool
+        if pool is None:
+            pool = futures.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+        return pool
+
+    try:
+        yield get if workers > 1 else None
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _fan_out(workflow: ir.Workflow, node: ir.Node, ctx: RunContext, pool: Callable[[], futures.Executor] | None,
+             emit: EventSink) -> dict:
     items = fan_out_items(workflow, node, ctx)
     emit({"event": "fan_out", "node": node.id, "total": len(items)})
     results: list[Any] = [None] * len(items)
-    if workers <= 1 or len(items) <= 1:
+    if pool is None or len(items) <= 1:
         for i in range(len(items)):
             results[i] = execute_node(workflow, node.id, ctx, i)
             emit({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
     else:
-        pool = futures.ProcessPoolExecutor(max_workers=min(workers, len(items)),
-                                           mp_context=multiprocessing.get_context("forkserver"))
-        with pool:
-            pending = {pool.submit(_run_item, workflow.to_json(), node.id, ctx, i): i for i in range(len(items))}
+        pending = {pool().submit(_run_item, workflow.to_json(), node.id, ctx, i): i for i in range(len(items))}
+        try:
             for done in futures.as_completed(pending):
                 i = pending[done]
                 results[i] = done.result()
                 emit({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
+        except BaseException:
+            # a failing item stops the node now, not after every queued item has run
+            for future in pending:
+                future.cancel()
+            raise
     return {"items": len(items)}
 
 
@@ -54,19 +78,20 @@ def run_workflow(workflow: ir.Workflow, ctx: RunContext, *, workers: int = 1,
     emit = on_event or (lambda event: None)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
-    for node in workflow.nodes:
-        if only is not None and node.id not in only:
-            continue
-        emit({"event": "node_started", "node": node.id, "kind": node.kind})
-        try:
-            if node.fan_out:
-                results[node.id] = _fan_out(workflow, node, ctx, workers, emit)
-            else:
-                results[node.id] = execute_node(workflow, node.id, ctx)
-        except ModelyardError as exc:
-            emit({"event": "node_failed", "node": node.id, "error": str(exc)})
-            raise NodeError(workflow.id, node.id, exc) from None
-        emit({"event": "node_done", "node": node.id, "result": results[node.id]})
+    with _worker_pool(workers) as pool:
+        for node in workflow.nodes:
+            if only is not None and node.id not in only:
+                continue
+            emit({"event": "node_started", "node": node.id, "kind": node.kind})
+            try:
+                if node.fan_out:
+                    results[node.id] = _fan_out(workflow, node, ctx, pool, emit)
+                else:
+                    results[node.id] = execute_node(workflow, node.id, ctx)
+            except ModelyardError as exc:
+                emit({"event": "node_failed", "node": node.id, "error": str(exc)})
+                raise NodeError(workflow.id, node.id, exc) from None
+            emit({"event": "node_done", "node": node.id, "result": results[node.id]})
     return results
 
 

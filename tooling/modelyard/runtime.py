@@ -19,6 +19,7 @@ from . import __version__, backtest, trainers
 from .errors import ModelyardError, Position, TrainerError
 from .ir import Node, Workflow
 from .store import ModelStore, write_atomic
+from .tuning import nodes as tuning_nodes
 from .warehouse import Warehouse, qualified
 
 
@@ -123,8 +124,10 @@ def load_pickle(path: Path) -> Any:
 
 def _train(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
     frames = read_inputs(ctx, node.spec["inputs"])
+    # a tune workflow retrains with the parameters its select node chose
+    overrides = read_result(ctx, node.spec["params_from"])["best_params"] if "params_from" in node.spec else None
     started = time.perf_counter()
-    trained = fit(ctx, node.spec, frames)
+    trained = fit(ctx, node.spec, frames, overrides)
     save_pickle(ctx.node_dir(node.id) / "trained.pkl", trained)
     return {"rows": {k: len(v) for k, v in frames.items()}, "seconds": round(time.perf_counter() - started, 3)}
 
@@ -197,7 +200,8 @@ def _register(workflow: Workflow, node: Node, ctx: RunContext, index: int | None
     with ctx.warehouse(read_only=True) as wh:
         rows = {param: int(wh.con.execute(f"SELECT count(*) FROM {qualified(item['table'])}").fetchone()[0])
                 for param, item in spec["row_count_inputs"].items()}
-    envelope = build_envelope(spec, trained, metrics, ctx, rows)
+    extra = read_result(ctx, spec["lineage_from"])["lineage"] if "lineage_from" in spec else None
+    envelope = build_envelope(spec, trained, metrics, ctx, rows, extra)
     return store_model(ctx, spec, trained, envelope)
 
 
@@ -212,6 +216,9 @@ EXECUTORS: dict[str, NodeRunner] = {
     "split": backtest.split_node,
     "windows": backtest.window_node,
     "summary": backtest.summary_node,
+    "trials": tuning_nodes.run_trial,
+    "propose": tuning_nodes.propose,
+    "select": tuning_nodes.select,
 }
 
 

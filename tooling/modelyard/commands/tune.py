@@ -1,0 +1,94 @@
+"""modelyard tune: run a hyperparameter search from a tuning file, store the best model, report."""
+from __future__ import annotations
+
+import argparse
+
+from .common import add_format
+
+HELP = "search hyperparameters (tuning/FILE.yaml) in parallel trials; store the best model"
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("tuning_file", help="the tuning file, e.g. tuning/tune_elastic_net.yaml")
+    parser.add_argument("--workers", type=_positive, metavar="N",
+                        help="trials at once in local processes (default: n_function_compute_workers)")
+    parser.add_argument("--refresh", action="store_true", help="recompute extracts even when cached")
+    add_format(parser)
+
+
+def _progress(label: str, total: int):
+    """Node progress as ``modelyard run`` shows it, with one bar across every round of trials."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..console import err, progress_printer
+
+    nodes = progress_printer(label)
+    bar = Progress(TextColumn("  trials"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
+                   TimeElapsedColumn(), console=err(), transient=True)
+    task = bar.add_task("trials", total=total, note="")
+    failed = 0
+
+    def on_event(event: dict) -> None:
+        nonlocal failed
+        kind, node = event["event"], event.get("node", "")
+        if kind == "fan_out":
+            bar.start()
+        elif kind == "item_done":
+            failed += event["result"]["status"] != "ok"
+            bar.update(task, advance=1, note=f"{failed} failed" if failed else "")
+        elif kind == "node_failed" or (kind == "node_started" and node == "select"):
+            bar.stop()
+        # rounds of trials and proposals show as the one bar, not as a line each
+        if kind == "node_failed" or not node.startswith(("trials", "propose")):
+            nodes(event)
+
+    return on_event
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..console import err, out, print_json
+    from ..errors import ModelyardError
+    from ..gitinfo import source_info
+    from ..runner import context_for, run_workflow
+    from ..tuning.report import trials_table, write_plot
+    from ..tuning.workflow import tune_workflow
+    from .common import project as load, repo_file
+
+    project = load(args)
+    path = repo_file(project, args.tuning_file, "tuning")
+    if path not in project.tunings:
+        raise ModelyardError(f"{path} is not a tuning file", hint="name a file under tuning/, e.g. tuning/NAME.yaml")
+    tuning = project.tunings[path]
+    workflow = tune_workflow(project, tuning)
+    ctx = context_for(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
+    results = run_workflow(workflow, ctx, workers=args.workers or tuning.n_workers,
+                           on_event=_progress(workflow.id, workflow.node("select").spec["n_trials"]))
+    study, stored = results["select"], results["register"]
+    plot = write_plot(study, workflow.id, project.settings.state_dir / "reports" / workflow.id / f"{study['run_id']}.html",
+                      frozenset(p.name for p in tuning.params if p.log))
+    keys = ("objective", "best_params", "best_objective", "best_trial", "n_trials", "n_failed", "run_id", "trials")
+    if args.format == "json":
+        print_json({**{k: study[k] for k in keys}, "workflow": workflow.id, "tuning_file": tuning.file,
+                    "trials_table": study["table"], "canonical_name": stored["canonical_name"],
+                    "version": stored["version"], "model_path": stored["model_path"], "plot": str(plot),
+                    "run_dir": str(ctx.run_dir)})
+        return 0
+    console = out()
+    console.print(trials_table(study))
+    metric = study["objective"]["metric"]
+    console.print(f"best {metric} = {study['best_objective']:.6g} ({study['objective']['direction']}) "
+                  f"with {study['best_params']} (trial {study['best_trial']})")
+    if study["n_failed"]:
+        console.print(f"[yellow]{study['n_failed']} of {study['n_trials']} trials failed[/]")
+    console.print(f"retrained on all rows: [bold]{stored['canonical_name']}[/] version {stored['version']} "
+                  f"in {stored['model_path']}")
+    console.print(f"trials table: {study['table']} (run_id {study['run_id']})")
+    console.print(f"plot: {plot}")
+    err().print(f"[dim]run folder: {ctx.run_dir}[/]")
+    return 0
