@@ -18,4 +18,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 spec="."
 [ -n "$extras" ] && spec=".[${extras}]"
-.venv/bin/python -m pip install -q -e "$spec" 2>&1 | grep -v -e "is ignored" -e "^$" || true
+# Skip pip when this venv already holds this checkout with these extras and this pyproject.toml.
+stamp=".venv/.modelyard-installed"
+want="$(pwd) ${extras} $(cksum < pyproject.toml)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] && ! grep -qxF "$want" "$stamp.all" 2>/dev/null; then
+  .venv/bin/python -m pip install -q -e "$spec" 2>&1 | grep -v -e "is ignored" -e "^$" || true
+  .venv/bin/python -c "import modelyard" || { echo "installing modelyard failed" >&2; exit 1; }
+  echo "$want" > "$stamp"
+  echo "$want" >> "$stamp.all"
+fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, from a fresh machine: generate a model repo from the template into demo-output/,
-# then train the example on the embedded DuckDB warehouse, printing where results went.
+# then train, tune and backtest the example on the embedded DuckDB warehouse, printing where
+# results went.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -14,7 +15,18 @@ echo "== model repo generated in $repo"
 echo "== train: modelyard run models/model_linear_regression.yaml"
 "$venv/modelyard" run models/model_linear_regression.yaml
 echo
+echo "== tune: modelyard tune tuning/tune_elastic_net.yaml (grid, 40 trials)"
+"$venv/modelyard" tune tuning/tune_elastic_net.yaml
+echo
+echo "== backtest: modelyard backtest models/model_linear_regression.yaml (sliding windows)"
+"$venv/modelyard" backtest models/model_linear_regression.yaml
+echo
 echo "== stored models: modelyard models list"
 "$venv/modelyard" models list
 echo
-echo "Results: warehouse $repo/.modelyard/warehouse.duckdb, models $repo/.modelyard/models"
+echo "Results:"
+echo "  model repo       $repo"
+echo "  warehouse        $repo/.modelyard/warehouse.duckdb (tables: extracts.*, tuning.*, backtest.*)"
+echo "  model store      $repo/.modelyard/models"
+echo "  plots (HTML)     $(ls "$repo"/.modelyard/reports/*.html | tr '\n' ' ')"
+echo "  explore          cd $repo && $venv/modelyard ui"
