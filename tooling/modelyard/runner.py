@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from . import ir
 from .errors import ModelyardError, NodeError
-from .runtime import RunContext, execute_node, fan_out_items
+from .runtime import RunContext, execute_node, fan_out_items, forget_frames
 
 Event = dict[str, Any]
 EventSink = Callable[[Event], None]
@@ -54,19 +54,22 @@ def run_workflow(workflow: ir.Workflow, ctx: RunContext, *, workers: int = 1,
     emit = on_event or (lambda event: None)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
-    for node in workflow.nodes:
-        if only is not None and node.id not in only:
-            continue
-        emit({"event": "node_started", "node": node.id, "kind": node.kind})
-        try:
-            if node.fan_out:
-                results[node.id] = _fan_out(workflow, node, ctx, workers, emit)
-            else:
-                results[node.id] = execute_node(workflow, node.id, ctx)
-        except ModelyardError as exc:
-            emit({"event": "node_failed", "node": node.id, "error": str(exc)})
-            raise NodeError(workflow.id, node.id, exc) from None
-        emit({"event": "node_done", "node": node.id, "result": results[node.id]})
+    try:
+        for node in workflow.nodes:
+            if only is not None and node.id not in only:
+                continue
+            emit({"event": "node_started", "node": node.id, "kind": node.kind})
+            try:
+                if node.fan_out:
+                    results[node.id] = _fan_out(workflow, node, ctx, workers, emit)
+                else:
+                    results[node.id] = execute_node(workflow, node.id, ctx)
+            except ModelyardError as exc:
+                emit({"event": "node_failed", "node": node.id, "error": str(exc)})
+                raise NodeError(workflow.id, node.id, exc) from None
+            emit({"event": "node_done", "node": node.id, "result": results[node.id]})
+    finally:
+        forget_frames()
     return results
 
 
