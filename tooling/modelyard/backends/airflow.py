@@ -249,10 +249,10 @@ def _tasks(workflow: ir.Workflow, names: dict[str, str]) -> list[str]:
             lines += assignment("    ", name, "mapped_task", [literal(node.id), items])
     edges: list[str] = []
     for node in workflow.nodes:
-        if node.upstream:
-            edges += dependency("    ", [names[u] for u in node.upstream], names[node.id])
         if _items_from(node):
             edges += dependency("    ", [names[_items_from(node)]], names[f"{node.id}#items"])
+        if node.upstream:
+            edges += dependency("    ", [names[u] for u in node.upstream], names[node.id])
     return lines + ([""] + edges if edges else [])
 
 
