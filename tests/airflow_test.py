@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, cli
+from conftest import ROOT, cli, edit_file, git_commit
 
 BIN = Path(sys.executable).parent
 
@@ -27,12 +27,6 @@ def airflow_env(tmp_path_factory) -> dict[str, str]:
     proc = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return env
-
-
-def git_commit(repo: Path) -> None:
-    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "test"], cwd=repo, check=True)
 
 
 def python(script: str, env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -170,8 +164,7 @@ def shape(value):
 
 
 def test_a_failing_task_names_the_workflow_and_node(model_repo, tmp_path, airflow_env):
-    settings = model_repo / "modelyard.yaml"
-    settings.write_text(settings.read_text().replace("retries: 1", "retries: 0"))
+    edit_file(model_repo / "modelyard.yaml", "retries: 1", "retries: 0")
     dags = tmp_path / "dags"
     assert cli("compile", "--backend", "airflow", "--out", str(dags), cwd=model_repo).returncode == 0
     env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}  # no MODELYARD_PROJECT_DIR

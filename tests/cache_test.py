@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import cli
+from conftest import cli, edit_file
 
 MODEL = "models/model_linear_regression.yaml"
 TABLE = "extracts.extract_inputs__training_data"
@@ -21,12 +21,6 @@ def rows_built(repo: Path) -> int:
 
     with duckdb.connect(str(repo / ".modelyard" / "warehouse.duckdb"), read_only=True) as con:
         return con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
 
 
 def test_second_run_reuses_the_extract_and_says_so(model_repo):
@@ -49,16 +43,16 @@ def test_changed_inputs_invalidate_the_extract(model_repo):
     assert rows_built(model_repo) == rows + 1
     assert run(model_repo)["reused_extracts"] == [TABLE]
 
-    edit(model_repo / "extracts" / "extract_inputs.yaml", "limit: 10000", "limit: 100")
+    edit_file(model_repo / "extracts" / "extract_inputs.yaml", "limit: 10000", "limit: 100")
     assert run(model_repo)["reused_extracts"] == []
     assert rows_built(model_repo) == 100
 
-    edit(model_repo / "extracts" / "training_data.sql", "FROM sample_data", "FROM sample_data WHERE x_0 > 0")
+    edit_file(model_repo / "extracts" / "training_data.sql", "FROM sample_data", "FROM sample_data WHERE x_0 > 0")
     assert run(model_repo)["reused_extracts"] == []
     assert run(model_repo)["reused_extracts"] == [TABLE]
 
     # Only the rendered SQL and the sources count: a description is no reason to rebuild.
-    edit(model_repo / "extracts" / "extract_inputs.yaml", "operator: sql", "operator: sql\n  description: positive x_0")
+    edit_file(model_repo / "extracts" / "extract_inputs.yaml", "operator: sql", "operator: sql\n  description: positive x_0")
     assert run(model_repo)["reused_extracts"] == [TABLE]
 
 

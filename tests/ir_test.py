@@ -9,13 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import ROOT, cli
-
-
-def git_commit(repo: Path) -> None:
-    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "test"], cwd=repo, check=True)
+from conftest import ROOT, cli, edit_file, git_commit
 
 
 def compile_ir(repo: Path, out: Path) -> dict:
@@ -86,12 +80,6 @@ def nodes_of(document: dict, workflow: str) -> dict[str, dict]:
 EXTRACT = "extract__extract_inputs__training_data"
 
 
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new))
-
-
 def changed(before: dict, after: dict, workflow: str) -> dict[str, set[str]]:
     """Per node: which hash parts changed, plus "hash" if its overall hash did."""
     old, new = nodes_of(before, workflow), nodes_of(after, workflow)
@@ -125,7 +113,7 @@ CHANGES = {
 def test_a_change_rehashes_the_nodes_it_affects(model_repo, tmp_path, change):
     path, old, new, expected = CHANGES[change]
     before = compile_ir(model_repo, tmp_path / "before")
-    edit(model_repo / path, old, new)
+    edit_file(model_repo / path, old, new)
     after = compile_ir(model_repo, tmp_path / "after")
     assert changed(before, after, "model_linear_regression") == expected
     if change in ("sql", "kwargs"):
@@ -148,8 +136,8 @@ def test_a_repo_that_does_not_validate_compiles_to_nothing(model_repo, tmp_path)
     out = tmp_path / "dags"
     assert cli("compile", "--backend", "airflow", "--out", str(out), cwd=model_repo).returncode == 0
     before = folder_bytes(out)
-    edit(model_repo / "models/model_linear_regression.yaml", "model_name:", "modle_name:")
-    edit(model_repo / "extracts/extract_inputs.yaml", "operator: sql", "operator: 7")
+    edit_file(model_repo / "models/model_linear_regression.yaml", "model_name:", "modle_name:")
+    edit_file(model_repo / "extracts/extract_inputs.yaml", "operator: sql", "operator: 7")
     for target in (out, tmp_path / "absent"):
         result = cli("compile", "--backend", "airflow", "--out", str(target), cwd=model_repo)
         assert result.returncode == 1, result
@@ -160,3 +148,17 @@ def test_a_repo_that_does_not_validate_compiles_to_nothing(model_repo, tmp_path)
     assert folder_bytes(out) == before
     assert not (tmp_path / "absent").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_backend_failure_names_the_workflow_and_node(model_repo, tmp_path):
+    extracts = model_repo / "extracts"
+    (extracts / "extract_inputs.yaml").rename(extracts / "extract inputs.yaml")
+    edit_file(model_repo / "models/model_linear_regression.yaml", "file: extract_inputs.yaml", "file: extract inputs.yaml")
+    edit_file(model_repo / "models/model_elastic_net.yaml", "file: extract_inputs.yaml", "file: extract inputs.yaml")
+    assert cli("compile", "--out", str(tmp_path / "ir"), cwd=model_repo).returncode == 0
+    result = cli("compile", "--backend", "airflow", "--out", str(tmp_path / "dags"), cwd=model_repo)
+    assert result.returncode == 1, result
+    assert ("workflow 'model_elastic_net', node 'extract__extract inputs__training_data' failed:\n"
+            "'extract__extract inputs__training_data' is not a valid Airflow task id") in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "dags").exists()

@@ -50,3 +50,20 @@ def trainer_code_files(root: Path, trainer_file: str) -> list[str]:
                 if candidate.is_file():
                     queue.append(candidate.relative_to(root).as_posix())
     return sorted(seen)
+
+
+def library_imports(root: Path, files: list[str]) -> list[str]:
+    """Modules the given trainer files import by absolute name: libraries, since trainers/ is
+    imported under modelyard's own package name (its modules are imported relatively)."""
+    names: set[str] = set()
+    for rel in files:
+        try:
+            tree = ast.parse((root / rel).read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module)
+    return sorted(names)

@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from .. import ir
+from ..errors import ModelyardError, NodeError
 
 NAME = "airflow"
 LINE_LENGTH = 100
@@ -30,9 +31,24 @@ RESERVED = {"DAG", "Path", "datetime", "task", "IR_FILE", "WORKFLOW", "run_node"
             "node_task", "mapped_task", "items_task"}
 
 
+AIRFLOW_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
+ID_HINT = "Airflow ids take letters, digits, '_', '.' and '-' only: rename the file"
+
+
+def check_ids(workflow: ir.Workflow) -> None:
+    if not AIRFLOW_ID.fullmatch(workflow.id):
+        raise ModelyardError(f"workflow {workflow.id!r} (from {', '.join(workflow.source_files)}) "
+                             "is not a valid Airflow DAG id", hint=ID_HINT)
+    for node in workflow.nodes:
+        if not AIRFLOW_ID.fullmatch(node.id):
+            raise NodeError(workflow.id, node.id, ModelyardError(f"{node.id!r} is not a valid Airflow task id",
+                                                                 hint=ID_HINT))
+
+
 def render(document: ir.Document) -> dict[str, bytes]:
     files = {}
     for workflow in document.workflows:
+        check_ids(workflow)
         single = ir.Document((workflow,), document.source)
         files[f"{workflow.id}.ir.json"] = single.dumps().encode()
         files[f"{workflow.id}.py"] = render_dag(workflow, document.source).encode()
