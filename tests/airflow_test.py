@@ -114,13 +114,30 @@ def test_every_generated_dag_imports_in_a_dagbag(model_repo, tmp_path, airflow_e
         assert task["executor_config"] == {"resources": {"cpu_millicores": 1500, "memory_mb": 2048}}
 
 
+def long_names_document():
+    """Names long enough to force every way the backend wraps a line."""
+    from modelyard import ir
+
+    def workflow(name: str, upstream: list[str], node: str) -> ir.Workflow:
+        nodes = [ir.Node(u, "extract", (), {}, {"config": ir.content_hash(u)}) for u in upstream]
+        nodes.append(ir.Node(node, "trials", tuple(upstream), {"items": [1, 2]}, {"config": ir.content_hash(node)}, True))
+        return ir.Workflow(name, "tune", (f"tuning/{name}.yaml",), {}, ir.seal(nodes))
+
+    return ir.Document((
+        workflow("exploded", [f"extract__a_long_extract_file_name_for_wrapping__dataset_{i}" for i in range(3)], "t" * 95),
+        workflow("single", ["u" * 70], "w" * 40),
+        workflow("pair", ["u" * 45, "v" * 45], "w" * 10),
+    ), {"commit": None, "dirty": False})
+
+
 def test_generated_dag_files_are_formatted(model_repo, tmp_path):
     from modelyard.backends import replace_folder, render
 
     assert cli("compile", "--backend", "airflow", "--out", str(tmp_path / "dags"), cwd=model_repo).returncode == 0
     replace_folder(tmp_path / "dags" / "fanout", render("airflow", fan_out_document({"commit": None, "dirty": False})))
+    replace_folder(tmp_path / "dags" / "long", render("airflow", long_names_document()))
     files = sorted(str(p) for p in (tmp_path / "dags").rglob("*.py"))
-    assert len(files) == 3
+    assert len(files) == 6
     ruff = str(BIN / "ruff")
     for args in (["format", "--check", "--line-length", "100"], ["check", "--select", "E,F,W,I", "--ignore", "E501"]):
         proc = subprocess.run([ruff, *args, "--no-cache", *files], capture_output=True, text=True)

@@ -78,13 +78,16 @@ def assignment(indent: str, name: str, func: str, args: list[str]) -> list[str]:
 
 
 def dependency(indent: str, upstream: list[str], name: str) -> list[str]:
-    if len(upstream) == 1:
-        line = f"{indent}{upstream[0]} >> {name}"
+    """``upstream >> name``, split the way black splits an expression too long for one line."""
+    left = upstream[0] if len(upstream) == 1 else f"[{', '.join(upstream)}]"
+    if len(f"{indent}{left} >> {name}") <= LINE_LENGTH:
+        return [f"{indent}{left} >> {name}"]
+    inner = indent + "    "
+    if len(inner + left) <= LINE_LENGTH or len(upstream) == 1:
+        lines = [inner + left]
     else:
-        line = f"{indent}[{', '.join(upstream)}] >> {name}"
-    if len(line) <= LINE_LENGTH:
-        return [line]
-    return [f"{indent}[", *[f"{indent}    {u}," for u in upstream], f"{indent}] >> {name}"]
+        lines = [f"{inner}[", *[f"{inner}    {u}," for u in upstream], f"{inner}]"]
+    return [f"{indent}(", *lines, f"{inner}>> {name}", f"{indent})"]
 
 
 def identifiers(workflow: ir.Workflow) -> dict[str, str]:
