@@ -123,3 +123,14 @@ def venv_with_dev_packages(folder: Path) -> Path:
     purelib = Path(sysconfig.get_path("purelib", vars={"base": str(folder), "platbase": str(folder)}))
     (purelib / "_dev_packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     return folder / "bin" / "python"
+def git_commit(repo: Path) -> None:
+    """Make ``repo`` a git repository with everything committed (compiled IR names the commit)."""
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "test"], cwd=repo, check=True)
+
+
+def edit_file(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))

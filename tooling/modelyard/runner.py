@@ -9,13 +9,16 @@ from __future__ import annotations
 import concurrent.futures as futures
 import contextlib
 import datetime as dt
+import importlib
 import multiprocessing
+import threading
 import uuid
 from typing import Any, Callable, Iterator
 
 from . import ir
 from .errors import ModelyardError, NodeError
-from .runtime import RunContext, execute_node, fan_out_items
+from .runtime import RunContext, execute_node, fan_out_items, forget_frames
+from .trainer_source import library_imports
 
 Event = dict[str, Any]
 EventSink = Callable[[Event], None]
@@ -72,26 +75,49 @@ def _fan_out(workflow: ir.Workflow, node: ir.Node, ctx: RunContext, pool: Callab
     return {"items": len(items)}
 
 
+def _import_quietly(modules: list[str]) -> None:
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001  the trainer's own import reports it, at its place
+            pass
+
+
+def warm_imports(workflow: ir.Workflow, ctx: RunContext) -> threading.Thread:
+    """Import the libraries the trainers use (scikit-learn takes a second) in a thread while the
+    first nodes run: DuckDB releases the GIL, so building extracts and importing overlap."""
+    files = sorted({f for node in workflow.nodes for f in node.spec.get("trainer_files", [])})
+    thread = threading.Thread(target=_import_quietly, args=(library_imports(ctx.root, files),),
+                              name="modelyard-warm-imports", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_workflow(workflow: ir.Workflow, ctx: RunContext, *, workers: int = 1,
                  on_event: EventSink | None = None, only: set[str] | None = None) -> dict[str, dict]:
     """Execute ``workflow`` (or only the nodes in ``only``); return each node's result."""
     emit = on_event or (lambda event: None)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
-    with _worker_pool(workers) as pool:
-        for node in workflow.nodes:
-            if only is not None and node.id not in only:
-                continue
-            emit({"event": "node_started", "node": node.id, "kind": node.kind})
-            try:
-                if node.fan_out:
-                    results[node.id] = _fan_out(workflow, node, ctx, pool, emit)
-                else:
-                    results[node.id] = execute_node(workflow, node.id, ctx)
-            except ModelyardError as exc:
-                emit({"event": "node_failed", "node": node.id, "error": str(exc)})
-                raise NodeError(workflow.id, node.id, exc) from None
-            emit({"event": "node_done", "node": node.id, "result": results[node.id]})
+    warming = warm_imports(workflow, ctx)
+    try:
+        with _worker_pool(workers) as pool:
+            for node in workflow.nodes:
+                if only is not None and node.id not in only:
+                    continue
+                emit({"event": "node_started", "node": node.id, "kind": node.kind})
+                try:
+                    if node.fan_out:
+                        results[node.id] = _fan_out(workflow, node, ctx, pool, emit)
+                    else:
+                        results[node.id] = execute_node(workflow, node.id, ctx)
+                except ModelyardError as exc:
+                    emit({"event": "node_failed", "node": node.id, "error": str(exc)})
+                    raise NodeError(workflow.id, node.id, exc) from None
+                emit({"event": "node_done", "node": node.id, "result": results[node.id]})
+    finally:
+        forget_frames()
+        warming.join()
     return results
 
 

@@ -47,7 +47,7 @@ def _extract(workflow: Workflow, node: Node, ctx: RunContext, index: int | None)
     where = Position(spec["extract_file"], spec["line"])
     with ctx.warehouse() as wh:
         wh.sync_seeds(ctx.data_dir)
-        key = wh.cache_key(node.hash, spec["sql"])
+        key = wh.cache_key(node.hash_parts["sql"], spec["sql"])
         rows = None if ctx.refresh else wh.cached_rows(spec["table"], key)
         if rows is not None:
             return {"table": spec["table"], "rows": rows, "reused": True}
@@ -59,9 +59,30 @@ def _extract(workflow: Workflow, node: Node, ctx: RunContext, index: int | None)
     return {"table": spec["table"], "rows": rows, "reused": False}
 
 
+# Frames already read in this process, per run: train and evaluate of a local run read the same
+# extract; reading 1M rows into pandas twice costs more than copying the frame.
+_FRAMES: dict[tuple[Path, str], tuple[tuple, Any]] = {}
+
+
+def forget_frames() -> None:
+    _FRAMES.clear()
+
+
 def read_inputs(ctx: RunContext, inputs: dict[str, dict[str, str]]) -> dict[str, Any]:
+    frames = {}
     with ctx.warehouse(read_only=True) as wh:
-        return {param: wh.read_table(item["table"]) for param, item in inputs.items()}
+        for param, item in inputs.items():
+            version = wh.table_version(item["table"])
+            key = (ctx.run_dir, item["table"])
+            if version is None or _FRAMES.get(key, (None,))[0] != version:
+                frame = wh.read_table(item["table"])
+                if version is not None:
+                    _FRAMES[key] = (version, frame)
+            else:
+                frame = _FRAMES[key][1]
+            # A copy: a trainer that changes its input in place must not change the next node's.
+            frames[param] = frame.copy() if version is not None else frame
+    return frames
 
 
 def make_trainer(ctx: RunContext, spec: dict, overrides: dict | None = None):

@@ -465,3 +465,20 @@ def _fits(value: Any, annotation: ast.expr) -> bool:
         if isinstance(value, dict) and len(parts) == 2:
             return all(_fits(k, parts[0]) and _fits(v, parts[1]) for k, v in value.items())
     return True
+
+
+def library_imports(root: Path, files: list[str]) -> list[str]:
+    """Modules the given trainer files import by absolute name: libraries, since trainers/ is
+    imported under modelyard's own package name (its modules are imported relatively)."""
+    names: set[str] = set()
+    for rel in files:
+        try:
+            tree = ast.parse((root / rel).read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module)
+    return sorted(names)

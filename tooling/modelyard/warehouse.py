@@ -119,33 +119,62 @@ class Warehouse:
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
             [schema or "main", name]).fetchone()[0])
 
-    def fingerprint(self, table: str) -> str | None:
-        """What identifies the table's content: a seed's file hash or an extract's cache key."""
-        name = table.split(".")[-1]
-        row = self.con.execute("SELECT sha256 FROM _modelyard.seeds WHERE table_name = ?", [name]).fetchone()
-        if row and "." not in table:
-            return "seed:" + row[0]
-        qualified_name = table if "." in table else f"extracts.{table}"
-        row = self.con.execute("SELECT cache_key FROM _modelyard.extracts WHERE table_name = ?",
-                               [qualified_name]).fetchone()
-        return "extract:" + row[0] if row else None
+    def fingerprint(self, schema: str, name: str) -> str | None:
+        """What identifies a table's content: a seed's file hash or an extract's cache key."""
+        if schema.lower() in ("", "main"):
+            row = self.con.execute("SELECT sha256 FROM _modelyard.seeds WHERE lower(table_name) = lower(?)",
+                                   [name]).fetchone()
+            return "seed:" + row[0] if row else None
+        if schema.lower() == "extracts":
+            row = self.con.execute("SELECT cache_key FROM _modelyard.extracts WHERE lower(table_name) = lower(?)",
+                                   [f"extracts.{name}"]).fetchone()
+            return "extract:" + row[0] if row and row[0] else None
+        return None
 
-    def source_tables(self, sql: str) -> list[str]:
-        import duckdb
+    def source_tables(self, sql: str) -> list[tuple[str, str]] | None:
+        """The (schema, table) pairs ``sql`` reads; None when it reads something else too (a file
+        through a table function, another database) or does not parse: its content is untracked."""
+        import json
 
-        try:
-            return sorted(duckdb.get_table_names(sql, qualified=True))
-        except Exception:
-            return []
+        tree = json.loads(self.con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+        if tree.get("error"):
+            return None
+        ctes: set[str] = set()
+        tables: set[tuple[str, str]] = set()
+        untracked = False
+
+        def walk(value) -> None:
+            nonlocal untracked
+            if isinstance(value, list):
+                for item in value:
+                    walk(item)
+            elif isinstance(value, dict):
+                if value.get("type") == "BASE_TABLE":
+                    untracked |= bool(value.get("catalog_name"))
+                    tables.add((value.get("schema_name") or "", value["table_name"]))
+                elif value.get("type") == "TABLE_FUNCTION":
+                    untracked = True
+                if isinstance(value.get("cte_map"), dict):
+                    ctes.update(entry["key"].lower() for entry in value["cte_map"].get("map", []))
+                for item in value.values():
+                    walk(item)
+
+        walk(tree["statements"])
+        if untracked:
+            return None
+        return sorted((schema, name) for schema, name in tables if schema or name.lower() not in ctes)
 
     def cache_key(self, node_hash: str, sql: str) -> str | None:
-        """None when some source table has no fingerprint: such an extract is never reused."""
+        """None when some source's content is untracked: such an extract is never reused."""
+        sources = self.source_tables(sql)
+        if sources is None:
+            return None
         prints = []
-        for table in self.source_tables(sql):
-            fp = self.fingerprint(table)
+        for schema, name in sources:
+            fp = self.fingerprint(schema, name)
             if fp is None:
                 return None
-            prints.append(f"{table}={fp}")
+            prints.append(f"{schema}.{name}={fp}")
         return hashlib.sha256("\n".join([node_hash, *prints]).encode()).hexdigest()
 
     def cached_rows(self, table: str, cache_key: str | None) -> int | None:
@@ -171,6 +200,12 @@ class Warehouse:
             raise WarehouseError(f"SQL error: {message}", where,
                                  hint="fix the query; the rendered SQL is in `modelyard compile` output") from None
         return rows
+
+    def table_version(self, table: str) -> tuple | None:
+        """What changes whenever an extract table is rebuilt; None for other tables."""
+        row = self.con.execute("SELECT cache_key, built_at FROM _modelyard.extracts WHERE table_name = ?",
+                               [table]).fetchone() if self.has_table("_modelyard.extracts") else None
+        return tuple(row) if row else None
 
     def read_table(self, table: str):
         if not self.has_table(table):

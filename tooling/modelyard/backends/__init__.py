@@ -23,6 +23,7 @@ class Backend(Protocol):
 
 BACKENDS = {
     "ir": "modelyard.backends.ir_json",
+    "airflow": "modelyard.backends.airflow",
 }
 
 
