@@ -28,5 +28,5 @@ echo "Results:"
 echo "  model repo       $repo"
 echo "  warehouse        $repo/.modelyard/warehouse.duckdb (tables: extracts.*, tuning.*, backtest.*)"
 echo "  model store      $repo/.modelyard/models"
-echo "  plots (HTML)     $(ls "$repo"/.modelyard/reports/*.html | tr '\n' ' ')"
+find "$repo/.modelyard/reports" -name '*.html' | sort | sed 's/^/  plot (HTML)      /'
 echo "  explore          cd $repo && $venv/modelyard ui"

@@ -88,13 +88,24 @@ def test_every_generated_dag_imports_in_a_dagbag(model_repo, tmp_path, airflow_e
     assert sorted(found["dags"]) == [w["id"] for w in document["workflows"]]
     for workflow in document["workflows"]:
         dag = found["dags"][workflow["id"]]
-        assert dag["tags"] == ["modelyard", workflow["kind"]]
+        assert dag["tags"] == sorted(["modelyard", workflow["kind"]])
         assert f"`{workflow['id']}.ir.json`" in dag["doc_md"]
-        assert {t: d["upstream"] for t, d in dag["tasks"].items()} == {
-            n["id"]: sorted(n["upstream"]) for n in workflow["nodes"]}
-        task = dag["tasks"]["train"]
-        assert (task["retries"], task["pool_slots"]) == (1, 1)  # the template's defaults.retries, one core
-        assert task["executor_config"] == {"resources": {"cpu_millicores": 1000, "memory_mb": 1024}}
+        expected = {}
+        for node in workflow["nodes"]:
+            upstream = set(node["upstream"])
+            if "items_from" in node["spec"]:  # a task lists the items, the mapped task expands over them
+                upstream.add(f"{node['id']}__items")
+                expected[f"{node['id']}__items"] = [node["spec"]["items_from"]]
+            expected[node["id"]] = sorted(upstream)
+            assert dag["tasks"][node["id"]]["mapped"] == node["fan_out"], node["id"]
+        assert {t: d["upstream"] for t, d in dag["tasks"].items()} == expected
+        environment = workflow["settings"]["environment"]
+        cores = -(-environment.get("cpu", 1000) // 1000)
+        for node in workflow["nodes"]:
+            task = dag["tasks"][node["id"]]
+            assert (task["retries"], task["pool_slots"]) == (1, cores)  # defaults.retries; cores from environment
+            assert task["executor_config"] == {"resources": {"cpu_millicores": environment.get("cpu", 1000),
+                                                             "memory_mb": environment.get("memory", 1024)}}
         header = (dags / f"{workflow['id']}.py").read_text().splitlines()[:12]
         assert f"# commit:   {document['source']['commit']}" in header
         assert f"#   {next(f for f in workflow['source_files'] if f.startswith('models/'))}" in header
@@ -137,7 +148,7 @@ def test_generated_dag_files_are_formatted(model_repo, tmp_path):
     replace_folder(tmp_path / "dags" / "fanout", render("airflow", fan_out_document({"commit": None, "dirty": False})))
     replace_folder(tmp_path / "dags" / "long", render("airflow", long_names_document()))
     files = sorted(str(p) for p in (tmp_path / "dags").rglob("*.py"))
-    assert len(files) == 6
+    assert len(files) == 8  # 4 workflows of the template, 2 fan-out, 2 long-name DAGs
     ruff = str(BIN / "ruff")
     for args in (["format", "--check", "--line-length", "100"], ["check", "--select", "E,F,W,I", "--ignore", "E501"]):
         proc = subprocess.run([ruff, *args, "--no-cache", *files], capture_output=True, text=True)

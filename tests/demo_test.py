@@ -16,6 +16,9 @@ def test_demo_script_trains_tunes_and_backtests():
     envelopes = sorted((repo / ".modelyard" / "models").glob("*/*/envelope.json"))
     assert [p.parent.parent.name for p in envelopes] == [
         "sample_regression_model_v1", "sample_regression_model_v1_elastic_net"]
-    reports = sorted(p.name for p in (repo / ".modelyard" / "reports").glob("*.html"))
-    assert reports == ["backtest__model_linear_regression.html", "tune__tune_elastic_net.html"]
+    reports = sorted((repo / ".modelyard" / "reports").rglob("*.html"))
+    assert {p.relative_to(repo / ".modelyard" / "reports").parts[0].removesuffix(".html") for p in reports} == {
+        "backtest__model_linear_regression", "tune__tune_elastic_net"}
+    for report in reports:
+        assert str(report) in proc.stdout
     assert "mean_squared_error" in proc.stdout

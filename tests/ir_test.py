@@ -41,7 +41,8 @@ def test_compiled_ir_validates_against_its_schema(model_repo, tmp_path):
     document = compile_ir(model_repo, tmp_path / "ir")
     jsonschema.Draft202012Validator(schema).validate(document)
     assert document["source"]["commit"] and document["source"]["dirty"] is False
-    assert [w["id"] for w in document["workflows"]] == ["model_elastic_net", "model_linear_regression"]
+    assert [w["id"] for w in document["workflows"]] == [
+        "backtest__model_linear_regression", "model_elastic_net", "model_linear_regression", "tune__tune_elastic_net"]
     # The IR travels to other machines (Airflow workers): no path of this one may leak into it.
     assert not [s for s in strings(document) if s.startswith("/") or str(tmp_path) in s]
 
@@ -158,7 +159,7 @@ def test_a_backend_failure_names_the_workflow_and_node(model_repo, tmp_path):
     assert cli("compile", "--out", str(tmp_path / "ir"), cwd=model_repo).returncode == 0
     result = cli("compile", "--backend", "airflow", "--out", str(tmp_path / "dags"), cwd=model_repo)
     assert result.returncode == 1, result
-    assert ("workflow 'model_elastic_net', node 'extract__extract inputs__training_data' failed:\n"
+    assert ("workflow 'backtest__model_linear_regression', node 'extract__extract inputs__training_data' failed:\n"
             "'extract__extract inputs__training_data' is not a valid Airflow task id") in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "dags").exists()
