@@ -13,23 +13,25 @@ from . import __version__
 from .errors import ConfigError, ModelyardError
 
 COMMANDS = {
-    "run": "modelyard.commands.run",
-    "compile": "modelyard.commands.compile",
-    "models": "modelyard.commands.models",
+    "new": "modelyard.commands.new",
     "validate": "modelyard.commands.validate",
-    "schemas": "modelyard.commands.schemas",
+    "run": "modelyard.commands.run",
+    "tune": "modelyard.commands.tune",
+    "backtest": "modelyard.commands.backtest",
+    "models": "modelyard.commands.models",
+    "ui": "modelyard.commands.ui",
+    "compile": "modelyard.commands.compile",
     "plan": "modelyard.commands.plan",
     "publish": "modelyard.commands.publish",
-    "new": "modelyard.commands.new",
-    "ui": "modelyard.commands.ui",
-    "backtest": "modelyard.commands.backtest",
-    "tune": "modelyard.commands.tune",
+    "schemas": "modelyard.commands.schemas",
 }
+DESCRIPTION = ("Train, tune, backtest and publish ML models from a model repo of YAML files and "
+               "trainer classes. Run a command with --help for its options.")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, just that command's module is imported (a hook starts faster)."""
-    parser = argparse.ArgumentParser(prog="modelyard", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="modelyard", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"modelyard {__version__}")
     parser.add_argument("-C", "--repo", metavar="DIR", help="the model repo (default: found from the working directory)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
