@@ -3,9 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh "airflow,ui,dev"
-# The UI tests drive Debian's Chromium through Playwright (never `playwright install`: it downloads).
-if ! command -v chromium >/dev/null 2>&1; then
+# System packages the tests drive: Debian's Chromium for the UI tests (through Playwright; never
+# `playwright install`, it downloads a browser), and npm for the YAML language server editor test.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -q && $sudo apt-get install -y -q chromium
+  $sudo apt-get update -q && $sudo apt-get install -y -q "${missing[@]}"
 fi
 exec .venv/bin/python -m pytest -n 2 "$@"
