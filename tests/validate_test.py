@@ -101,3 +101,25 @@ def test_validate_imports_nothing_heavy(model_repo):
                           env={**os.environ}, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "[] 0"
+
+
+def test_yaml_pasted_without_indentation_gets_an_indent_hint(model_repo):
+    """The post's model file as a web page flattens it: every nested key lands at the top level."""
+    (model_repo / "models" / "model_linear_regression.yaml").write_text(
+        "model_name: A regression model\n"
+        "tags: # for integrating with model envelope indexing\n"
+        "canonical_name: sample_regression_model_v1\n"
+        "model_trainer: sklearn.sklearn_linear.SKLearnLinearRegressionTrainer\n"
+        "constructor_args:\n"
+        "fit_intercept: False\n"
+        "dependencies:\n"
+        "data:\n"
+        "- train_param_name: df\n")
+    result = cli("validate", "models/model_linear_regression.yaml", cwd=model_repo)
+    assert result.returncode == 1, result
+    lines = result.stdout.splitlines()
+    assert "models/model_linear_regression.yaml:2:6: error[wrong-type]: tags: expected object, got null" in lines
+    assert ("models/model_linear_regression.yaml:3:1: error[unknown-key]: canonical_name: unknown key; "
+            "to put it under 'tags' (empty at line 2), indent it") in lines
+    assert any(line.startswith("models/model_linear_regression.yaml:6:1: error[unknown-key]: fit_intercept: "
+                               "unknown key; to put it under 'constructor_args' (empty at line 5)") for line in lines)

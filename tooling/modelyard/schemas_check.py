@@ -69,6 +69,26 @@ _RULES = {
 }
 
 
+def _describe_value(value) -> str:
+    kind = _describe_type(value)
+    return kind if value is None else f"{kind} {json.dumps(value, default=str)[:60]}"
+
+
+def _empty_mapping_above(doc: YamlDocument, path: tuple, key, schema: dict, instance: dict) -> str | None:
+    """The nearest key above ``key`` whose value is empty but should be a mapping: lost indentation,
+    as when YAML is pasted from a web page (``tags:`` then ``canonical_name: ...``)."""
+    line = doc.where(path + (key,), key=True).line
+    candidates = [(doc.where(path + (name,), key=True).line, name) for name, value in instance.items()
+                  if value is None and "object" in _types(schema.get("properties", {}).get(name, {}))]
+    above = [c for c in candidates if c[0] < line]
+    return max(above)[1] if above else None
+
+
+def _types(schema: dict) -> list[str]:
+    kind = schema.get("type", [])
+    return kind if isinstance(kind, list) else [kind]
+
+
 def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
     path = tuple(error.absolute_path)
     where = _dotted(path)
@@ -81,7 +101,9 @@ def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
         out = []
         for key in extra:
             message = f"{_dotted(path + (key,))}: unknown key{did_you_mean(key, allowed)}"
-            if not did_you_mean(key, allowed) and allowed:
+            if parent := _empty_mapping_above(doc, path, key, error.schema, error.instance):
+                message += f"; to put it under {parent!r} (empty at line {doc.where(path + (parent,), key=True).line}), indent it"
+            elif not did_you_mean(key, allowed) and allowed:
                 message += f" (allowed here: {', '.join(allowed)})"
             out.append(Diagnostic(doc.where(path + (key,), key=True), "error", "unknown-key", message))
         return out
@@ -93,7 +115,7 @@ def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         return [Diagnostic(doc.where(path), "error", "wrong-type",
-                           f"{where}: expected {expected}, got {_describe_type(error.instance)} {json.dumps(error.instance, default=str)[:60]}")]
+                           f"{where}: expected {expected}, got {_describe_value(error.instance)}")]
     if validator == "enum":
         return [Diagnostic(doc.where(path), "error", "unknown-value",
                            f"{where}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
