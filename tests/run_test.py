@@ -159,3 +159,12 @@ def test_cookiecutter_interactive(tmp_path: Path):
     repo = tmp_path / "interactive-repo"
     assert "canonical_name: my_model_v2" in (repo / "models" / "model_linear_regression.yaml").read_text()
     assert "{{ limit }}" in (repo / "extracts" / "training_data.sql").read_text()
+
+
+def test_cookiecutter_from_git_url(tmp_path: Path):
+    """`cookiecutter git+file://...` clones this repo (as it would from GitHub) and generates."""
+    exe = Path(sys.executable).with_name("cookiecutter")
+    proc = subprocess.run([str(exe), "--no-input", f"git+file://{ROOT}", "-o", str(tmp_path / "out"),
+                           "repo_name=from-git"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "out" / "from-git" / "models" / "model_linear_regression.yaml").is_file()
