@@ -364,3 +364,18 @@ def test_gaussian_process_dag_proposes_rounds_like_a_local_tune(model_repo, tmp_
     local = cli("tune", "tuning/tune_gp.yaml", "--format", "json", cwd=model_repo)
     assert local.returncode == 0, local
     assert comparable(local.json()["trials"]) == comparable(study["trials"])
+
+
+def test_more_items_than_airflow_maps_fail_naming_the_setting(model_repo, tmp_path, airflow_env):
+    from modelyard.backends import replace_folder, render
+
+    dags = tmp_path / "dags"
+    replace_folder(dags, render("airflow", fan_out_document({"commit": None, "dirty": False})))
+    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "MODELYARD_PROJECT_DIR": str(model_repo),
+           "AIRFLOW__CORE__MAX_MAP_LENGTH": "1"}  # the plan node lists 2 windows
+    proc = python(FAN_OUT_RUN, env, str(dags))
+    output = proc.stdout + proc.stderr
+    assert "failed" in json.loads(proc.stdout.strip().splitlines()[-1])["state"], output[-5000:]
+    assert ("workflow 'fanout_check', node 'windows' failed:\n"
+            "2 items to map, more than Airflow maps ([core] max_map_length = 1)") in output
+    assert "raise AIRFLOW__CORE__MAX_MAP_LENGTH" in output

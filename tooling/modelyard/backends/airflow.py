@@ -209,9 +209,11 @@ def _helpers(workflow: ir.Workflow) -> list[str]:
             "@task(multiple_outputs=False)",
             "def item_indices(node, run_id=None):",
             '    """The item indices of a fan-out node whose items an upstream node lists."""',
+            "    from airflow.sdk import conf",
             "    from modelyard.orchestrated import item_indices",
             "",
-            "    return item_indices(IR_FILE, WORKFLOW, node, run_id=run_id)",
+            "    limit = conf.getint(\"core\", \"max_map_length\")  # Airflow maps at most this many items",
+            "    return item_indices(IR_FILE, WORKFLOW, node, run_id=run_id, limit=limit)",
         ]
     if any(not n.fan_out for n in workflow.nodes):
         lines += [
