@@ -3,8 +3,10 @@ test` trains the example model through modelyard's runtime, fan-out nodes map, f
 workflow and node. Airflow runs in subprocesses with a temporary AIRFLOW_HOME (one `db migrate`)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -48,7 +50,7 @@ DESCRIBE = """
             "doc_md": dag.doc_md,
             "tasks": {t.task_id: {"upstream": sorted(t.upstream_task_ids), "retries": t.retries,
                                   "pool_slots": t.pool_slots, "executor_config": t.executor_config,
-                                  "mapped": t.is_mapped}
+                                  "mapped": t.is_mapped, "max_active": t.max_active_tis_per_dagrun}
                       for t in dag.tasks},
         }
     print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": dags}))
@@ -104,6 +106,7 @@ def test_every_generated_dag_imports_in_a_dagbag(model_repo, tmp_path, airflow_e
         for node in workflow["nodes"]:
             task = dag["tasks"][node["id"]]
             assert (task["retries"], task["pool_slots"]) == (1, cores)  # defaults.retries; cores from environment
+            assert task["max_active"] == workflow["settings"].get("workers")  # n_function_compute_workers
             assert task["executor_config"] == {"resources": {"cpu_millicores": environment.get("cpu", 1000),
                                                              "memory_mb": environment.get("memory", 1024)}}
         header = (dags / f"{workflow['id']}.py").read_text().splitlines()[:12]
@@ -155,14 +158,35 @@ def test_generated_dag_files_are_formatted(model_repo, tmp_path):
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_airflow_dags_test_trains_the_example_like_a_local_run(model_repo, tmp_path, airflow_env):
-    git_commit(model_repo)
+def dags_test(repo: Path, tmp_path: Path, airflow_env: dict, dag_id: str) -> tuple[Path, dict[str, list]]:
+    """Commit and compile ``repo``, run ``airflow dags test DAG_ID``; return the run folder and
+    what Airflow recorded: per task id, its instances' ``(map_index, state, pool_slots)``."""
+    from modelyard.orchestrated import safe_run_id
+
+    git_commit(repo)
     dags = tmp_path / "dags"
-    assert cli("compile", "--backend", "airflow", "--out", str(dags), cwd=model_repo).returncode == 0
-    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "MODELYARD_PROJECT_DIR": str(model_repo)}
-    proc = subprocess.run([str(BIN / "airflow"), "dags", "test", "model_linear_regression"], env=env,
+    assert cli("compile", "--backend", "airflow", "--out", str(dags), cwd=repo).returncode == 0
+    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "MODELYARD_PROJECT_DIR": str(repo)}
+    proc = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id], env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+    with contextlib.closing(sqlite3.connect(Path(airflow_env["AIRFLOW_HOME"]) / "airflow.db")) as db:
+        run_id, state = db.execute("SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1",
+                                   [dag_id]).fetchone()
+        rows = db.execute("SELECT task_id, map_index, state, pool_slots FROM task_instance "
+                          "WHERE dag_id = ? AND run_id = ? ORDER BY task_id, map_index", [dag_id, run_id]).fetchall()
+    assert state == "success", rows
+    instances: dict[str, list] = {}
+    for task_id, *instance in rows:
+        instances.setdefault(task_id, []).append(tuple(instance))
+    # every task of the Airflow run shares one run folder, named after the Airflow run id
+    run_dir = repo / ".modelyard" / "runs" / dag_id / safe_run_id(run_id)
+    assert run_dir.is_dir()
+    return run_dir, instances
+
+
+def test_airflow_dags_test_trains_the_example_like_a_local_run(model_repo, tmp_path, airflow_env):
+    dags_test(model_repo, tmp_path, airflow_env, "model_linear_regression")
 
     listed = cli("models", "list", "--format", "json", cwd=model_repo)
     assert listed.returncode == 0, listed
@@ -181,8 +205,6 @@ def test_airflow_dags_test_trains_the_example_like_a_local_run(model_repo, tmp_p
     assert {k: v for k, v in from_airflow["lineage"].items() if k not in ignored} == {
         k: v for k, v in from_local["lineage"].items() if k not in ignored}
     assert from_airflow["lineage"]["git_commit"] is not None
-    runs = model_repo / ".modelyard" / "runs" / "model_linear_regression"
-    assert any(p.name.startswith("manual__") for p in runs.iterdir())
 
 
 def shape(value):
@@ -244,3 +266,116 @@ def test_fan_out_nodes_run_as_mapped_tasks(model_repo, tmp_path, airflow_env):
     assert summary["gathered"] == [{"item": "window-0", "index": 0}, {"item": "window-1", "index": 1}]
     select = json.loads((run_dir / "select" / "result.json").read_text())
     assert [r["item"] for r in select["gathered"]] == [{"alpha": 0.1}, {"alpha": 0.2}, {"alpha": 0.3}]
+
+
+def warehouse_rows(repo: Path, sql: str) -> list[tuple]:
+    import duckdb
+
+    with contextlib.closing(duckdb.connect(str(repo / ".modelyard" / "warehouse.duckdb"), read_only=True)) as con:
+        return con.execute(sql).fetchall()
+
+
+def mapped(instances: dict[str, list], task_id: str, count: int, pool_slots: int = 1) -> None:
+    assert instances[task_id] == [(i, "success", pool_slots) for i in range(count)]
+
+
+def test_backtest_dag_maps_every_window_and_matches_a_local_backtest(model_repo, tmp_path, airflow_env):
+    run_dir, instances = dags_test(model_repo, tmp_path, airflow_env, "backtest__model_linear_regression")
+    mapped(instances, "windows", 23)  # windows listed at run time by split, one mapped task instance each
+    from_airflow = json.loads((run_dir / "summary" / "result.json").read_text())
+    tables = "SELECT * FROM backtest.model_linear_regression_{} ORDER BY 1"
+    airflow_tables = [warehouse_rows(model_repo, tables.format(t)) for t in ("windows", "summary")]
+    assert len(airflow_tables[0]) == 23 and [r[0] for r in airflow_tables[1]] == ["mean_squared_error", "r2"]
+    report = Path(from_airflow["report"])
+    assert report == model_repo / ".modelyard" / "reports" / "backtest__model_linear_regression.html"
+    assert "r2" in report.read_text()
+
+    local = cli("backtest", "models/model_linear_regression.yaml", "--format", "json", cwd=model_repo)
+    assert local.returncode == 0, local
+    assert local.json()["windows"] == from_airflow["windows"]
+    assert local.json()["summary"] == from_airflow["summary"]
+    assert [warehouse_rows(model_repo, tables.format(t)) for t in ("windows", "summary")] == airflow_tables
+
+
+def comparable(trials: list[dict]) -> list[tuple]:
+    return [(t["trial"], t["round"], t["params"], t["metrics"], t["status"]) for t in trials]
+
+
+def test_grid_tuning_dag_maps_trials_and_stores_the_best_model_like_a_local_tune(model_repo, tmp_path, airflow_env,
+                                                                                monkeypatch):
+    tuning = model_repo / "tuning" / "tune_elastic_net.yaml"
+    edit_file(tuning, "- 0.8", "- 0.2")  # 2 x 2 grid
+    edit_file(tuning, "- 50", "- 20")
+    run_dir, instances = dags_test(model_repo, tmp_path, airflow_env, "tune__tune_elastic_net")
+    mapped(instances, "trials", 4, pool_slots=2)  # environment.cpu 2000 reaches every trial
+    study = json.loads((run_dir / "select" / "result.json").read_text())
+    run_id = run_dir.name
+    assert study["n_trials"] == 4 and study["run_id"] == run_id
+    assert Path(study["report"]) == model_repo / ".modelyard" / "reports" / "tune__tune_elastic_net" / f"{run_id}.html"
+    assert "over trials" in Path(study["report"]).read_text()
+    count = f"SELECT count(*) FROM tuning.tune__tune_elastic_net_trials WHERE run_id = '{run_id}'"
+    assert warehouse_rows(model_repo, count) == [(4,)]
+    store = model_repo / ".modelyard" / "models" / "sample_regression_model_v1_elastic_net"
+    envelope = json.loads((store / "1" / "envelope.json").read_text())
+    assert envelope["lineage"]["tuning"]["run_id"] == run_id
+    assert envelope["lineage"]["tuning"]["best_params"] == study["best_params"]
+    assert envelope["lineage"]["tuning"]["trials_table"] == "tuning.tune__tune_elastic_net_trials"
+
+    # an Airflow retry (or clear) of select runs the same call again: same table, no duplicate rows
+    from modelyard.orchestrated import run_node
+
+    monkeypatch.setenv("MODELYARD_PROJECT_DIR", str(model_repo))
+    again = run_node(tmp_path / "dags" / "tune__tune_elastic_net.ir.json", "tune__tune_elastic_net", "select", run_id=run_id)
+    assert again["best_params"] == study["best_params"]
+    assert warehouse_rows(model_repo, count) == [(4,)]
+
+    local = cli("tune", "tuning/tune_elastic_net.yaml", "--format", "json", cwd=model_repo)
+    assert local.returncode == 0, local
+    out = local.json()
+    assert comparable(out["trials"]) == comparable(study["trials"])
+    assert (out["best_params"], out["best_objective"], out["version"]) == (study["best_params"],
+                                                                           study["best_objective"], 2)
+    assert Path(out["plot"]).is_file() and Path(out["plot"]).name == f"{out['run_id']}.html"
+    local_envelope = json.loads(Path(out["model_path"], "envelope.json").read_text())
+    assert local_envelope["metrics"] == envelope["metrics"]
+    assert local_envelope["lineage"]["constructor_args"] == envelope["lineage"]["constructor_args"]
+
+
+GP_TUNING = """\
+model: model_elastic_net.yaml
+n_function_compute_workers: 2
+tuning_type: gaussian_process
+n_trials: 6
+param_boundaries:
+  alpha: [0.01, 1.0]
+  max_iter: [10, 50]
+"""
+
+
+def test_gaussian_process_dag_proposes_rounds_like_a_local_tune(model_repo, tmp_path, airflow_env):
+    (model_repo / "tuning" / "tune_gp.yaml").write_text(GP_TUNING)
+    run_dir, instances = dags_test(model_repo, tmp_path, airflow_env, "tune__tune_gp")
+    mapped(instances, "trials_01", 4)  # a first round of at least 4 points, then rounds of 2 workers
+    assert instances["propose_02"] == [(-1, "success", 1)]
+    mapped(instances, "trials_02", 2)
+    study = json.loads((run_dir / "select" / "result.json").read_text())
+    assert [t["round"] for t in study["trials"]] == [1, 1, 1, 1, 2, 2]
+
+    local = cli("tune", "tuning/tune_gp.yaml", "--format", "json", cwd=model_repo)
+    assert local.returncode == 0, local
+    assert comparable(local.json()["trials"]) == comparable(study["trials"])
+
+
+def test_more_items_than_airflow_maps_fail_naming_the_setting(model_repo, tmp_path, airflow_env):
+    from modelyard.backends import replace_folder, render
+
+    dags = tmp_path / "dags"
+    replace_folder(dags, render("airflow", fan_out_document({"commit": None, "dirty": False})))
+    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "MODELYARD_PROJECT_DIR": str(model_repo),
+           "AIRFLOW__CORE__MAX_MAP_LENGTH": "1"}  # the plan node lists 2 windows
+    proc = python(FAN_OUT_RUN, env, str(dags))
+    output = proc.stdout + proc.stderr
+    assert "failed" in json.loads(proc.stdout.strip().splitlines()[-1])["state"], output[-5000:]
+    assert ("workflow 'fanout_check', node 'windows' failed:\n"
+            "2 items to map, more than Airflow maps ([core] max_map_length = 1)") in output
+    assert "raise AIRFLOW__CORE__MAX_MAP_LENGTH" in output

@@ -84,11 +84,18 @@ def run_node(ir_file: str | os.PathLike, workflow_id: str, node_id: str, *, run_
         raise NodeError(workflow_id, label, exc) from None
 
 
-def item_indices(ir_file: str | os.PathLike, workflow_id: str, node_id: str, *, run_id: str | None = None) -> list[int]:
-    """The item indices of a fan-out node whose items an upstream node lists at run time."""
+def item_indices(ir_file: str | os.PathLike, workflow_id: str, node_id: str, *, run_id: str | None = None,
+                 limit: int | None = None) -> list[int]:
+    """The item indices of a fan-out node whose items an upstream node lists at run time; more
+    than ``limit`` (the orchestrator's most mapped instances) is an error saying what to change."""
     try:
         workflow, source = load_workflow(ir_file, workflow_id)
         items = fan_out_items(workflow, workflow.node(node_id), context(workflow_id, run_id, source))
+        if limit is not None and len(items) > limit:
+            raise ModelyardError(
+                f"{len(items)} items to map, more than Airflow maps ([core] max_map_length = {limit})",
+                hint="raise AIRFLOW__CORE__MAX_MAP_LENGTH for the whole deployment, or make fewer items "
+                     "(a backtest: a larger split_config.slide_by or a smaller days_backward)")
     except (ModelyardError, OSError, KeyError) as exc:
         cause = exc if isinstance(exc, ModelyardError) else f"cannot list its items: {exc}"
         raise NodeError(workflow_id, node_id, cause) from None

@@ -123,7 +123,7 @@ def default_args(workflow: ir.Workflow) -> dict[str, str]:
     env = environment(workflow)
     resources = {"cpu_millicores": _number(env["cpu"]), "memory_mb": _number(env["memory"])}
     retries = workflow.settings.get("retries")
-    return {
+    arguments = {
         "retries": literal(DEFAULT_RETRIES if retries is None else retries),
         "retry_delay": f"datetime.timedelta(minutes={RETRY_DELAY_MINUTES})",
         # A pool slot per started core: size a pool by cores to keep a worker from oversubscribing.
@@ -131,6 +131,10 @@ def default_args(workflow: ir.Workflow) -> dict[str, str]:
         # Recorded for executors and cluster policies (e.g. a Kubernetes pod_override); see docs/airflow.md.
         "executor_config": literal({"resources": resources}),
     }
+    if workflow.settings.get("workers"):
+        # n_function_compute_workers: items of one mapped task running at once, as in a local run
+        arguments["max_active_tis_per_dagrun"] = literal(workflow.settings["workers"])
+    return arguments
 
 
 def _docstring(text: str) -> str:
@@ -179,6 +183,7 @@ def doc_md(workflow: ir.Workflow, source: dict) -> list[str]:
         f"Schedule: {settings.get('schedule') or 'none (triggered manually)'}. "
         f"Retries: {DEFAULT_RETRIES if retries is None else retries}, {RETRY_DELAY_MINUTES} minutes apart.",
         f"Each task requests {_number(env['cpu'])} millicores of CPU and {_number(env['memory'])} MB of memory.",
+        *([f"At most {settings['workers']} items of a mapped task run at once."] if settings.get("workers") else []),
         "",
         "Workers need `MODELYARD_PROJECT_DIR`: a checkout of the model repo at this commit.",
     ]
@@ -204,9 +209,11 @@ def _helpers(workflow: ir.Workflow) -> list[str]:
             "@task(multiple_outputs=False)",
             "def item_indices(node, run_id=None):",
             '    """The item indices of a fan-out node whose items an upstream node lists."""',
+            "    from airflow.sdk import conf",
             "    from modelyard.orchestrated import item_indices",
             "",
-            "    return item_indices(IR_FILE, WORKFLOW, node, run_id=run_id)",
+            "    limit = conf.getint(\"core\", \"max_map_length\")  # Airflow maps at most this many items",
+            "    return item_indices(IR_FILE, WORKFLOW, node, run_id=run_id, limit=limit)",
         ]
     if any(not n.fan_out for n in workflow.nodes):
         lines += [

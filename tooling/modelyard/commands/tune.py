@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ModelyardError
     from ..gitinfo import source_info
     from ..runner import context_for, run_workflow
-    from ..tuning.report import trials_table, write_plot
+    from ..tuning.report import trials_table
     from ..tuning.workflow import tune_workflow
     from .common import project as load, repo_file
 
@@ -70,13 +70,11 @@ def run(args: argparse.Namespace) -> int:
     results = run_workflow(workflow, ctx, workers=args.workers or tuning.n_workers,
                            on_event=_progress(workflow.id, workflow.node("select").spec["n_trials"]))
     study, stored = results["select"], results["register"]
-    plot = write_plot(study, workflow.id, project.settings.state_dir / "reports" / workflow.id / f"{study['run_id']}.html",
-                      frozenset(p.name for p in tuning.params if p.log))
     keys = ("objective", "best_params", "best_objective", "best_trial", "n_trials", "n_failed", "run_id", "trials")
     if args.format == "json":
         print_json({**{k: study[k] for k in keys}, "workflow": workflow.id, "tuning_file": tuning.file,
                     "trials_table": study["table"], "canonical_name": stored["canonical_name"],
-                    "version": stored["version"], "model_path": stored["model_path"], "plot": str(plot),
+                    "version": stored["version"], "model_path": stored["model_path"], "plot": study["report"],
                     "run_dir": str(ctx.run_dir)})
         return 0
     console = out()
@@ -89,6 +87,6 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"retrained on all rows: [bold]{stored['canonical_name']}[/] version {stored['version']} "
                   f"in {stored['model_path']}")
     console.print(f"trials table: {study['table']} (run_id {study['run_id']})")
-    console.print(f"plot: {plot}")
+    console.print(f"plot: {study['report']}")
     err().print(f"[dim]run folder: {ctx.run_dir}[/]")
     return 0

@@ -4,8 +4,10 @@
   parameters over the model's constructor_args, score on the held-out rows. A trainer error is
   recorded on the trial (the study goes on); a wrong objective metric stops the study.
 - ``propose``: for adaptive strategies, the points of the next round from every finished trial.
-- ``select`` (gather): the best trial, the trials table in the warehouse, and the best trial's
-  metrics and parameters for the retrain and register nodes downstream.
+- ``select`` (gather): the best trial, the trials table in the warehouse, the HTML plot in the
+  reports folder, and the best trial's metrics and parameters for the retrain and register nodes
+  downstream. Rerunning it in the same run folder (an Airflow retry or clear) gives the same
+  table and plot, never duplicate rows.
 
 ``runtime`` is imported inside the functions: it imports this module to register these kinds.
 """
@@ -93,6 +95,7 @@ def _best(trials: list[dict], metric: str, direction: str) -> dict:
 
 def select(workflow, node, ctx, index: int | None) -> dict:
     from ..store import write_atomic
+    from .report import write_plot
     from .table import write_trials
 
     spec = node.spec
@@ -113,7 +116,7 @@ def select(workflow, node, ctx, index: int | None) -> dict:
     write_trials(ctx, spec["table"], run_id, workflow.id, trials, metric)
     write_atomic(ctx.node_dir(node.id) / "metrics.json", json.dumps(best["metrics"]).encode())
     summary = {"metric": metric, "direction": direction, "value": best["objective"]}
-    return {
+    study = {
         "objective": {"metric": metric, "direction": direction},
         "best_params": best["params"],
         "best_objective": best["objective"],
@@ -130,3 +133,6 @@ def select(workflow, node, ctx, index: int | None) -> dict:
                        "trials_table": spec["table"]},
         },
     }
+    report = (ctx.reports_dir or ctx.run_dir) / workflow.id / f"{run_id}.html"
+    write_plot(study, workflow.id, report, frozenset(spec["log_params"]))
+    return {**study, "report": str(report)}

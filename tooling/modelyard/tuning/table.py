@@ -2,7 +2,8 @@
 
 Columns: ``run_id, workflow, trial, round, status, objective_metric, objective, seconds, error,
 warnings``, then ``param_<name>`` and ``metric_<name>`` for each parameter and metric. A later
-run with new parameters or metrics adds columns; earlier rows read NULL there.
+run with new parameters or metrics adds columns; earlier rows read NULL there. Writing a run
+again (a select node retried or cleared in Airflow, rerun in the UI) replaces that run's rows.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def write_trials(ctx, table: str, run_id: str, workflow_id: str, trials: list[di
             for name, kind, *_ in con.execute("DESCRIBE _modelyard_trials").fetchall():
                 if name not in existing:
                     con.execute(f"ALTER TABLE {qualified(table)} ADD COLUMN {quote(name)} {kind}")
+            con.execute(f"DELETE FROM {qualified(table)} WHERE run_id = ?", [run_id])
             con.execute(f"INSERT INTO {qualified(table)} BY NAME SELECT * FROM _modelyard_trials")
             con.execute("COMMIT")
         except Exception:

@@ -109,7 +109,8 @@ def tune_workflow(project: Project, tuning: TuningSpec) -> ir.Workflow:
     nodes += [
         ir.Node("select", "select", tuple(trial_ids),
                 {"trial_nodes": trial_ids, "objective": goal, "tuning_file": tuning.file, "n_trials": sum(sizes),
-                 "table": f"tuning.{wid}_trials", "constructor_args": model.constructor_args, "lineage": lineage},
+                 "table": f"tuning.{wid}_trials", "constructor_args": model.constructor_args, "lineage": lineage,
+                 "log_params": sorted(p.name for p in tuning.params if p.log)},
                 {"config": parts["config"]}),
         ir.Node("train", "train", ("select", *extract_ids), {**trainer, "inputs": inputs, "params_from": "select"},
                 parts),
