@@ -29,7 +29,10 @@ COMMANDS = {
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, just that command's module is imported (a hook starts faster)."""
-    parser = argparse.ArgumentParser(prog="modelyard", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="modelyard", epilog="`modelyard COMMAND --help` shows a command's options.",
+        description="Train, tune, backtest and publish ML models described by YAML files and trainer classes "
+                    "in a model repo.")
     parser.add_argument("--version", action="version", version=f"modelyard {__version__}")
     parser.add_argument("-C", "--repo", metavar="DIR", help="the model repo (default: found from the working directory)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
