@@ -2,6 +2,7 @@
 datasets, hostile names and sizes. Each runs the real CLI on a generated repo."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -346,3 +347,57 @@ def test_help_speaks_to_users(model_repo):
         sub = cli(command, "--help", cwd=model_repo)
         assert sub.returncode == 0 and sub.stdout.startswith(f"usage: modelyard {command}"), sub
     assert json.loads(cli("validate", "--format", "json", cwd=model_repo).stdout)["summary"]["errors"] == 0
+
+
+def _descendants(pid: int) -> set[int]:
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _wait_for(condition, timeout: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_kill_stops_the_worker_processes_too(model_repo):
+    """SIGTERM (``kill``, a CI timeout) unwinds like Ctrl-C: no orphaned worker pool, no new version."""
+    import signal
+
+    (model_repo / "tuning" / "slow.yaml").write_text(
+        "model: model_elastic_net.yaml\nn_function_compute_workers: 2\ntuning_type: grid\n"
+        "param_boundaries:\n  alpha: [0.01, 5.0, 0.01]\n")
+    exe = Path(sys.executable).with_name("modelyard")
+    log = model_repo / "stderr.txt"
+    with log.open("w") as stderr:
+        proc = subprocess.Popen([str(exe), "tune", "tuning/slow.yaml"], cwd=model_repo, stdout=subprocess.DEVNULL,
+                                stderr=stderr)
+    workers: set[int] = set()
+    try:
+        runs = model_repo / ".modelyard" / "runs" / "tune__slow"
+        assert _wait_for(lambda: any(runs.glob("*/trials.*/result.json")), 120), "no trial finished"
+        workers = _descendants(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 130, log.read_text()
+        assert "interrupted" in log.read_text() and "Traceback" not in log.read_text()
+        assert _wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), 30), "orphaned workers"
+        assert not (model_repo / ".modelyard" / "models" / "sample_regression_model_v1_elastic_net").exists()
+    finally:
+        for pid in [proc.pid, *workers]:  # a failing run must not leave processes on the machine
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
