@@ -397,7 +397,9 @@ def test_kill_stops_the_worker_processes_too(model_repo):
         assert "interrupted" in log.read_text() and "Traceback" not in log.read_text()
         assert _wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), 30), "orphaned workers"
         assert not (model_repo / ".modelyard" / "models" / "sample_regression_model_v1_elastic_net").exists()
-    finally:
-        for pid in [proc.pid, *workers]:  # a failing run must not leave processes on the machine
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    finally:  # a failing run must not leave processes on the machine (and must not kill a reused pid)
+        proc.kill()
+        for pid in workers:
+            with contextlib.suppress(OSError):
+                if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    os.kill(pid, signal.SIGKILL)
