@@ -403,3 +403,14 @@ def test_kill_stops_the_worker_processes_too(model_repo):
             with contextlib.suppress(OSError):
                 if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes():
                     os.kill(pid, signal.SIGKILL)
+
+
+def test_a_missing_key_of_a_kwarg_is_not_called_a_missing_kwarg(model_repo):
+    extract = model_repo / "extracts" / "extract_inputs.yaml"
+    extract.write_text(extract.read_text().replace("limit: 10000", "limit: {rows: 10000}"))
+    sql = model_repo / "extracts" / "training_data.sql"
+    sql.write_text(sql.read_text().replace("{{ limit }}", "{{ limit.row }}"))
+    result = cli("run", LINEAR, cwd=model_repo)
+    assert_clean_failure(result, "extracts/training_data.sql: SQL template: 'dict object' has no attribute 'row'",
+                         "hint: check the attribute or key")
+    assert "add the variable" not in result.stderr
