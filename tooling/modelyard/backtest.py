@@ -81,13 +81,20 @@ def plan(spec: dict, times) -> list[dict]:
     first, latest = (t.astype("datetime64[us]").item() for t in (times[0], times[-1]))
     sizes = WindowSizes.from_json(spec["sizes"])
     last_day = _last_day(spec, latest)
-    range_start, _ = splits.day_range(last_day, sizes.days_backward)
-    if first > range_start:
-        raise SplitError(
-            f"split_config.days_backward: the {sizes.days_backward:g} days ending with {last_day} start on "
-            f"{_day(range_start)}, but the data in {spec['table']} starts on {_day(first)}",
-            _at(spec, "days_backward"), hint="lower days_backward, set an earlier as_of, or extract more history")
-    windows = splits.compute_windows(spec["strategy"], last_day, sizes)
+    try:
+        range_start, _ = splits.day_range(last_day, sizes.days_backward)
+        if first > range_start:
+            raise SplitError(
+                f"split_config.days_backward: the {sizes.days_backward:g} days ending with {last_day} start on "
+                f"{_day(range_start)}, but the data in {spec['table']} starts on {_day(first)}",
+                _at(spec, "days_backward"), hint="lower days_backward, set an earlier as_of, or extract more history")
+        windows = splits.compute_windows(spec["strategy"], last_day, sizes)
+    except SplitError as exc:
+        exc.position = exc.position or _at(spec, "split_config")
+        raise
+    except OverflowError:
+        raise SplitError(f"split_config: days_backward or a window size reaches before year 1 from {last_day}",
+                         _at(spec, "split_config"), hint="use sizes that fit the data's time span") from None
     if not windows:
         raise SplitError(f"split_config: no window fits in {sizes.days_backward:g} days "
                          f"(train_size + test_size is longer)", _at(spec, "split_config"))

@@ -11,7 +11,7 @@ import functools
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
-from . import checks_extracts, checks_trainers, checks_tuning
+from . import checks_extracts, checks_names, checks_trainers, checks_tuning
 from .config import EXTRACTS_DIR, Project
 from .errors import Diagnostic, Position
 from .schemas_check import did_you_mean
@@ -133,6 +133,7 @@ CHECKS: list[Callable[[Project], Iterable[Diagnostic]]] = [
     checks_trainers.check_trainer_classes,
     checks_tuning.check_tuning_files,
     checks_tuning.check_split_configs,
+    checks_names.check_unique_names,
 ]
 
 

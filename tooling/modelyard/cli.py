@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from . import __version__
@@ -57,8 +58,16 @@ def _command_named(argv: list[str]) -> str | None:
     return rest[0] if rest and rest[0] in COMMANDS else None
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # `kill`, a CI timeout: unwind like Ctrl-C, so worker pools stop and temporary files go,
+    # instead of dying at once and leaving orphaned worker processes behind
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
     args = build_parser(_command_named(argv)).parse_args(argv)
     try:
         return args.handler(args)

@@ -31,6 +31,10 @@ def workflow_id(path: str) -> str:
     return safe if folder == "models" else f"tune__{safe}" if folder == "tuning" else safe
 
 
+def backtest_id(model_file: str) -> str:
+    return f"backtest__{workflow_id(model_file)}"
+
+
 def extract_node_id(spec: ExtractSpec) -> str:
     return f"extract__{spec.table.split('.', 1)[1]}"
 
@@ -170,7 +174,7 @@ def backtest_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
                  "summary_table": f"backtest.{stem}_summary", "report": f"backtest__{stem}.html"},
                 {"config": config_hash}),
     ]
-    return ir.Workflow(f"backtest__{stem}", "backtest", tuple(_sources(project, model, extract_nodes, trainer)),
+    return ir.Workflow(backtest_id(model.file), "backtest", tuple(_sources(project, model, extract_nodes, trainer)),
                        _settings(model), ir.seal(nodes))
 
 

@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import importlib
 import multiprocessing
+import os
 import threading
 import uuid
 from typing import Any, Callable, Iterator
@@ -35,7 +36,10 @@ def _run_item(workflow_json: dict, node_id: str, ctx: RunContext, index: int) ->
 @contextlib.contextmanager
 def _worker_pool(workers: int) -> Iterator[Callable[[], futures.Executor] | None]:
     """One process pool for every fan-out node of a run, started at first use: starting workers
-    (and their imports) takes seconds, and an adaptive search has a fan-out node per round."""
+    (and their imports) takes seconds, and an adaptive search has a fan-out node per round.
+    Never more processes than cores: trials train models, and ``n_function_compute_workers: 1000``
+    must not start a thousand interpreters on a laptop."""
+    workers = min(workers, os.cpu_count() or 1)
     pool = None
 
     def get() -> futures.Executor:

@@ -130,11 +130,19 @@ def check_metrics(metrics: Any, name: str, trainer_file: str) -> dict[str, float
     return clean
 
 
-def save_pickle(path: Path, value: Any) -> None:
+def save_pickle(path: Path, trained: trainers.TrainedObject, spec: dict) -> None:
     import cloudpickle
 
     trainers.register_for_pickling()
-    write_atomic(path, cloudpickle.dumps(value))
+    try:
+        data = cloudpickle.dumps(trained)
+    except Exception as exc:  # TypeError, PicklingError, RecursionError, ...: whatever the object raises
+        # evaluate() and the store need the model pickled: say so where the trainer made it
+        raise TrainerError(f"{spec['trainer'].rpartition('.')[2]}.train() returned a TrainedObject that cannot be "
+                           f"pickled: {trainers.describe_exception(exc)}", Position(spec["trainer_file"]),
+                           hint="keep only picklable state in the model and the sample data "
+                                "(no open files, locks, connections or generators)") from None
+    write_atomic(path, data)
 
 
 def load_pickle(path: Path) -> Any:
@@ -149,7 +157,7 @@ def _train(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -
     overrides = read_result(ctx, node.spec["params_from"])["best_params"] if "params_from" in node.spec else None
     started = time.perf_counter()
     trained = fit(ctx, node.spec, frames, overrides)
-    save_pickle(ctx.node_dir(node.id) / "trained.pkl", trained)
+    save_pickle(ctx.node_dir(node.id) / "trained.pkl", trained, node.spec)
     return {"rows": {k: len(v) for k, v in frames.items()}, "seconds": round(time.perf_counter() - started, 3)}
 
 

@@ -61,8 +61,11 @@ def render_sql(text: str, kwargs: dict, display: str) -> str:
     except jinja2.TemplateSyntaxError as exc:
         raise ModelyardError(f"SQL template syntax error: {exc.message}", Position(display, exc.lineno or 0)) from None
     except jinja2.UndefinedError as exc:
+        # "'x' is undefined" is a missing kwarg; "'dict object' has no attribute 'y'" is not
+        missing = (exc.message or "").endswith("is undefined")
         raise ModelyardError(f"SQL template: {exc.message}", Position(display),
-                             hint="add the variable to the extract's kwargs") from None
+                             hint="add the variable to the extract's kwargs" if missing else
+                             "check the attribute or key against the value in the extract's kwargs") from None
     except jinja2.exceptions.SecurityError as exc:
         raise ModelyardError(f"SQL template tried an unsafe operation: {exc}", Position(display)) from None
 

@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -21,6 +22,8 @@ from .errors import StoreError
 
 ARTIFACT = "model.pkl"
 ENVELOPE = "envelope.json"
+# tags.canonical_name's pattern in model.schema.json: a name is one folder of the store, never a path
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @contextlib.contextmanager
@@ -53,14 +56,20 @@ class ModelStore:
     def __init__(self, root: Path):
         self.root = Path(root)
 
+    def _folder(self, name: str) -> Path:
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise StoreError(f"{name!r} is not a model name: a canonical name is letters, digits, '_', '-' "
+                             "and '.', starting with a letter or digit")
+        return self.root / name
+
     def _versions(self, name: str) -> list[int]:
-        folder = self.root / name
+        folder = self._folder(name)
         if not folder.is_dir():
             return []
         return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and (p / ENVELOPE).is_file())
 
     def save(self, name: str, artifact: bytes, envelope: dict[str, Any]) -> tuple[int, Path]:
-        folder = self.root / name
+        folder = self._folder(name)
         folder.mkdir(parents=True, exist_ok=True)
         staging = folder / f".tmp-{uuid.uuid4().hex}"
         staging.mkdir()

@@ -42,6 +42,23 @@ def qualified(table: str) -> str:
     return ".".join(quote(part) for part in table.split(".", 1))
 
 
+def seed_files(data_dir: Path) -> list[Path]:
+    """The seed files in ``data_dir``; two files for one table (DuckDB names ignore case) are an error."""
+    if not data_dir.is_dir():
+        return []
+    files = [f for f in sorted(data_dir.iterdir()) if f.suffix.lower() in SEED_SUFFIXES and f.is_file()]
+    by_table: dict[str, list[Path]] = {}
+    for file in files:
+        by_table.setdefault(file.stem.lower(), []).append(file)
+    for clash in by_table.values():
+        if len(clash) > 1:
+            names = " and ".join(f"{data_dir.name}/{f.name}" for f in clash)
+            raise WarehouseError(f"{names} would both be warehouse table {clash[0].stem!r}",
+                                 Position(f"{data_dir.name}/{clash[1].name}"),
+                                 hint="keep one of them, or rename one (the file name is the table name)")
+    return files
+
+
 class Warehouse:
     """A connection to the warehouse file; use as a context manager."""
 
@@ -81,16 +98,18 @@ class Warehouse:
             self.con = None
 
     def sync_seeds(self, data_dir: Path) -> list[str]:
-        """Load new or changed seed files; return the names of the tables (re)loaded."""
-        if not data_dir.is_dir():
-            return []
+        """Load new or changed seed files and drop the tables of removed ones; return the names of
+        the tables (re)loaded."""
         known = {row[0]: row[1:] for row in self.con.execute(
             "SELECT table_name, file, size, mtime_ns, sha256 FROM _modelyard.seeds").fetchall()}
+        files = seed_files(data_dir)
+        for name in sorted(set(known) - {file.stem for file in files}):
+            # a removed seed must not live on as a stale table that extracts keep reading
+            self.con.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+            self.con.execute("DELETE FROM _modelyard.seeds WHERE table_name = ?", [name])
         loaded = []
-        for file in sorted(data_dir.iterdir()):
-            reader = SEED_SUFFIXES.get(file.suffix.lower())
-            if reader is None or not file.is_file():
-                continue
+        for file in files:
+            reader = SEED_SUFFIXES[file.suffix.lower()]
             name = file.stem
             stat = file.stat()
             previous = known.get(name)

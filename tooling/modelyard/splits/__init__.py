@@ -22,6 +22,10 @@ STRATEGIES = {
 }
 
 
+# More windows than this is a typo in a size (hours for days); it would make an unreadable workflow.
+MAX_WINDOWS = 10_000
+
+
 class SplitError(ModelyardError):
     """The data cannot be split as ``split_config`` asks: no time column, too short, empty windows."""
 

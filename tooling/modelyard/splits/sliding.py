@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from . import Sizes, Window, day_range
+from . import MAX_WINDOWS, Sizes, SplitError, Window, day_range
 
 NAME = "sliding_time_window"
 
@@ -20,5 +20,9 @@ def windows(last_day: dt.date, sizes: Sizes) -> list[Window]:
     while (train_start := test_end - sizes.test_size - sizes.train_size) >= range_start:
         test_start = test_end - sizes.test_size
         found.append(Window(train_start, test_start, test_start, test_end))
+        if len(found) > MAX_WINDOWS:
+            raise SplitError(f"split_config: more than {MAX_WINDOWS} windows fit in {sizes.days_backward:g} days "
+                             f"with slide_by {sizes.slide_by}; at most {MAX_WINDOWS} are allowed",
+                             hint="use a larger slide_by or a smaller days_backward")
         test_end -= sizes.slide_by
     return found[::-1]
