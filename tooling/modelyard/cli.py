@@ -27,7 +27,7 @@ COMMANDS = {
     "schemas": "modelyard.commands.schemas",
 }
 DESCRIPTION = ("Train, tune, backtest and publish ML models from a model repo of YAML files and "
-               "trainer classes. Run a command with --help for its options.")
+               "trainer classes. `modelyard COMMAND --help` shows a command's options.")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
