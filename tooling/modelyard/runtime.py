@@ -83,7 +83,7 @@ def snapshot(ctx: RunContext, node_id: str, copies: dict[str, tuple[str, list]])
     """An in-memory DuckDB copy of the rows node ``node_id`` reads (``Warehouse.snapshot``), made
     when a process runs its first item of that node in a run: a backtest window reads a few
     thousand rows, and opening the warehouse file for them costs more (~15 ms) than the query.
-    The key is the run folder, so a later run (or a rebuilt extract) never sees an old copy."""
+    Keyed by the run folder: a later run, which may have rebuilt the extract, never reads it."""
     key = (ctx.run_dir, node_id)
     if key not in _SNAPSHOTS:
         _close_snapshots()  # one copy at a time: a process runs one fan-out node after another
