@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, cli
+from conftest import ROOT, cli, edit_file
 
 MODEL = "models/model_linear_regression.yaml"
 NAME = "sample_regression_model_v1"
@@ -98,6 +98,22 @@ def test_models_list_and_show(model_repo: Path):
     assert shown["version"] == 1 and shown["canonical_name"] == NAME
     missing = cli("models", "show", "nope", cwd=model_repo)
     assert missing.returncode == 1 and "no stored model named 'nope'" in missing.stderr
+
+
+def test_trainer_changing_its_input_in_place_does_not_change_evaluate_input(model_repo: Path):
+    """train and evaluate read the extract once (a cached frame); each gets its own copy."""
+    edit_file(model_repo / "trainers" / "sklearn" / "sklearn_linear.py",
+              "        # df maps to train_param_name in the model file\n",
+              "        df.loc[:, self.target_label] = 0.0\n"
+              "        df[\"x_0\"] *= 1000\n"
+              "        df.drop(index=df.index[:100], inplace=True)\n")
+    result = cli("run", MODEL, "--format", "json", cwd=model_repo)
+    assert result.returncode == 0, result
+    # the model fits y = 0, so on evaluate's untouched frame (true y, 2730 rows) r2 is about 0
+    metrics = result.json()["metrics"]
+    assert abs(metrics["r2"]) < 0.01 and metrics["mean_squared_error"] > 0.1, metrics
+    envelope = json.loads((Path(result.json()["model_path"]) / "envelope.json").read_text())
+    assert envelope["lineage"]["row_counts"] == {"df": 2730}
 
 
 def test_seed_reloaded_when_file_changes(model_repo: Path):

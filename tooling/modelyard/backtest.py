@@ -124,29 +124,37 @@ def split_node(workflow: Workflow, node: Node, ctx: RunContext, index: int | Non
     return {"items": plan(spec, times), "rows": len(times)}
 
 
-def _window_frames(ctx: RunContext, spec: dict, window: Window) -> tuple[dict, dict]:
+def _window_frames(ctx: RunContext, node: Node, items: list[dict], window: Window) -> tuple[dict, dict]:
+    from .runtime import snapshot
+
+    spec = node.spec
     column = quote(spec["time_column"])
+    between = f"{column} >= ? AND {column} < ?"
+    # other datasets are passed whole; of the split one, only the rows some window reads are copied
+    copies = {item["table"]: ("true", []) for param, item in spec["inputs"].items() if param != spec["param"]}
+    bounds = [dt.datetime.fromisoformat(item[name]) for item in items for name in splits.BOUNDS]
+    copies.setdefault(spec["table"], (between, [min(bounds), max(bounds)]))
+    con = snapshot(ctx, node.id, copies)
     train, test = {}, {}
-    with ctx.warehouse(read_only=True) as wh:
-        for param, item in spec["inputs"].items():
-            if param != spec["param"]:
-                train[param] = test[param] = wh.read_table(item["table"])
-                continue
-            query = f"SELECT * FROM {qualified(item['table'])} WHERE {column} >= ? AND {column} < ?"
-            train[param] = wh.con.execute(query, [window.train_start, window.train_end]).df()
-            test[param] = wh.con.execute(query, [window.test_start, window.test_end]).df()
+    for param, item in spec["inputs"].items():
+        if param != spec["param"]:
+            train[param] = test[param] = con.execute(f"SELECT * FROM {qualified(item['table'])}").df()
+            continue
+        query = f"SELECT * FROM {qualified(item['table'])} WHERE {between}"
+        train[param] = con.execute(query, [window.train_start, window.train_end]).df()
+        test[param] = con.execute(query, [window.test_start, window.test_end]).df()
     return train, test
 
 
 def window_node(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
     from .runtime import fan_out_items, fit, score
 
-    item = fan_out_items(workflow, node, ctx)[index]
-    train, test = _window_frames(ctx, node.spec, Window.from_json(item))
+    items = fan_out_items(workflow, node, ctx)
+    train, test = _window_frames(ctx, node, items, Window.from_json(items[index]))
     started = time.perf_counter()
     trained = fit(ctx, node.spec, train)
     metrics = score(ctx, node.spec, trained.model, test)
-    return {**item, "train_rows": len(train[node.spec["param"]]), "test_rows": len(test[node.spec["param"]]),
+    return {**items[index], "train_rows": len(train[node.spec["param"]]), "test_rows": len(test[node.spec["param"]]),
             "metrics": metrics, "seconds": round(time.perf_counter() - started, 3)}
 
 

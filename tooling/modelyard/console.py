@@ -29,8 +29,6 @@ def print_json(value: Any) -> None:
 
 def progress_printer(label: str):
     """An ``on_event`` sink that logs node progress, with a bar for fan-out nodes."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     console = err()
     state: dict[str, Any] = {}
 
@@ -39,6 +37,9 @@ def progress_printer(label: str):
         if kind == "node_started":
             console.print(f"[dim]{label}[/]  {event['node']} ...")
         elif kind == "fan_out":
+            # imported here: a workflow without fan-out (modelyard run) does not pay for it
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
             bar = Progress(TextColumn(f"  {event['node']}"), BarColumn(), MofNCompleteColumn(),
                            TimeElapsedColumn(), console=console, transient=True)
             bar.start()

@@ -469,7 +469,9 @@ def _fits(value: Any, annotation: ast.expr) -> bool:
 
 def library_imports(root: Path, files: list[str]) -> list[str]:
     """Modules the given trainer files import by absolute name: libraries, since trainers/ is
-    imported under modelyard's own package name (its modules are imported relatively)."""
+    imported under modelyard's own package name (its modules are imported relatively). For
+    ``from a import b`` both ``a`` and ``a.b`` are listed: ``b`` may be a submodule (importing
+    ``sklearn`` alone loads next to nothing; ``sklearn.linear_model`` is the second it takes)."""
     names: set[str] = set()
     for rel in files:
         try:
@@ -481,4 +483,5 @@ def library_imports(root: Path, files: list[str]) -> list[str]:
                 names.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*")
     return sorted(names)
