@@ -312,6 +312,129 @@ def test_unknown_objective_metric_stops_after_the_first_trial(model_repo: Path):
     assert warehouse_rows(repo, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'tuning'") == [(0,)]
 
 
+TWO_TABLES_TRAINER = '''\
+"""Features and labels in two tables, plus a one-row table of settings every trial sees whole."""
+from dataclasses import dataclass
+from typing import List
+
+from sklearn import linear_model, metrics
+
+from modelyard import AbstractTrainer, TrainedObject
+
+
+@dataclass
+class TwoTablesTrainer(AbstractTrainer):
+    feature_columns: List[str]
+    alpha: float = 1.0
+    max_iter: int = 1000
+
+    def train(self, features, labels, settings) -> TrainedObject:
+        assert len(settings) == 1, len(settings)
+        model = linear_model.ElasticNet(alpha=self.alpha, max_iter=self.max_iter)
+        model.fit(features[self.feature_columns], labels["target"])
+        sample = features[self.feature_columns].head(5)
+        return TrainedObject(model, {"x": sample}, model.predict(sample), "predict")
+
+    def evaluate(self, model, features, labels, settings):
+        assert len(settings) == 1, len(settings)
+        return {"mean_squared_error": metrics.mean_squared_error(labels["target"],
+                                                                 model.predict(features[self.feature_columns]))}
+'''
+
+TWO_TABLES_MODEL = """\
+model_name: Diabetes from two tables
+model_description: Features and labels extracted separately.
+tags:
+  canonical_name: diabetes_two_tables
+model_trainer: two_tables.TwoTablesTrainer
+constructor_args:
+  feature_columns: [age, sex, bmi, bp, s1, s2, s3, s4, s5, s6]
+dependencies:
+  data:
+    - {train_param_name: features, file: diabetes_parts.yaml, file_param_name: features}
+    - {train_param_name: labels, file: diabetes_parts.yaml, file_param_name: labels}
+    - {train_param_name: settings, file: diabetes_parts.yaml, file_param_name: settings}
+"""
+
+
+def two_tables_repo(repo: Path, extra_label_rows: int = 0) -> Path:
+    """Diabetes features and target in two CSV files, joined by nothing but their row order."""
+    import pandas as pd
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    frame.insert(0, "id", range(len(frame)))
+    frame[["id", *FEATURES]].to_csv(repo / "data" / "diabetes_features.csv", index=False)
+    labels = frame[["id", "target"]]
+    extra = labels.head(extra_label_rows).assign(id=lambda f: f["id"] + 10_000)
+    pd.concat([labels, extra]).to_csv(repo / "data" / "diabetes_labels.csv", index=False)
+    (repo / "extracts" / "diabetes_parts.yaml").write_text(
+        "features:\n  operator: sql\n  sql_file: diabetes_features.sql\n"
+        "labels:\n  operator: sql\n  sql_file: diabetes_labels.sql\n"
+        "settings:\n  operator: sql\n  sql_file: settings.sql\n")
+    (repo / "extracts" / "diabetes_features.sql").write_text("SELECT * FROM diabetes_features ORDER BY id\n")
+    (repo / "extracts" / "diabetes_labels.sql").write_text("SELECT * FROM diabetes_labels ORDER BY id\n")
+    (repo / "extracts" / "settings.sql").write_text("SELECT 1 AS version\n")
+    (repo / "trainers" / "two_tables.py").write_text(TWO_TABLES_TRAINER)
+    (repo / "models" / "model_two_tables.yaml").write_text(TWO_TABLES_MODEL)
+    return repo
+
+
+def two_tables_tuning(repo: Path, name: str, dataset: str) -> Path:
+    path = repo / "tuning" / f"{name}.yaml"
+    path.write_text("model: model_two_tables.yaml\ntuning_type: grid\n"
+                    "param_boundaries:\n  alpha: [0.1, 0.3, 0.1]\n"
+                    f"validation:\n  dataset: {dataset}\n")
+    return path
+
+
+def test_features_and_labels_from_two_datasets_are_held_out_with_one_mask(model_repo: Path):
+    import numpy as np
+    import pandas as pd
+    from sklearn import linear_model, metrics
+
+    repo = two_tables_repo(model_repo)
+    two_tables_tuning(repo, "one_named", "features")  # labels has as many rows: split with the same mask
+    two_tables_tuning(repo, "listed", "[features, labels]")
+    frame = pd.read_csv(repo / "data" / "diabetes_features.csv").merge(
+        pd.read_csv(repo / "data" / "diabetes_labels.csv"), on="id").sort_values("id")
+    held = np.zeros(len(frame), dtype=bool)
+    held[np.random.default_rng(0).permutation(len(frame))[:math.ceil(len(frame) * 0.2)]] = True
+    train, test = frame[~held], frame[held]
+    expected = {}
+    for alpha in [0.1, 0.2, 0.3]:
+        model = linear_model.ElasticNet(alpha=alpha).fit(train[FEATURES], train["target"])
+        expected[alpha] = metrics.mean_squared_error(test["target"], model.predict(test[FEATURES]))
+
+    for name in ["one_named", "listed"]:
+        result = cli("tune", f"tuning/{name}.yaml", "--format", "json", cwd=repo)
+        assert result.returncode == 0, result
+        out = result.json()
+        assert out["n_failed"] == 0 and len(out["trials"]) == 3
+        for trial in out["trials"]:
+            assert trial["metrics"]["mean_squared_error"] == pytest.approx(expected[trial["params"]["alpha"]], rel=1e-6)
+        assert out["best_params"] == {"alpha": min(expected, key=expected.get)}
+    lineage = envelope(repo, "diabetes_two_tables")["lineage"]
+    assert lineage["row_counts"] == {"features": 442, "labels": 442, "settings": 1}
+    assert lineage["tuning"]["validation"]["dataset"] == ["features", "labels"]
+
+
+def test_listed_datasets_of_different_lengths_are_a_clear_error(model_repo: Path):
+    repo = two_tables_repo(model_repo, extra_label_rows=3)
+    text = two_tables_tuning(repo, "uneven", "[features, labels]").read_text()
+    result = cli("tune", "tuning/uneven.yaml", cwd=repo)
+    assert result.returncode == 1, result
+    line = text.splitlines().index("  dataset: [features, labels]") + 1
+    assert f"tuning/uneven.yaml:{line}" in result.stderr
+    assert "'features' has 442, 'labels' has 445" in result.stderr and "Traceback" not in result.stderr
+    assert not (repo / ".modelyard" / "models").exists()
+
+    two_tables_tuning(repo, "unknown", "[features, label]")
+    result = cli("tune", "tuning/unknown.yaml", cwd=repo)
+    assert result.returncode == 1 and "train() has no dataset 'label'" in result.stderr, result
+    assert "Traceback" not in result.stderr
+
+
 NEGATIVE = sorted((CASES / "tune" / "negative").glob("*.yaml"))
 
 

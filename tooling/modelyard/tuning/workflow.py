@@ -17,7 +17,7 @@ from .. import ir
 from ..config import ModelSpec, ParamBoundary, Project, TuningSpec
 from ..errors import ModelyardError, Position
 from ..schemas_check import did_you_mean
-from . import STRATEGIES
+from . import STRATEGIES, validation
 
 DEFAULT_FRACTION = 0.2
 
@@ -41,11 +41,14 @@ def _validation(project: Project, tuning: TuningSpec, model: ModelSpec, inputs: 
     where = Position(tuning.file, line)
     if dataset is None:
         raise ModelyardError(f"validation.dataset: the model trains on {len(inputs)} datasets "
-                             f"({', '.join(inputs)}); name the one to hold rows out of", where)
-    if dataset not in inputs:
-        raise ModelyardError(f"validation.dataset: train() has no dataset {dataset!r}"
-                             + did_you_mean(dataset, list(inputs)), where,
-                             hint=f"the model's datasets: {', '.join(inputs)}")
+                             f"({', '.join(inputs)}); name the one to hold rows out of (or a list of "
+                             "those to split together)", where)
+    for index, name in enumerate(validation.datasets(dataset)):
+        if name not in inputs:
+            path = ("validation", "dataset") if isinstance(dataset, str) else ("validation", "dataset", index)
+            raise ModelyardError(f"validation.dataset: train() has no dataset {name!r}"
+                                 + did_you_mean(name, list(inputs)), Position(tuning.file, _line(project, tuning, path)),
+                                 hint=f"the model's datasets: {', '.join(inputs)}")
     return {
         "dataset": dataset,
         "strategy": given.get("strategy", "time" if split else "random"),
