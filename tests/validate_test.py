@@ -88,6 +88,27 @@ def test_a_missing_path_in_a_known_folder_is_an_error(model_repo):
     assert "models/nope.yaml: error[missing-file]: models/nope.yaml: no such file" in result.stdout
 
 
+def test_a_yaml_file_symlinked_from_outside_the_repo_is_a_path_escape(model_repo, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    links = {"models/borrowed.yaml": "models/model_elastic_net.yaml",
+             "extracts/borrowed.yaml": "extracts/extract_inputs.yaml",
+             "tuning/borrowed.yaml": "tuning/tune_elastic_net.yaml"}
+    for link, original in links.items():
+        target = elsewhere / link.replace("/", "_")
+        target.write_text((model_repo / original).read_text())
+        (model_repo / link).symlink_to(target)
+    (model_repo / "models" / "alias.yaml").symlink_to("model_elastic_net.yaml")  # inside the repo: fine
+    result = cli("validate", "--format", "json", cwd=model_repo)
+    assert result.returncode == 1, result
+    escapes = [d for d in result.json()["diagnostics"] if d["rule"] == "path-escape"]
+    assert sorted(d["path"] for d in escapes) == sorted(links)
+    assert all("outside the repo" in d["message"] and str(elsewhere) in d["message"] for d in escapes)
+    assert "Traceback" not in result.stderr
+    text = cli("validate", "models/borrowed.yaml", cwd=model_repo)
+    assert text.returncode == 1 and "models/borrowed.yaml: error[path-escape]: models/borrowed.yaml is a symlink" in text.stdout
+
+
 def test_validate_imports_nothing_heavy(model_repo):
     """A pre-commit hook must start fast: no pandas, sklearn, duckdb, rich, jinja2 or trainer module."""
     code = (

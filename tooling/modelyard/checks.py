@@ -22,7 +22,7 @@ def _real(path: Path) -> Path:
     return path.resolve()
 
 
-def _inside_repo(root: Path, relative: str) -> bool:
+def inside_repo(root: Path, relative: str) -> bool:
     pure = PurePosixPath(relative)
     if pure.is_absolute() or ".." in pure.parts:
         return False
@@ -46,7 +46,7 @@ def check_extract_files(project: Project) -> Iterable[Diagnostic]:
         doc = project.documents[spec.file]
         where = doc.where((spec.name, "sql_file"))
         raw = doc.data[spec.name]["sql_file"]
-        if not _inside_repo(root, spec.sql_file) or PurePosixPath(raw).is_absolute():
+        if not inside_repo(root, spec.sql_file) or PurePosixPath(raw).is_absolute():
             yield _error(where, "path-escape", f"{spec.name}.sql_file: {raw!r} points outside the repo; "
                          "name a file next to the extract file")
             continue
@@ -86,7 +86,7 @@ def check_model_dependencies(project: Project) -> Iterable[Diagnostic]:
                 yield _error(doc.where(("dependencies", "data", i, "train_param_name")), "duplicate-param",
                              f"train_param_name {dep.train_param_name!r} is mapped twice")
             seen[dep.train_param_name] = i
-            if not _inside_repo(root, dep.file) or PurePosixPath(raw).is_absolute():
+            if not inside_repo(root, dep.file) or PurePosixPath(raw).is_absolute():
                 yield _error(where, "path-escape", f"dependencies.data[{i}].file: {raw!r} points outside "
                              f"{EXTRACTS_DIR}/; name a file in {EXTRACTS_DIR}/")
                 continue
@@ -109,7 +109,7 @@ def check_tuning_model(project: Project) -> Iterable[Diagnostic]:
     for tuning in project.tunings.values():
         doc = project.documents[tuning.file]
         raw = doc.data["model"]
-        if not _inside_repo(project.root, tuning.model) or PurePosixPath(raw).is_absolute():
+        if not inside_repo(project.root, tuning.model) or PurePosixPath(raw).is_absolute():
             yield _error(doc.where(("model",)), "path-escape", f"model: {raw!r} points outside models/")
         elif not (project.root / tuning.model).is_file():
             yield _error(doc.where(("model",)), "missing-file", f"model: {tuning.model} does not exist"

@@ -288,7 +288,15 @@ def _tuning(doc: YamlDocument) -> TuningSpec:
 
 
 def _read(root: Path, file: Path, kind: str, diagnostics: list[Diagnostic]) -> YamlDocument | None:
+    from .checks import inside_repo
+
     display = file.relative_to(root).as_posix()  # files are listed under root: no resolve() needed
+    if not inside_repo(root, display):
+        # a repo's behaviour must be in the repo: a commit would not record what a symlink out points to
+        diagnostics.append(Diagnostic(Position(display), "error", "path-escape",
+                                      f"{display} is a symlink to {file.resolve()}, outside the repo; "
+                                      "copy the file into the repo instead"))
+        return None
     try:
         doc = read_yaml(file, display)
     except YamlSyntaxError as exc:

@@ -8,6 +8,7 @@ references this file" is only known from the other files; only the diagnostics a
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
@@ -62,9 +63,10 @@ def _reachable(start: set[str], edges: dict[str, set[str]]) -> set[str]:
 
 def _repo_relative(root: Path, given: str) -> str | None:
     """The path as the repo names it, or None when it is not in one of the repo's known places."""
-    path = Path(given)
+    path = Path(os.path.abspath(given))
     try:
-        rel = (path if path.is_absolute() else Path.cwd() / path).resolve().relative_to(root.resolve())
+        # the file itself is not resolved: a symlink out of the repo is still the repo's file (a path-escape)
+        rel = (path.parent.resolve() / path.name).relative_to(root.resolve())
     except ValueError:
         return None
     parts = PurePosixPath(rel.as_posix()).parts
