@@ -163,3 +163,21 @@ def test_a_backend_failure_names_the_workflow_and_node(model_repo, tmp_path):
             "'extract__extract inputs__training_data' is not a valid Airflow task id") in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "dags").exists()
+
+
+@pytest.mark.parametrize("backend", ["ir", "airflow"])
+def test_compile_json_lists_the_files_and_workflows_it_wrote(model_repo, backend):
+    result = cli("compile", "--backend", backend, "--format", "json", cwd=model_repo)
+    assert result.returncode == 0, result
+    out = result.json()  # stdout is the JSON alone; the log line goes to stderr
+    assert "compiled 4 workflow(s)" in result.stderr
+    folder = model_repo / ".modelyard" / "compiled" / backend
+    assert out["backend"] == backend and out["out"] == str(folder.resolve())
+    assert out["files"] == sorted(folder_bytes(folder))
+    assert out["workflows"] == ["backtest__model_linear_regression", "model_elastic_net",
+                                "model_linear_regression", "tune__tune_elastic_net"]
+    if backend == "ir":
+        assert out["files"] == ["ir.json"]
+        assert [w["id"] for w in json.loads((folder / "ir.json").read_text())["workflows"]] == out["workflows"]
+    else:
+        assert out["files"] == sorted(f"{w}{suffix}" for w in out["workflows"] for suffix in (".ir.json", ".py"))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..console import err
+from ..console import err, print_json
+from .common import add_format
 
 HELP = "compile the repo into workflows (IR JSON, or an orchestrator's files)"
 
@@ -13,6 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="ir", help="what to write (default: ir)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: <state_dir>/compiled/<backend>)")
+    add_format(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,6 +30,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else project.settings.state_dir / "compiled" / args.backend
     files = write_backend(args.backend, document, out)
     err().print(f"compiled {len(document.workflows)} workflow(s) with backend {args.backend!r} into {out}")
+    if args.format == "json":
+        print_json({"backend": args.backend, "out": str(out.resolve()), "files": list(files),
+                    "workflows": [w.id for w in document.workflows]})
+        return 0
     for name in files:
         print(out / name)
     return 0
