@@ -184,3 +184,11 @@ def test_cookiecutter_from_git_url(tmp_path: Path):
                            "repo_name=from-git"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "out" / "from-git" / "models" / "model_linear_regression.yaml").is_file()
+
+
+def test_repo_found_from_a_subfolder_or_given_with_dash_c(model_repo: Path, tmp_path: Path):
+    from_subfolder = cli("run", "models/model_linear_regression.yaml", "--format", "json", cwd=model_repo / "trainers")
+    assert from_subfolder.returncode == 0, from_subfolder
+    listing = cli("-C", str(model_repo), "models", "list", "--format", "json", cwd=tmp_path)
+    assert listing.returncode == 0, listing
+    assert [row["version"] for row in listing.json()] == [from_subfolder.json()["version"]]
