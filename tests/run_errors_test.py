@@ -101,3 +101,10 @@ def test_train_returning_wrong_type(model_repo: Path):
 def test_not_a_model_repo(tmp_path: Path):
     result = cli("run", MODEL, cwd=tmp_path)
     assert result.returncode == 1 and "no modelyard.yaml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_file_of_another_kind_is_named_as_such(model_repo: Path):
+    for args, expect in ((("run", "tuning/tune_elastic_net.yaml"), "tuning/tune_elastic_net.yaml is not a model file"),
+                         (("backtest", "tuning/tune_elastic_net.yaml"), "is not a model file"),
+                         (("tune", MODEL), f"{MODEL} is not a tuning file")):
+        _fails_cleanly(model_repo, *args, expect=[expect])

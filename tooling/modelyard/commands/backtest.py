@@ -50,12 +50,12 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ModelyardError
     from ..gitinfo import source_info
     from ..runner import context_for, run_workflow
-    from .common import project as load, repo_file
+    from .common import model_spec, project as load
 
     if args.workers < 1:
         raise ModelyardError(f"--workers {args.workers}: give at least 1")
     project = load(args)
-    model = project.models[repo_file(project, args.model_file, "models")]
+    model = model_spec(project, args.model_file)
     if model.split_config is None:
         raise ModelyardError(f"{model.file} has no split_config",
                              hint="add a split_config to the model file (see docs/backtesting.md)")

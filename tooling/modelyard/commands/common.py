@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import Project, find_repo_root, load_project, relpath
+from ..config import ModelSpec, Project, TuningSpec, find_repo_root, load_project, relpath
 from ..errors import ModelyardError
 
 
@@ -31,3 +31,19 @@ def repo_file(project: Project, given: str, folder: str) -> str:
                 break
     raise ModelyardError(f"{given}: no such file in {project.root}/{folder}",
                          hint=f"name a file under {folder}/, e.g. {folder}/NAME.yaml")
+
+
+def model_spec(project: Project, given: str) -> ModelSpec:
+    """The model file the user named (``run``, ``backtest``); any other file is a clear error."""
+    path = repo_file(project, given, "models")
+    if path not in project.models:
+        raise ModelyardError(f"{path} is not a model file", hint="name a file under models/, e.g. models/NAME.yaml")
+    return project.models[path]
+
+
+def tuning_spec(project: Project, given: str) -> TuningSpec:
+    """The tuning file the user named (``tune``); any other file is a clear error."""
+    path = repo_file(project, given, "tuning")
+    if path not in project.tunings:
+        raise ModelyardError(f"{path} is not a tuning file", hint="name a file under tuning/, e.g. tuning/NAME.yaml")
+    return project.tunings[path]

@@ -19,10 +19,10 @@ def run(args: argparse.Namespace) -> int:
     from ..console import err, out, print_json, progress_printer
     from ..gitinfo import source_info
     from ..runner import context_for, run_workflow
-    from .common import project as load, repo_file
+    from .common import model_spec, project as load
 
     project = load(args)
-    model = project.models[repo_file(project, args.model_file, "models")]
+    model = model_spec(project, args.model_file)
     workflow = train_workflow(project, model)
     ctx = context_for(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
     results = run_workflow(workflow, ctx, on_event=progress_printer(workflow.id))

@@ -53,18 +53,14 @@ def _progress(label: str, total: int):
 
 def run(args: argparse.Namespace) -> int:
     from ..console import err, out, print_json
-    from ..errors import ModelyardError
     from ..gitinfo import source_info
     from ..runner import context_for, run_workflow
     from ..tuning.report import trials_table
     from ..tuning.workflow import tune_workflow
-    from .common import project as load, repo_file
+    from .common import project as load, tuning_spec
 
     project = load(args)
-    path = repo_file(project, args.tuning_file, "tuning")
-    if path not in project.tunings:
-        raise ModelyardError(f"{path} is not a tuning file", hint="name a file under tuning/, e.g. tuning/NAME.yaml")
-    tuning = project.tunings[path]
+    tuning = tuning_spec(project, args.tuning_file)
     workflow = tune_workflow(project, tuning)
     ctx = context_for(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
     results = run_workflow(workflow, ctx, workers=args.workers or tuning.n_workers,
