@@ -108,3 +108,9 @@ def test_a_file_of_another_kind_is_named_as_such(model_repo: Path):
                          (("backtest", "tuning/tune_elastic_net.yaml"), "is not a model file"),
                          (("tune", MODEL), f"{MODEL} is not a tuning file")):
         _fails_cleanly(model_repo, *args, expect=[expect])
+
+
+def test_unwritable_output_folder_and_missing_path(model_repo: Path):
+    _fails_cleanly(model_repo, "compile", "--out", "/proc/modelyard-out", expect=["cannot write /proc/modelyard-out"])
+    result = cli("validate", "no_such_file.yaml", cwd=model_repo)
+    assert result.returncode == 1 and "no_such_file.yaml: error[missing-file]: no_such_file.yaml: no such file" in result.stdout

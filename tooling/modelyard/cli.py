@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     except ModelyardError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
+    except OSError as exc:  # a folder the user named that cannot be written or read
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"error: {where}{exc.strerror or exc}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

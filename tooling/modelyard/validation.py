@@ -91,8 +91,10 @@ def validate(root: Path, paths: list[str] | None = None) -> ValidationResult:
     if paths is None:
         return ValidationResult(tuple(diagnostics), tuple(sorted(files)))
     selected = {rel for rel in (_repo_relative(root, p) for p in paths) if rel is not None}
-    missing = [Diagnostic(Position(rel), "error", "missing-file", f"{rel}: no such file")
-               for rel in sorted(selected) if not (root / rel).exists()]
+    # pre-commit passes existing files only: a path that is not there (anywhere) is a typo to report
+    absent = sorted({_repo_relative(root, p) or p for p in paths if not os.path.lexists(p)}
+                    | {rel for rel in selected if not (root / rel).exists()})
+    missing = [Diagnostic(Position(rel), "error", "missing-file", f"{rel}: no such file") for rel in absent]
     reverse: dict[str, set[str]] = defaultdict(set)
     for source, targets in edges.items():
         for target in targets:

@@ -40,10 +40,10 @@ def render(name: str, document: ir.Document) -> dict[str, bytes]:
 def replace_folder(out: Path, files: dict[str, bytes]) -> None:
     """Write ``files`` into a fresh sibling folder, then swap it in for ``out``."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.{uuid.uuid4().hex}.tmp"
     old = out.parent / f".{out.name}.{uuid.uuid4().hex}.old"
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
             path = staging / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,6 +52,9 @@ def replace_folder(out: Path, files: dict[str, bytes]) -> None:
         if out.exists():
             os.rename(out, old)
         os.rename(staging, out)
+    except OSError as exc:
+        raise ModelyardError(f"cannot write {out}: {exc.strerror or exc}",
+                             hint="choose an output folder you can write to (--out DIR)") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
