@@ -1,6 +1,8 @@
 """Bad input and failures during `modelyard run`: one clear message, exit 1, nothing stored."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import cli
@@ -114,3 +116,24 @@ def test_unwritable_output_folder_and_missing_path(model_repo: Path):
     _fails_cleanly(model_repo, "compile", "--out", "/proc/modelyard-out", expect=["cannot write /proc/modelyard-out"])
     result = cli("validate", "no_such_file.yaml", cwd=model_repo)
     assert result.returncode == 1 and "no_such_file.yaml: error[missing-file]: no_such_file.yaml: no such file" in result.stdout
+
+
+def test_ui_without_its_extra_says_how_to_install_it(model_repo: Path):
+    # dash is installed here; hide it the way a base install lacks it (an import finder that knows no dash)
+    code = (
+        "import sys\n"
+        "import importlib.machinery as m\n"
+        "class Hide(m.PathFinder):\n"
+        "    @classmethod\n"
+        "    def find_spec(cls, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('dash', 'dash_cytoscape'):\n"
+        "            return None\n"
+        "        return m.PathFinder.find_spec(name, path, target)\n"
+        "sys.meta_path = [Hide if f is m.PathFinder else f for f in sys.meta_path]\n"
+        "from modelyard.cli import main\n"
+        "raise SystemExit(main(['ui']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=model_repo, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert "modelyard ui needs dash and dash_cytoscape" in proc.stderr and "modelyard[ui]" in proc.stderr
+    assert "Traceback" not in proc.stderr
