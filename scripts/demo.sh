@@ -4,7 +4,7 @@
 # results went.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+scripts/bootstrap.sh ui  # the UI too: the demo ends by pointing at `modelyard ui`
 venv="$PWD/.venv/bin"
 out="$PWD/demo-output"
 rm -rf "$out" && mkdir -p "$out"
