@@ -157,7 +157,7 @@ class Warehouse:
                     self.con.execute("UPDATE _modelyard.seeds SET size=?, mtime_ns=? WHERE table_name=?",
                                      [stat.st_size, stat.st_mtime_ns, name])
                     continue
-                self._load_seed(name, reader, file, stat, lambda: sha)
+                self._load_seed(name, reader, file, stat, lambda known=sha: known)
             else:
                 # a new or resized file has new content: hash it while DuckDB loads it (both free the GIL)
                 with futures.ThreadPoolExecutor(1) as pool:
