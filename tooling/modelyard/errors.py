@@ -34,6 +34,10 @@ class Diagnostic:
     rule: str
     message: str
 
+    @classmethod
+    def error(cls, position: Position, rule: str, message: str) -> "Diagnostic":
+        return cls(position, "error", rule, message)
+
     def __str__(self) -> str:
         return f"{self.position}: {self.severity}[{self.rule}]: {self.message}"
 
