@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CASES, cli
+from conftest import ROOT, cli
 
 ELASTIC_NET = "sample_regression_model_v1_elastic_net"
 DIABETES = "diabetes_elastic_net"
@@ -435,7 +435,7 @@ def test_listed_datasets_of_different_lengths_are_a_clear_error(model_repo: Path
     assert "Traceback" not in result.stderr
 
 
-NEGATIVE = sorted((CASES / "tune" / "negative").glob("*.yaml"))
+NEGATIVE = sorted((ROOT / "tests" / "data" / "tune_negative").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("case", NEGATIVE, ids=[p.stem for p in NEGATIVE])
