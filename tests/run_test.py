@@ -192,3 +192,16 @@ def test_repo_found_from_a_subfolder_or_given_with_dash_c(model_repo: Path, tmp_
     listing = cli("-C", str(model_repo), "models", "list", "--format", "json", cwd=tmp_path)
     assert listing.returncode == 0, listing
     assert [row["version"] for row in listing.json()] == [from_subfolder.json()["version"]]
+
+
+def test_what_a_trainer_prints_goes_to_stderr_so_json_stays_parseable(model_repo: Path):
+    trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
+    trainer.write_text(trainer.read_text()
+                       .replace("from modelyard import AbstractTrainer, TrainedObject\n",
+                                "from modelyard import AbstractTrainer, TrainedObject\nprint('imported the trainer')\n")
+                       .replace("        features = df[self.feature_columns]\n",
+                                "        print('training on', len(df), 'rows')\n        features = df[self.feature_columns]\n", 1))
+    result = cli("run", MODEL, "--format", "json", cwd=model_repo)
+    assert result.returncode == 0, result
+    assert result.json()["version"] == 1
+    assert "imported the trainer" in result.stderr and "training on 2730 rows" in result.stderr

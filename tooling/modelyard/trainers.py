@@ -7,6 +7,7 @@ imported as the package ``modelyard_user_trainers`` (never put on ``sys.path``),
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import importlib
 import sys
@@ -91,7 +92,8 @@ def load_trainer_class(root: Path, dotted: str, *, where: Position | None = None
     module_name, _, class_name = dotted.rpartition(".")
     _install_package(root)
     try:
-        module = importlib.import_module(f"{PACKAGE}.{module_name}")
+        with contextlib.redirect_stdout(sys.stderr):  # a module printing on import: a log, as in call_user
+            module = importlib.import_module(f"{PACKAGE}.{module_name}")
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith(PACKAGE):
             raise TrainerError(f"model_trainer {dotted!r}: no file trainers/{module_name.replace('.', '/')}.py",
@@ -120,8 +122,12 @@ def register_for_pickling() -> None:
 
 
 def call_user(root: Path, what: str, func, *args, **kwargs):
-    """Call into trainer code; any exception becomes a TrainerError at the user's line."""
+    """Call into trainer code; any exception becomes a TrainerError at the user's line.
+
+    What trainer code prints is a log: it goes to stderr, so stdout keeps only modelyard's results
+    (``--format json`` stays parseable however chatty a trainer is)."""
     try:
-        return func(*args, **kwargs)
+        with contextlib.redirect_stdout(sys.stderr):
+            return func(*args, **kwargs)
     except Exception as exc:
         raise TrainerError(f"{what} raised {describe_exception(exc)}", user_frame(exc, root)) from None
