@@ -50,10 +50,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from modelyard.backends import BACKENDS, write_backend
-    from modelyard.compiler import compile_project
-    from modelyard.config import load_project
+    from modelyard.compile import compile_project
+    from modelyard.validate.project import load_project
     from modelyard.gitinfo import source_info
-    from modelyard.publish import publish
+    from modelyard.publish.target import publish
 
     backend = "airflow" if "airflow" in BACKENDS else "ir"
     with tempfile.TemporaryDirectory() as tmp:

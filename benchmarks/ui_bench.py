@@ -37,8 +37,8 @@ def main() -> int:
 
     from cookiecutter.main import cookiecutter
 
-    from modelyard.compiler import compile_project
-    from modelyard.config import collect_project
+    from modelyard.compile import compile_project
+    from modelyard.validate.project import collect_project
     from modelyard.ui import data
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,8 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tooling"))
 
-from modelyard.editor_schemas import vscode_settings  # noqa: E402
-from modelyard.precommit import hooks_manifest, local_config  # noqa: E402
+from modelyard.repo.editor_schemas import vscode_settings  # noqa: E402
+from modelyard.validate.precommit import hooks_manifest, local_config  # noqa: E402
 
 TEMPLATE = ROOT / "template" / "{{cookiecutter.repo_name}}"
 TARGETS = {

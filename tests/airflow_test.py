@@ -161,7 +161,7 @@ def test_generated_dag_files_are_formatted(model_repo, tmp_path):
 def dags_test(repo: Path, tmp_path: Path, airflow_env: dict, dag_id: str) -> tuple[Path, dict[str, list]]:
     """Commit and compile ``repo``, run ``airflow dags test DAG_ID``; return the run folder and
     what Airflow recorded: per task id, its instances' ``(map_index, state, pool_slots)``."""
-    from modelyard.orchestrated import safe_run_id
+    from modelyard.engine.context import safe_run_id
 
     git_commit(repo)
     dags = tmp_path / "dags"
@@ -229,18 +229,19 @@ def test_a_failing_task_names_the_workflow_and_node(model_repo, tmp_path, airflo
 
 FAN_OUT_RUN = """
     import json, sys
-    from modelyard import runtime
+    from modelyard.engine import runfolder
+    from modelyard.execute.node import EXECUTORS
 
     def plan(workflow, node, ctx, index):
         return {"items": [f"window-{i}" for i in range(node.spec["count"])]}
 
     def item(workflow, node, ctx, index):
-        return {"item": runtime.fan_out_items(workflow, node, ctx)[index], "index": index}
+        return {"item": runfolder.fan_out_items(workflow, node, ctx)[index], "index": index}
 
     def gather(workflow, node, ctx, index):
-        return {"gathered": runtime.item_results(workflow, node.spec["gather"], ctx)}
+        return {"gathered": runfolder.item_results(workflow, node.spec["gather"], ctx)}
 
-    runtime.EXECUTORS.update(plan_windows=plan, windows=item, trials=item, summary=gather, select=gather)
+    EXECUTORS.update(plan_windows=plan, windows=item, trials=item, summary=gather, select=gather)
 
     from airflow.dag_processing.dagbag import DagBag
 
@@ -252,7 +253,7 @@ FAN_OUT_RUN = """
 
 def test_fan_out_nodes_run_as_mapped_tasks(model_repo, tmp_path, airflow_env):
     from modelyard.backends import replace_folder, render
-    from modelyard.orchestrated import safe_run_id
+    from modelyard.engine.context import safe_run_id
 
     dags = tmp_path / "dags"
     replace_folder(dags, render("airflow", fan_out_document({"commit": None, "dirty": False})))
@@ -322,7 +323,7 @@ def test_grid_tuning_dag_maps_trials_and_stores_the_best_model_like_a_local_tune
     assert envelope["lineage"]["tuning"]["trials_table"] == "tuning.tune__tune_elastic_net_trials"
 
     # an Airflow retry (or clear) of select runs the same call again: same table, no duplicate rows
-    from modelyard.orchestrated import run_node
+    from modelyard.execute.task import run_node
 
     monkeypatch.setenv("MODELYARD_PROJECT_DIR", str(model_repo))
     again = run_node(tmp_path / "dags" / "tune__tune_elastic_net.ir.json", "tune__tune_elastic_net", "select", run_id=run_id)

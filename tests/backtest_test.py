@@ -21,7 +21,7 @@ D = dt.datetime
 
 
 def _windows(strategy, last_day, days_backward, train, test, slide):
-    from modelyard.splits import WindowSizes, compute_windows
+    from modelyard.workflows.backtest.splits import WindowSizes, compute_windows
 
     sizes = WindowSizes(days_backward, dt.timedelta(**train), dt.timedelta(**test), dt.timedelta(**slide))
     return [(w.train_start, w.train_end, w.test_start, w.test_end)
@@ -81,7 +81,7 @@ def test_mixed_units_and_no_fitting_window():
 
 
 def test_non_positive_slide_is_an_error():
-    from modelyard.splits import SplitError
+    from modelyard.workflows.backtest.splits import SplitError
 
     with pytest.raises(SplitError, match="slide_by"):
         _windows("sliding_time_window", dt.date(2024, 3, 31), 60, {"days": 10}, {"days": 5}, {"days": 0})

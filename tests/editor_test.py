@@ -7,8 +7,8 @@ import jsonschema
 import pytest
 
 from conftest import ROOT, cli
-from modelyard.editor_schemas import vscode_settings
-from modelyard.schemas_check import SCHEMA_FILES
+from modelyard.repo.editor_schemas import vscode_settings
+from modelyard.repo.schemas import SCHEMA_FILES
 
 TEMPLATE = ROOT / "template" / "{{cookiecutter.repo_name}}"
 KIND_OF_FOLDER = {"extracts": "extract", "models": "model", "tuning": "tuning"}

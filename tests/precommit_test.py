@@ -9,7 +9,7 @@ from pathlib import Path
 from pre_commit.clientlib import load_config, load_manifest
 
 from conftest import ROOT
-from modelyard.precommit import HOOK_ID, hooks_manifest, local_config
+from modelyard.validate.precommit import HOOK_ID, hooks_manifest, local_config
 
 TEMPLATE_CONFIG = ROOT / "template" / "{{cookiecutter.repo_name}}" / ".pre-commit-config.yaml"
 

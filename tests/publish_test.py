@@ -71,10 +71,10 @@ def test_publishing_the_same_commit_twice_changes_no_byte(git_repo: Path) -> Non
 
 
 def test_an_unchanged_workflow_keeps_the_commit_and_time_it_was_published(git_repo: Path) -> None:
-    from modelyard.compiler import compile_project
-    from modelyard.config import load_project
+    from modelyard.compile import compile_project
+    from modelyard.validate.project import load_project
     from modelyard.gitinfo import source_info
-    from modelyard.publish import publish
+    from modelyard.publish.target import publish
 
     target = git_repo / "target"
 
@@ -165,11 +165,11 @@ def render(document):
 
 def test_a_failing_backend_leaves_the_previous_set_live(git_repo: Path, tmp_path: Path, monkeypatch) -> None:
     from modelyard import backends
-    from modelyard.compiler import compile_project
-    from modelyard.config import load_project
+    from modelyard.compile import compile_project
+    from modelyard.validate.project import load_project
     from modelyard.errors import PublishError
     from modelyard.gitinfo import source_info
-    from modelyard.publish import publish
+    from modelyard.publish.target import publish
 
     assert cli("publish", cwd=git_repo).returncode == 0
     target = git_repo / ".modelyard" / "published"
@@ -189,10 +189,10 @@ KILLED_PUBLISH = textwrap.dedent('''
     import os, signal, sys
     from pathlib import Path
 
-    from modelyard.compiler import compile_project
-    from modelyard.config import load_project
+    from modelyard.compile import compile_project
+    from modelyard.validate.project import load_project
     from modelyard.gitinfo import source_info
-    from modelyard import publish
+    from modelyard.publish.target import publish
 
     repo, target, moment, backend = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
     document = compile_project(load_project(repo), source_info(repo))
@@ -203,7 +203,7 @@ KILLED_PUBLISH = textwrap.dedent('''
         os.kill(os.getpid(), signal.SIGKILL)
 
     setattr(os, moment, die)
-    publish.publish(document, backend, target)
+    publish(document, backend, target)
 ''')
 
 

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from modelyard.trainer_source import TrainerSourceError, read_trainer_class, trainer_code_files, type_mismatch
+from modelyard.repo.trainer_source import TrainerSourceError, read_trainer_class, trainer_code_files, type_mismatch
 
 
 def _repo(tmp_path, files: dict[str, str]):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from modelyard import ir
-from modelyard.config import collect_project
-from modelyard.store import write_atomic
+from modelyard.validate.project import collect_project
+from modelyard.fsio import write_atomic
 from modelyard.ui import data, layout, panels
 from modelyard.ui.status import Recorder
 
@@ -78,7 +78,7 @@ def test_fan_out_and_gather_panels_show_items_plots_and_reports(model_repo):
 def test_trials_chart_metrics_by_parameter_and_select_explores_its_table(model_repo):
     import pandas as pd
 
-    from modelyard.warehouse import Warehouse
+    from modelyard.warehouse.duckdb_warehouse import Warehouse
 
     settings = collect_project(model_repo)[0].settings
     nodes = [ir.Node("trials", "trials", (), {"items": [{"alpha": a} for a in (0.1, 0.2, 0.3)]}, {}, fan_out=True),

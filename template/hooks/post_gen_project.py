@@ -2,7 +2,7 @@
 from pathlib import Path
 
 try:
-    from modelyard.editor_schemas import EDITOR_DIR, export
+    from modelyard.repo.editor_schemas import EDITOR_DIR, export
 except ImportError:
     print("modelyard is not installed here: after installing it, run `modelyard schemas` in the new repo "
           "for editor completion and validation")

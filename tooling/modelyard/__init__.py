@@ -1,14 +1,13 @@
 """modelyard: train, tune, backtest and publish ML models from YAML files and one trainer class."""
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .trainers import AbstractTrainer, TrainedObject  # noqa: E402  (light: stdlib only)
+from modelyard.repo.trainers import AbstractTrainer, TrainedObject  # light: stdlib only
+from modelyard.version import __version__
 
 
 def load_model(canonical_name: str, version: int | None = None, *, repo=None):
     """Load a stored model (latest version by default) from the model repo's store."""
-    from .store import load_model as _load
+    from modelyard.api import load_model as _load
 
     return _load(canonical_name, version, repo=repo)
 

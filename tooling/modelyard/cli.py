@@ -10,8 +10,8 @@ import importlib
 import signal
 import sys
 
-from . import __version__
-from .errors import ConfigError, ModelyardError
+from modelyard.version import __version__
+from modelyard.errors import ConfigError, ModelyardError
 
 COMMANDS = {
     "new": "modelyard.commands.new",

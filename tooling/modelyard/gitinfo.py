@@ -9,7 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from .errors import ModelyardError
+from modelyard.errors import ModelyardError
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess | None:

@@ -11,8 +11,8 @@ import uuid
 from pathlib import Path
 from typing import Protocol
 
-from .. import ir
-from ..errors import ModelyardError
+from modelyard import ir
+from modelyard.errors import ModelyardError
 
 
 class Backend(Protocol):

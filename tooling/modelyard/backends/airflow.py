@@ -2,13 +2,13 @@
 
 For workflow ``W`` it writes ``W.py`` (the DAG, id ``W``) and ``W.ir.json`` (a one-workflow IR
 document). Every task is the same TaskFlow function running one IR node through
-``modelyard.orchestrated.run_node``, i.e. modelyard's own runtime: local and Airflow runs share
+``modelyard.execute.task.run_node``, i.e. modelyard's own runtime: local and Airflow runs share
 code. A fan-out node becomes a mapped task (``.expand(index=...)``) over its item indices: fixed
 at compile time (``spec.items``), or listed at run time by a small task that reads the result of
 the node named in ``spec.items_from``.
 
 The DAG file imports nothing of modelyard at parse time (the scheduler stays light); tasks find
-the model repo through ``MODELYARD_PROJECT_DIR`` (see ``orchestrated``). Rendering is a pure
+the model repo through ``MODELYARD_PROJECT_DIR`` (see ``execute.task``). Rendering is a pure
 function of the IR: fixed start date, sorted everything, no timestamps.
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ import math
 import re
 from typing import Any
 
-from .. import ir
-from ..errors import ModelyardError, NodeError
+from modelyard import ir
+from modelyard.errors import ModelyardError, NodeError
 
 NAME = "airflow"
 LINE_LENGTH = 100
@@ -198,7 +198,7 @@ def _helpers(workflow: ir.Workflow) -> list[str]:
         "@task(multiple_outputs=False)",
         "def run_node(node, index=None, run_id=None):",
         '    """Run one IR node (one item of a fan-out node) with modelyard\'s runtime."""',
-        "    from modelyard.orchestrated import run_node",
+        "    from modelyard.execute.task import run_node",
         "",
         "    return run_node(IR_FILE, WORKFLOW, node, run_id=run_id, index=index)",
     ]
@@ -210,7 +210,7 @@ def _helpers(workflow: ir.Workflow) -> list[str]:
             "def item_indices(node, run_id=None):",
             '    """The item indices of a fan-out node whose items an upstream node lists."""',
             "    from airflow.sdk import conf",
-            "    from modelyard.orchestrated import item_indices",
+            "    from modelyard.execute.task import item_indices",
             "",
             "    limit = conf.getint(\"core\", \"max_map_length\")  # Airflow maps at most this many items",
             "    return item_indices(IR_FILE, WORKFLOW, node, run_id=run_id, limit=limit)",

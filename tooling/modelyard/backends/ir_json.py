@@ -1,7 +1,7 @@
 """The ``ir`` backend: the IR document itself, as ``ir.json``."""
 from __future__ import annotations
 
-from .. import ir
+from modelyard import ir
 
 NAME = "ir"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from .common import add_format
+from modelyard.commands.common import add_format
 
 HELP = "backtest a model (models/FILE.yaml) over the time windows of its split_config"
 
@@ -45,12 +45,13 @@ def _print(summary: dict, console) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compiler import backtest_workflow
-    from ..console import err, out, print_json, progress_printer
-    from ..errors import ModelyardError
-    from ..gitinfo import source_info
-    from ..runner import context_for, run_workflow
-    from .common import model_spec, project as load
+    from modelyard.workflows.backtest.build import backtest_workflow
+    from modelyard.console import err, out, print_json, progress_printer
+    from modelyard.errors import ModelyardError
+    from modelyard.gitinfo import source_info
+    from modelyard.engine.context import for_settings
+    from modelyard.execute.runner import run_workflow
+    from modelyard.commands.common import model_spec, project as load
 
     if args.workers < 1:
         raise ModelyardError(f"--workers {args.workers}: give at least 1")
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise ModelyardError(f"{model.file} has no split_config",
                              hint="add a split_config to the model file (see docs/backtesting.md)")
     workflow = backtest_workflow(project, model)
-    ctx = context_for(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
+    ctx = for_settings(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
     summary = run_workflow(workflow, ctx, workers=args.workers, on_event=progress_printer(workflow.id))["summary"]
     if args.format == "json":
         print_json({**summary, "workflow": workflow.id, "run_dir": str(ctx.run_dir)})

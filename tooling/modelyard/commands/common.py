@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import ModelSpec, Project, TuningSpec, find_repo_root, load_project, relpath
-from ..errors import ModelyardError
+from modelyard.repo.layout import find_repo_root, relpath
+from modelyard.repo.project import ModelSpec, Project, TuningSpec
+from modelyard.validate.project import load_project
+from modelyard.errors import ModelyardError
 
 
 def add_format(parser: argparse.ArgumentParser) -> None:

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import argparse
 
-from ..console import err, print_json
-from .common import add_format
+from modelyard.console import err, print_json
+from modelyard.commands.common import add_format
 
 HELP = "compile the repo into workflows (IR JSON, or an orchestrator's files)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..backends import BACKENDS
+    from modelyard.backends import BACKENDS
 
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="ir", help="what to write (default: ir)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: <state_dir>/compiled/<backend>)")
@@ -20,10 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..backends import write_backend
-    from ..compiler import compile_project
-    from ..gitinfo import source_info
-    from .common import project as load
+    from modelyard.backends import write_backend
+    from modelyard.compile import compile_project
+    from modelyard.gitinfo import source_info
+    from modelyard.commands.common import project as load
 
     project = load(args)
     document = compile_project(project, source_info(project.root))

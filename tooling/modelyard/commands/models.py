@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_format
+from modelyard.commands.common import add_format
 
 HELP = "list stored models, or show one model's envelope"
 
@@ -20,10 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config import load_settings
-    from ..console import out, print_json
-    from ..store import ModelStore
-    from .common import repo_root
+    from modelyard.repo.project import load_settings
+    from modelyard.console import out, print_json
+    from modelyard.store.models import ModelStore
+    from modelyard.commands.common import repo_root
 
     store = ModelStore(load_settings(repo_root(args)).store_path)
     if args.models_command == "list":

@@ -17,9 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..console import err
-    from ..errors import ModelyardError
-    from ..scaffold import new_repo
+    from modelyard.console import err
+    from modelyard.errors import ModelyardError
+    from modelyard.repo.scaffold import new_repo
 
     context = {}
     for item in args.set:

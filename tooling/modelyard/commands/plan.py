@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_format
+from modelyard.commands.common import add_format
 
 HELP = "compare the repo with what is published (or a compiled ir.json) and say what publishing would change"
 
@@ -18,12 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .. import manifest
-    from ..compiler import compile_project
-    from ..console import err, print_json
-    from ..gitinfo import source_info
-    from ..plan import diff, text_lines
-    from .common import project as load
+    from modelyard.publish import manifest
+    from modelyard.compile import compile_project
+    from modelyard.console import err, print_json
+    from modelyard.gitinfo import source_info
+    from modelyard.publish.plan import diff, text_lines
+    from modelyard.commands.common import project as load
 
     project = load(args)
     document = compile_project(project, source_info(project.root))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_format
+from modelyard.commands.common import add_format
 
 HELP = "compile the repo and publish its workflows (backend files, IR, manifest) to the publish target"
 
@@ -18,12 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..compiler import compile_project
-    from ..console import err, print_json
-    from ..gitinfo import source_info
-    from ..plan import text_lines
-    from ..publish import check_source, publish
-    from .common import project as load
+    from modelyard.compile import compile_project
+    from modelyard.console import err, print_json
+    from modelyard.gitinfo import source_info
+    from modelyard.publish.plan import text_lines
+    from modelyard.publish.target import check_source, publish
+    from modelyard.commands.common import project as load
 
     project = load(args)
     source = source_info(project.root)

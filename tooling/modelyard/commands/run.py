@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_format
+from modelyard.commands.common import add_format
 
 HELP = "train, evaluate and store a model (models/FILE.yaml) on the local warehouse"
 
@@ -15,16 +15,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..compiler import train_workflow
-    from ..console import err, out, print_json, progress_printer
-    from ..gitinfo import source_info
-    from ..runner import context_for, run_workflow
-    from .common import model_spec, project as load
+    from modelyard.workflows.train.build import train_workflow
+    from modelyard.console import err, out, print_json, progress_printer
+    from modelyard.gitinfo import source_info
+    from modelyard.engine.context import for_settings
+    from modelyard.execute.runner import run_workflow
+    from modelyard.commands.common import model_spec, project as load
 
     project = load(args)
     model = model_spec(project, args.model_file)
     workflow = train_workflow(project, model)
-    ctx = context_for(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
+    ctx = for_settings(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
     results = run_workflow(workflow, ctx, on_event=progress_printer(workflow.id))
     stored = results["register"]
     reused = sorted(r["table"] for r in results.values() if r.get("reused"))

@@ -12,8 +12,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..editor_schemas import EDITOR_DIR, export
-    from .common import repo_root
+    from modelyard.repo.editor_schemas import EDITOR_DIR, export
+    from modelyard.commands.common import repo_root
 
     out = Path(args.out) if args.out else repo_root(args) / EDITOR_DIR
     for path in export(out):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_format
+from modelyard.commands.common import add_format
 
 HELP = "search hyperparameters (tuning/FILE.yaml) in parallel trials; store the best model"
 
@@ -26,7 +26,7 @@ def _progress(label: str, total: int):
     """Node progress as ``modelyard run`` shows it, with one bar across every round of trials."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..console import err, progress_printer
+    from modelyard.console import err, progress_printer
 
     nodes = progress_printer(label)
     bar = Progress(TextColumn("  trials"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
@@ -52,17 +52,18 @@ def _progress(label: str, total: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..console import err, out, print_json
-    from ..gitinfo import source_info
-    from ..runner import context_for, run_workflow
-    from ..tuning.report import trials_table
-    from ..tuning.workflow import tune_workflow
-    from .common import project as load, tuning_spec
+    from modelyard.console import err, out, print_json
+    from modelyard.gitinfo import source_info
+    from modelyard.engine.context import for_settings
+    from modelyard.execute.runner import run_workflow
+    from modelyard.workflows.tune.report import trials_table
+    from modelyard.workflows.tune.build import tune_workflow
+    from modelyard.commands.common import project as load, tuning_spec
 
     project = load(args)
     tuning = tuning_spec(project, args.tuning_file)
     workflow = tune_workflow(project, tuning)
-    ctx = context_for(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
+    ctx = for_settings(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
     results = run_workflow(workflow, ctx, workers=args.workers or tuning.n_workers,
                            on_event=_progress(workflow.id, workflow.node("select").spec["n_trials"]))
     study, stored = results["select"], results["register"]

@@ -15,15 +15,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import importlib.util
 
-    from ..console import err
-    from ..errors import ModelyardError
-    from .common import repo_root
+    from modelyard.console import err
+    from modelyard.errors import ModelyardError
+    from modelyard.commands.common import repo_root
 
     missing = [name for name in ("dash", "dash_cytoscape") if importlib.util.find_spec(name) is None]
     if missing:  # the UI is an optional extra: say how to get it instead of an ImportError
         raise ModelyardError(f"modelyard ui needs {' and '.join(missing)}, which are not installed",
                              hint="pip install 'modelyard[ui]'")
-    from ..ui.app import serve
+    from modelyard.ui.app import serve
 
     root = repo_root(args)
     err().print(f"modelyard ui for {root}: open http://{args.host}:{args.port}/ (Ctrl-C to stop)")

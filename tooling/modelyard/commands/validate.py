@@ -8,7 +8,7 @@ HELP = "check the repo's YAML, SQL templates and trainer classes; exit 1 on erro
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..reporters import REPORTERS
+    from modelyard.validate.reporters import REPORTERS
 
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="only these files and what they reference or what references them "
@@ -17,9 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..reporters import REPORTERS
-    from ..validation import validate
-    from .common import repo_root
+    from modelyard.validate.reporters import REPORTERS
+    from modelyard.validate.files import validate
+    from modelyard.commands.common import repo_root
 
     result = validate(repo_root(args), args.paths or None)
     sys.stdout.write(REPORTERS[args.format](result))

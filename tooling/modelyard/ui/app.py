@@ -12,8 +12,8 @@ def create_app(root: Path):
     import dash_cytoscape
     from flask import abort, send_from_directory
 
-    from . import callbacks, data, layout
-    from .jobs import Jobs
+    from modelyard.ui import callbacks, data, layout
+    from modelyard.ui.jobs import Jobs
 
     dash_cytoscape.load_extra_layouts()  # dagre ranks nodes by dependency depth; shipped with dash-cytoscape
     settings = data.load_repo(root).settings
@@ -25,7 +25,7 @@ def create_app(root: Path):
 
     @app.server.route("/reports/<path:name>")
     def report(name: str):
-        folder = settings.state_dir / "reports"
+        folder = settings.reports_dir
         if not name.endswith(".html") or not folder.is_dir():
             abort(404)
         return send_from_directory(folder, name)

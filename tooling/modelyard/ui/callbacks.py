@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from . import data, layout, panels
-from .jobs import Jobs, log_path
+from modelyard.ui import data, layout, panels
+from modelyard.ui.jobs import Jobs, log_path
 
 LOG_LINES = 300
 
@@ -117,7 +117,7 @@ def register(app, root: Path, settings, jobs: Jobs) -> None:
         Input("dataset-table", "page_current"), Input("dataset-table", "page_size"), Input("dataset-filter", "value"),
         State("dataset-name", "data"))
     def dataset(page, size, where, table):
-        from ..errors import WarehouseError
+        from modelyard.errors import WarehouseError
 
         page = 0 if ctx.triggered_id == "dataset-filter" else (page or 0)
         try:

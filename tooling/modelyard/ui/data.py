@@ -13,11 +13,15 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from .. import ir
-from ..config import Settings, collect_project
-from ..errors import Diagnostic, ModelyardError, WarehouseError
-from ..warehouse import Warehouse, qualified, quote
-from .status import latest_run_dir, read_record
+from modelyard import ir
+from modelyard.repo.project import Settings
+from modelyard.validate.project import collect_project
+from modelyard.errors import Diagnostic, ModelyardError, WarehouseError
+from modelyard.warehouse.duckdb_warehouse import Warehouse, qualified, quote
+from modelyard.workflows.train.extract import cache_key as extract_cache_key
+from modelyard.engine import runfolder
+from modelyard.engine.runfolder import latest_run_dir
+from modelyard.ui.status import read_record
 
 LOCK_TIMEOUT = 1.0
 STATUSES = ("never run", "cached", "running", "succeeded", "stale", "failed")
@@ -45,7 +49,7 @@ class RepoView:
 
 def load_repo(root: Path) -> RepoView:
     """Read, check and compile the repo as it is on disk now (never raises for the user's mistakes)."""
-    from ..compiler import compile_project
+    from modelyard.compile import compile_project
 
     project, diagnostics = collect_project(root)
     view = RepoView(project.settings, tuple(diagnostics), None)
@@ -77,14 +81,13 @@ def cached_extracts(settings: Settings, workflow: ir.Workflow) -> tuple[set[str]
     try:
         with _warehouse(settings) as wh:
             return {n.id for n in extracts
-                    if wh.cached_rows(n.spec["table"], wh.cache_key(n.hash, n.spec["sql"])) is not None}, None
+                    if wh.cached_rows(n.spec["table"], extract_cache_key(wh, n)) is not None}, None
     except WarehouseError as exc:
         return set(), str(exc)
 
 
 def has_result(run_dir: Path | None, node_id: str) -> bool:
-    return run_dir is not None and ((run_dir / node_id / "result.json").is_file()
-                                    or (run_dir / f"{node_id}.0" / "result.json").is_file())
+    return run_dir is not None and (runfolder.has_result(run_dir, node_id) or runfolder.has_result(run_dir, node_id, 0))
 
 
 def node_states(settings: Settings, workflow: ir.Workflow, *, alive: bool) -> tuple[dict[str, NodeState], list[str]]:
@@ -122,7 +125,7 @@ def job_state(settings: Settings, workflow_id: str) -> dict:
 def node_result(run_dir: Path | None, node_id: str, index: int | None = None) -> dict | None:
     if run_dir is None:
         return None
-    path = run_dir / (node_id if index is None else f"{node_id}.{index}") / "result.json"
+    path = runfolder.node_dir(run_dir, node_id, index) / runfolder.RESULT
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -140,7 +143,7 @@ def item_results(run_dir: Path | None, node_id: str) -> list[dict]:
 
 def envelope(settings: Settings, stored: dict | None) -> dict | None:
     """The envelope of the model a register node stored."""
-    from ..store import ModelStore
+    from modelyard.store.models import ModelStore
 
     if not stored or "canonical_name" not in stored:
         return None
@@ -152,7 +155,7 @@ def envelope(settings: Settings, stored: dict | None) -> dict | None:
 
 def reports(settings: Settings, workflow_id: str) -> list[str]:
     """HTML reports (under ``<state_dir>/reports``) that name the workflow, relative to that folder."""
-    folder = settings.state_dir / "reports"
+    folder = settings.reports_dir
     stem = workflow_id.split("__", 1)[-1]
     if not folder.is_dir():
         return []
@@ -228,9 +231,9 @@ def _records(frame) -> list[dict]:
 def repo_token(root: Path, settings: Settings, workflow_id: str | None) -> str:
     """Changes whenever the repo's files, the workflow's status record or its run log change: the
     UI polls it and redraws only then."""
-    from ..config import EXTRACTS_DIR, MODELS_DIR, SETTINGS_FILE, TRAINERS_DIR, TUNING_DIR
-    from .jobs import log_path
-    from .status import record_path
+    from modelyard.repo.layout import EXTRACTS_DIR, MODELS_DIR, SETTINGS_FILE, TRAINERS_DIR, TUNING_DIR
+    from modelyard.ui.jobs import log_path
+    from modelyard.ui.status import record_path
 
     files = [root / SETTINGS_FILE]
     for folder in (*(root / name for name in (EXTRACTS_DIR, MODELS_DIR, TUNING_DIR, TRAINERS_DIR)), settings.data_dir):

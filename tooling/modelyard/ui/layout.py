@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import ir
-from . import data
+from modelyard import ir
+from modelyard.ui import data
 
 COLOURS = {
     "never run": "#c9cfd6",

@@ -8,10 +8,10 @@ import dataclasses
 import json
 from typing import Any, Callable
 
-from .. import ir
-from ..config import Settings
-from ..errors import WarehouseError
-from . import data
+from modelyard import ir
+from modelyard.repo.project import Settings
+from modelyard.errors import WarehouseError
+from modelyard.ui import data
 
 PAGE_SIZE = 15
 MAX_PLOTS = 6

@@ -15,8 +15,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from ..ir import Workflow
-from ..store import write_atomic
+from modelyard.ir import Workflow
+from modelyard.fsio import write_atomic
 
 
 def record_path(state_dir: Path, workflow_id: str) -> Path:
@@ -75,9 +75,3 @@ class Recorder:
     def _save(self) -> None:
         write_atomic(self.path, json.dumps(self.record, indent=1, sort_keys=True, default=str).encode())
 
-
-def latest_run_dir(runs_dir: Path, workflow_id: str) -> Path | None:
-    """The newest run folder of a workflow (run ids start with a UTC timestamp, so names sort)."""
-    folder = runs_dir / workflow_id
-    runs = sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-    return runs[-1] if runs else None

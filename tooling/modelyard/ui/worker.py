@@ -11,9 +11,10 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import ModelyardError
-from .data import has_result
-from .status import Recorder, latest_run_dir
+from modelyard.errors import ModelyardError
+from modelyard.ui.data import has_result
+from modelyard.engine.runfolder import latest_run_dir
+from modelyard.ui.status import Recorder
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,11 +27,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run(root: Path, workflow_id: str, node: str | None, recorder: Recorder) -> None:
-    from ..compiler import compile_project
-    from ..config import load_project
-    from ..console import progress_printer
-    from ..gitinfo import source_info
-    from ..runner import context_for, run_workflow
+    from modelyard.compile import compile_project
+    from modelyard.validate.project import load_project
+    from modelyard.console import progress_printer
+    from modelyard.gitinfo import source_info
+    from modelyard.engine.context import for_settings
+    from modelyard.execute.runner import run_workflow
 
     project = load_project(root)
     source = source_info(root)
@@ -44,7 +46,7 @@ def run(root: Path, workflow_id: str, node: str | None, recorder: Recorder) -> N
         raise ModelyardError(f"workflow {workflow_id!r} has no node {node!r}", hint="press Reload")
     # A single node reads its upstream outputs from the latest run folder, so it runs in that folder.
     previous = latest_run_dir(project.settings.runs_dir, workflow_id) if node else None
-    ctx = context_for(project.settings, workflow_id, source=source, run_id=previous.name if previous else None)
+    ctx = for_settings(project.settings, workflow_id, source=source, run_id=previous.name if previous else None)
     if node is not None:
         _check_upstream(workflow, node, ctx.run_dir)
     recorder.begin(workflow, {node} if node else None, ctx.run_dir)
@@ -65,8 +67,8 @@ def _check_upstream(workflow, node_id: str, run_dir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..config import load_settings
-    from ..console import err
+    from modelyard.repo.project import load_settings
+    from modelyard.console import err
 
     args = _parser().parse_args(argv)
     root = Path(args.root).resolve()

@@ -1,0 +1,40 @@
+"""Names two files must not share: a workflow id (from a model or tuning file's path) and a
+warehouse table (``extracts.<file stem>__<dataset>``, compared ignoring case as DuckDB does).
+
+Both are derived from paths, so ``models/a/b.yaml`` and ``models/a__b.yaml``, or ``extracts/x.yaml``
+and ``extracts/team/x.yaml``, would otherwise overwrite each other's DAG file or table silently.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from modelyard.repo.project import Project
+from modelyard.errors import Diagnostic, Position
+
+
+def _clashes(owners: dict[str, list[tuple[Position, str]]], what: str, hint: str) -> Iterable[Diagnostic]:
+    for name, claims in sorted(owners.items()):
+        if len(claims) < 2:
+            continue
+        for position, label in claims:
+            others = ", ".join(other for _, other in claims if other != label)
+            yield Diagnostic(position, "error", "duplicate-name",
+                             f"{label} and {others} both make {what} {name!r}; {hint}")
+
+
+def check_unique_names(project: Project) -> Iterable[Diagnostic]:
+    from modelyard.repo.layout import backtest_id, workflow_id
+
+    workflows: dict[str, list[tuple[Position, str]]] = {}
+    for model in project.models.values():
+        workflows.setdefault(workflow_id(model.file), []).append((Position(model.file), model.file))
+        if model.split_config is not None:
+            workflows.setdefault(backtest_id(model.file), []).append((Position(model.file), model.file))
+    for tuning in project.tunings.values():
+        workflows.setdefault(workflow_id(tuning.file), []).append((Position(tuning.file), tuning.file))
+    yield from _clashes(workflows, "workflow", "rename one of the files")
+
+    tables: dict[str, list[tuple[Position, str]]] = {}
+    for spec in project.extracts.values():
+        tables.setdefault(spec.table.lower(), []).append((spec.position, f"{spec.file}:{spec.name}"))
+    yield from _clashes(tables, "warehouse table", "rename the file or the dataset")

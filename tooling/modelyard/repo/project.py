@@ -1,0 +1,321 @@
+"""Load a model repo's files into frozen, checked records.
+
+Layout (paths relative to the repo root): ``modelyard.yaml`` (settings), ``extracts/*.yaml``,
+``models/*.yaml``, ``tuning/*.yaml``, ``trainers/**.py``. Loading collects *every* problem in the
+file set (syntax and schema; ``validate.project`` adds the cross-file checks) and reports them together.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from modelyard.errors import ConfigError, Diagnostic, Position
+from modelyard.repo.layout import (
+    EXTRACTS_DIR, MODELS_DIR, SETTINGS_FILE, TRAINERS_DIR, TUNING_DIR, inside_repo, yaml_files,
+)
+from modelyard.repo.schemas import check_schema
+from modelyard.repo.yamlsource import YamlDocument, YamlSyntaxError, read_yaml
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    root: Path
+    state_dir: Path
+    data_dir: Path
+    warehouse_path: Path
+    lock_timeout_seconds: float
+    store_path: Path
+    publish_target: Path
+    publish_backend: str
+    retries: int
+    schedule: str | None
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.state_dir / "runs"
+
+    @property
+    def reports_dir(self) -> Path:
+        """The HTML pages people open (tuning and backtest reports)."""
+        return self.state_dir / "reports"
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractSpec:
+    file: str  # repo-relative path of the extract YAML
+    name: str
+    operator: str
+    sql_file: str  # repo-relative
+    kwargs: dict[str, Any]
+    description: str
+    position: Position
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.file, self.name)
+
+    @property
+    def table(self) -> str:
+        """The warehouse table holding this dataset: ``extracts.<file stem>__<name>``."""
+        return f"extracts.{Path(self.file).stem}__{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class DataDependency:
+    train_param_name: str
+    file: str  # repo-relative extract file
+    file_param_name: str
+    position: Position
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitConfig:
+    train_param_name: str
+    strategy: str
+    time_column: str
+    days_backward: float
+    train_size: dt.timedelta
+    test_size: dt.timedelta
+    slide_by: dt.timedelta
+    as_of: str | None
+    position: Position
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    file: str
+    model_name: str
+    model_description: str
+    tags: dict[str, Any]
+    model_trainer: str
+    constructor_args: dict[str, Any]
+    dependencies: tuple[DataDependency, ...]
+    split_config: SplitConfig | None
+    schedule: str | None
+    retries: int
+
+    @property
+    def canonical_name(self) -> str:
+        return self.tags["canonical_name"]
+
+    @property
+    def trainer_file(self) -> str:
+        """``a.b.C`` names class ``C`` in ``trainers/a/b.py``."""
+        module = self.model_trainer.rsplit(".", 1)[0]
+        return f"{TRAINERS_DIR}/{module.replace('.', '/')}.py"
+
+    @property
+    def trainer_class(self) -> str:
+        return self.model_trainer.rsplit(".", 1)[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamBoundary:
+    name: str
+    low: float
+    high: float
+    step: float | None
+    log: bool
+    position: Position
+
+    @property
+    def is_integer(self) -> bool:
+        values = [self.low, self.high] + ([self.step] if self.step is not None else [])
+        return all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+
+
+@dataclasses.dataclass(frozen=True)
+class TuningSpec:
+    file: str
+    model: str  # repo-relative model file
+    environment: dict[str, float]
+    n_workers: int
+    tuning_type: str
+    params: tuple[ParamBoundary, ...]
+    n_trials: int | None
+    seed: int
+    objective_metric: str | None
+    objective_direction: str | None
+    validation: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Project:
+    settings: Settings
+    extracts: dict[tuple[str, str], ExtractSpec]
+    models: dict[str, ModelSpec]
+    tunings: dict[str, TuningSpec]
+    documents: dict[str, YamlDocument]
+
+    @property
+    def root(self) -> Path:
+        return self.settings.root
+
+    def model(self, path: str) -> ModelSpec:
+        return self.models[path]
+
+
+def duration(value: dict | None) -> dt.timedelta | None:
+    if value is None:
+        return None
+    return dt.timedelta(weeks=value.get("weeks", 0), days=value.get("days", 0), hours=value.get("hours", 0))
+
+
+def _settings(root: Path, data: dict | None) -> Settings:
+    data = data or {}
+    state = root / data.get("state_dir", ".modelyard")
+    warehouse = data.get("warehouse") or {}
+    store = data.get("model_store") or {}
+    publish = data.get("publish") or {}
+    defaults = data.get("defaults") or {}
+    return Settings(
+        root=root,
+        state_dir=state,
+        data_dir=root / data.get("data_dir", "data"),
+        warehouse_path=root / warehouse["path"] if "path" in warehouse else state / "warehouse.duckdb",
+        lock_timeout_seconds=float(warehouse.get("lock_timeout_seconds", 60)),
+        store_path=root / store["path"] if "path" in store else state / "models",
+        publish_target=root / publish["target"] if "target" in publish else state / "published",
+        publish_backend=publish.get("backend", "airflow"),
+        retries=defaults.get("retries", 1),
+        schedule=defaults.get("schedule"),
+    )
+
+
+def _extracts(doc: YamlDocument, root: Path) -> list[ExtractSpec]:
+    folder = Path(doc.path).parent
+    out = []
+    for name, body in doc.data.items():
+        sql_file = body.get("sql_file", "")
+        out.append(ExtractSpec(
+            file=doc.path,
+            name=name,
+            operator=body["operator"],
+            sql_file=(folder / sql_file).as_posix() if sql_file else "",
+            kwargs=dict(body.get("kwargs") or {}),
+            description=body.get("description", ""),
+            position=doc.where((name,), key=True),
+        ))
+    return out
+
+
+def _model(doc: YamlDocument, settings: Settings) -> ModelSpec:
+    data = doc.data
+    deps = tuple(
+        DataDependency(
+            train_param_name=item["train_param_name"],
+            file=f"{EXTRACTS_DIR}/{item['file']}",
+            file_param_name=item["file_param_name"],
+            position=doc.where(("dependencies", "data", i)),
+        )
+        for i, item in enumerate(data["dependencies"]["data"])
+    )
+    split = None
+    if "split_config" in data:
+        sc = data["split_config"]
+        test_size = duration(sc["test_size"])
+        split = SplitConfig(
+            train_param_name=sc["train_param_name"],
+            strategy=sc["strategy"],
+            time_column=sc.get("time_column", "date"),
+            days_backward=sc["days_backward"],
+            train_size=duration(sc["train_size"]),
+            test_size=test_size,
+            slide_by=duration(sc.get("slide_by")) or test_size,
+            as_of=sc.get("as_of"),
+            position=doc.where(("split_config",), key=True),
+        )
+    return ModelSpec(
+        file=doc.path,
+        model_name=data["model_name"],
+        model_description=data.get("model_description", ""),
+        tags=dict(data["tags"]),
+        model_trainer=data["model_trainer"],
+        constructor_args=dict(data.get("constructor_args") or {}),
+        dependencies=deps,
+        split_config=split,
+        schedule=data.get("schedule", settings.schedule),
+        retries=data.get("retries", settings.retries),
+    )
+
+
+def _tuning(doc: YamlDocument) -> TuningSpec:
+    data = doc.data
+    params = []
+    for name, bound in data["param_boundaries"].items():
+        if isinstance(bound, list):
+            low, high, *rest = bound
+            step, log = (rest[0] if rest else None), False
+        else:
+            low, high, step, log = bound["min"], bound["max"], bound.get("step"), bound.get("log", False)
+        params.append(ParamBoundary(name, low, high, step, log, doc.where(("param_boundaries", name), key=True)))
+    objective = data.get("objective") or {}
+    return TuningSpec(
+        file=doc.path,
+        model=f"{MODELS_DIR}/{data['model']}",
+        environment=dict(data.get("environment") or {}),
+        n_workers=data.get("n_function_compute_workers", 1),
+        tuning_type=data["tuning_type"],
+        params=tuple(params),
+        n_trials=data.get("n_trials"),
+        seed=data.get("seed", 0),
+        objective_metric=objective.get("metric"),
+        objective_direction=objective.get("direction"),
+        validation=dict(data.get("validation") or {}),
+    )
+
+
+def _read(root: Path, file: Path, kind: str, diagnostics: list[Diagnostic]) -> YamlDocument | None:
+    display = file.relative_to(root).as_posix()  # files are listed under root: no resolve() needed
+    if not inside_repo(root, display):
+        # a repo's behaviour must be in the repo: a commit would not record what a symlink out points to
+        diagnostics.append(Diagnostic(Position(display), "error", "path-escape",
+                                      f"{display} is a symlink to {file.resolve()}, outside the repo; "
+                                      "copy the file into the repo instead"))
+        return None
+    try:
+        doc = read_yaml(file, display)
+    except YamlSyntaxError as exc:
+        diagnostics.append(exc.diagnostic)
+        return None
+    problems = check_schema(kind, doc)
+    diagnostics.extend(problems)
+    return None if any(p.severity == "error" for p in problems) else doc
+
+
+def read_project(root: Path) -> tuple[Project, list[Diagnostic]]:
+    """Read every file of the repo into records; return what loaded and every problem in a file
+    on its own (syntax, schema). Cross-file checks are ``checks``'s job."""
+    diagnostics: list[Diagnostic] = []
+    documents: dict[str, YamlDocument] = {}
+    settings_doc = _read(root, root / SETTINGS_FILE, "settings", diagnostics)
+    settings = _settings(root, settings_doc.data if settings_doc else None)
+    extracts: dict[tuple[str, str], ExtractSpec] = {}
+    models: dict[str, ModelSpec] = {}
+    tunings: dict[str, TuningSpec] = {}
+    for file in yaml_files(root, EXTRACTS_DIR):
+        if doc := _read(root, file, "extract", diagnostics):
+            documents[doc.path] = doc
+            for spec in _extracts(doc, root):
+                extracts[spec.key] = spec
+    for file in yaml_files(root, MODELS_DIR):
+        if doc := _read(root, file, "model", diagnostics):
+            documents[doc.path] = doc
+            models[doc.path] = _model(doc, settings)
+    for file in yaml_files(root, TUNING_DIR):
+        if doc := _read(root, file, "tuning", diagnostics):
+            documents[doc.path] = doc
+            tunings[doc.path] = _tuning(doc)
+    return Project(settings, extracts, models, tunings, documents), diagnostics
+
+
+def load_settings(root: Path) -> Settings:
+    """Only ``modelyard.yaml``: enough to find the warehouse and the model store."""
+    diagnostics: list[Diagnostic] = []
+    doc = _read(root, root / SETTINGS_FILE, "settings", diagnostics)
+    if diagnostics and any(d.severity == "error" for d in diagnostics):
+        raise ConfigError(diagnostics)
+    return _settings(root, doc.data if doc else None)

@@ -1,0 +1,1 @@
+"""The model store: versions of each model, with their envelopes and integrity hashes."""

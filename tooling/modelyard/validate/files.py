@@ -1,0 +1,106 @@
+"""Validate a model repo, or the part of it some files touch: collect every diagnostic, report none.
+
+With paths (as pre-commit passes them), the files checked are those paths plus what they
+reference (a model's extracts and trainer code, an extract's SQL and upstream extracts, a tuning
+file's model) and what references them, transitively. The whole repo is still read, since "what
+references this file" is only known from the other files; only the diagnostics are narrowed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import defaultdict
+from pathlib import Path, PurePosixPath
+
+from modelyard.repo.layout import EXTRACTS_DIR, MODELS_DIR, SETTINGS_FILE, TRAINERS_DIR, TUNING_DIR, yaml_files
+from modelyard.repo.project import Project
+from modelyard.validate.project import collect_project
+from modelyard.errors import Diagnostic, Position
+from modelyard.repo.trainer_source import trainer_code_files
+
+KNOWN_FOLDERS = (EXTRACTS_DIR, MODELS_DIR, TUNING_DIR, TRAINERS_DIR)
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationResult:
+    diagnostics: tuple[Diagnostic, ...]
+    files: tuple[str, ...]  # repo-relative files checked
+
+    @property
+    def errors(self) -> int:
+        return sum(d.severity == "error" for d in self.diagnostics)
+
+    @property
+    def warnings(self) -> int:
+        return sum(d.severity == "warning" for d in self.diagnostics)
+
+
+def reference_graph(project: Project) -> dict[str, set[str]]:
+    """File -> the files it references (repo-relative, existing or not)."""
+    from modelyard.checks.extracts import extract_references
+
+    edges: dict[str, set[str]] = defaultdict(set)
+    for model in project.models.values():
+        edges[model.file].update(dep.file for dep in model.dependencies)
+        edges[model.file].update(trainer_code_files(project.root, model.trainer_file) or [model.trainer_file])
+    for spec in project.extracts.values():
+        if spec.sql_file:
+            edges[spec.file].add(spec.sql_file)
+    for key, found in extract_references(project).items():
+        edges[key[0]].update(project.extracts[t].file for t, _ in found if isinstance(t, tuple))
+    for tuning in project.tunings.values():
+        edges[tuning.file].add(tuning.model)
+    return edges
+
+
+def _reachable(start: set[str], edges: dict[str, set[str]]) -> set[str]:
+    seen, queue = set(start), list(start)
+    while queue:
+        for nxt in edges.get(queue.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen
+
+
+def _repo_relative(root: Path, given: str) -> str | None:
+    """The path as the repo names it, or None when it is not in one of the repo's known places."""
+    path = Path(os.path.abspath(given))
+    try:
+        # the file itself is not resolved: a symlink out of the repo is still the repo's file (a path-escape)
+        rel = (path.parent.resolve() / path.name).relative_to(root.resolve())
+    except ValueError:
+        return None
+    parts = PurePosixPath(rel.as_posix()).parts
+    if rel.as_posix() == SETTINGS_FILE or (len(parts) > 1 and parts[0] in KNOWN_FOLDERS):
+        return rel.as_posix()
+    return None
+
+
+def all_files(project: Project, edges: dict[str, set[str]]) -> set[str]:
+    root = project.root
+    files = {SETTINGS_FILE}
+    for folder in (EXTRACTS_DIR, MODELS_DIR, TUNING_DIR):
+        files.update(p.relative_to(root).as_posix() for p in yaml_files(root, folder))
+    files.update(target for targets in edges.values() for target in targets if (root / target).is_file())
+    return files
+
+
+def validate(root: Path, paths: list[str] | None = None) -> ValidationResult:
+    project, diagnostics = collect_project(root)
+    edges = reference_graph(project)
+    files = all_files(project, edges)
+    if paths is None:
+        return ValidationResult(tuple(diagnostics), tuple(sorted(files)))
+    selected = {rel for rel in (_repo_relative(root, p) for p in paths) if rel is not None}
+    # pre-commit passes existing files only: a path that is not there (anywhere) is a typo to report
+    absent = sorted({_repo_relative(root, p) or p for p in paths if not os.path.lexists(p)}
+                    | {rel for rel in selected if not (root / rel).exists()})
+    missing = [Diagnostic(Position(rel), "error", "missing-file", f"{rel}: no such file") for rel in absent]
+    reverse: dict[str, set[str]] = defaultdict(set)
+    for source, targets in edges.items():
+        for target in targets:
+            reverse[target].add(source)
+    scope = _reachable(selected, edges) | _reachable(selected, reverse)
+    kept = [d for d in diagnostics if d.position.path in scope]
+    return ValidationResult(tuple(sorted(kept + missing)), tuple(sorted(scope & files)))

@@ -1,0 +1,1 @@
+"""Warehouse implementations (DuckDB today): seeds, extract tables with cache keys, result tables, locking."""

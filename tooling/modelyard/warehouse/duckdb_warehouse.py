@@ -1,0 +1,293 @@
+"""The embedded DuckDB warehouse: seed tables from ``data/``, extract tables, and their cache.
+
+Seeds (like dbt's): every ``data/NAME.csv`` or ``data/NAME.parquet`` is table ``NAME``, reloaded
+when the file's content changes. Extracts live in schema ``extracts``; ``_modelyard.extracts``
+remembers the cache key each was built with, so an unchanged extract is reused, not recomputed.
+
+DuckDB lets one process write a database file at a time; a second process gets a lock error.
+We wait (polling) up to ``lock_timeout`` and then fail with a message that says who to stop.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from modelyard.errors import Position, WarehouseError
+
+T = TypeVar("T")
+SEED_SUFFIXES = {".csv": "read_csv_auto", ".parquet": "read_parquet"}
+_META = """
+CREATE SCHEMA IF NOT EXISTS _modelyard;
+CREATE SCHEMA IF NOT EXISTS extracts;
+CREATE TABLE IF NOT EXISTS _modelyard.seeds (
+    table_name VARCHAR PRIMARY KEY, file VARCHAR, size BIGINT, mtime_ns BIGINT, sha256 VARCHAR);
+CREATE TABLE IF NOT EXISTS _modelyard.extracts (
+    table_name VARCHAR PRIMARY KEY, cache_key VARCHAR, row_count BIGINT, built_at TIMESTAMP);
+"""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def qualified(table: str) -> str:
+    return ".".join(quote(part) for part in table.split(".", 1))
+
+
+def seed_files(data_dir: Path) -> list[Path]:
+    """The seed files in ``data_dir``; two files for one table (DuckDB names ignore case) are an error."""
+    if not data_dir.is_dir():
+        return []
+    files = [f for f in sorted(data_dir.iterdir()) if f.suffix.lower() in SEED_SUFFIXES and f.is_file()]
+    by_table: dict[str, list[Path]] = {}
+    for file in files:
+        by_table.setdefault(file.stem.lower(), []).append(file)
+    for clash in by_table.values():
+        if len(clash) > 1:
+            names = " and ".join(f"{data_dir.name}/{f.name}" for f in clash)
+            raise WarehouseError(f"{names} would both be warehouse table {clash[0].stem!r}",
+                                 Position(f"{data_dir.name}/{clash[1].name}"),
+                                 hint="keep one of them, or rename one (the file name is the table name)")
+    return files
+
+
+class Warehouse:
+    """A connection to the warehouse file; use as a context manager."""
+
+    def __init__(self, path: Path, *, read_only: bool = False, lock_timeout: float = 60.0):
+        self.path = Path(path)
+        self.read_only = read_only
+        self.lock_timeout = lock_timeout
+        self.con = None
+
+    def __enter__(self) -> "Warehouse":
+        import duckdb
+
+        if self.read_only and not self.path.exists():
+            raise WarehouseError(f"no warehouse yet at {self.path}", hint="run a workflow first (modelyard run ...)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = self._waiting_for_lock(lambda: duckdb.connect(str(self.path), read_only=self.read_only))
+        if not self.read_only:
+            self.con.execute(_META)
+        return self
+
+    def _waiting_for_lock(self, connect: Callable[[], T]) -> T:
+        import duckdb
+
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                return connect()
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from None
+                if time.monotonic() >= deadline:
+                    raise WarehouseError(
+                        f"the warehouse {self.path} is locked by another process "
+                        f"(waited {self.lock_timeout:.0f}s)",
+                        hint="wait for the other modelyard command (or UI run) to finish, or stop it") from None
+                time.sleep(0.2)
+
+    def snapshot(self, copies: dict[str, tuple[str, list]]):
+        """A new in-memory DuckDB database holding, under the same names, the rows of each table
+        ``copies`` names that its ``(where, params)`` filter selects, in the same order: for
+        reading many slices of a table without opening the warehouse file (~15 ms) each time.
+        The file is open only while copying; use it instead of entering this Warehouse."""
+        import duckdb
+
+        con = duckdb.connect()
+        path = str(self.path).replace("'", "''")
+        self._waiting_for_lock(lambda: con.execute(f"ATTACH '{path}' AS modelyard_source (READ_ONLY)"))
+        try:
+            for table, (where, params) in copies.items():
+                schema, _, name = table.rpartition(".")
+                exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'modelyard_source' "
+                                     "AND schema_name = ? AND table_name = ?", [schema or "main", name]).fetchone()[0]
+                if not exists:
+                    raise WarehouseError(f"table {table} does not exist in the warehouse {self.path}",
+                                         hint="run the workflow's extracts first")
+                if schema:
+                    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+                con.execute(f"CREATE TABLE {qualified(table)} AS SELECT * FROM modelyard_source.{qualified(table)} "
+                            f"WHERE {where}", params)
+        except BaseException:
+            con.close()
+            raise
+        con.execute("DETACH modelyard_source")
+        return con
+
+    def __exit__(self, *exc_info) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    def sync_seeds(self, data_dir: Path) -> list[str]:
+        """Load new or changed seed files and drop the tables of removed ones; return the names of
+        the tables (re)loaded."""
+        import concurrent.futures as futures
+
+        known = {row[0]: row[1:] for row in self.con.execute(
+            "SELECT table_name, file, size, mtime_ns, sha256 FROM _modelyard.seeds").fetchall()}
+        files = seed_files(data_dir)
+        for name in sorted(set(known) - {file.stem for file in files}):
+            # a removed seed must not live on as a stale table that extracts keep reading
+            self.con.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+            self.con.execute("DELETE FROM _modelyard.seeds WHERE table_name = ?", [name])
+        loaded = []
+        for file in files:
+            reader = SEED_SUFFIXES[file.suffix.lower()]
+            name = file.stem
+            stat = file.stat()
+            previous = known.get(name)
+            if previous and previous[0] == file.name and previous[1:3] == (stat.st_size, stat.st_mtime_ns):
+                continue
+            if previous and previous[0] == file.name and previous[1] == stat.st_size and self.has_table(name):
+                sha = file_sha256(file)  # touched or checked out again: often the same content
+                if sha == previous[3]:
+                    self.con.execute("UPDATE _modelyard.seeds SET size=?, mtime_ns=? WHERE table_name=?",
+                                     [stat.st_size, stat.st_mtime_ns, name])
+                    continue
+                self._load_seed(name, reader, file, stat, lambda known=sha: known)
+            else:
+                # a new or resized file has new content: hash it while DuckDB loads it (both free the GIL)
+                with futures.ThreadPoolExecutor(1) as pool:
+                    self._load_seed(name, reader, file, stat, pool.submit(file_sha256, file).result)
+            loaded.append(name)
+        return loaded
+
+    def _load_seed(self, name: str, reader: str, file: Path, stat, sha: Callable[[], str]) -> None:
+        try:
+            self.con.execute("BEGIN")
+            self.con.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM {reader}(?)", [str(file)])
+            self.con.execute("INSERT OR REPLACE INTO _modelyard.seeds VALUES (?, ?, ?, ?, ?)",
+                             [name, file.name, stat.st_size, stat.st_mtime_ns, sha()])
+            self.con.execute("COMMIT")
+        except Exception as exc:
+            self.con.execute("ROLLBACK")
+            raise WarehouseError(f"cannot load seed file: {exc}", Position(f"{file.parent.name}/{file.name}")) from None
+
+    def has_table(self, table: str) -> bool:
+        schema, _, name = table.rpartition(".")
+        return bool(self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema or "main", name]).fetchone()[0])
+
+    def fingerprint(self, schema: str, name: str) -> str | None:
+        """What identifies a table's content: a seed's file hash or an extract's cache key."""
+        if schema.lower() in ("", "main"):
+            row = self.con.execute("SELECT sha256 FROM _modelyard.seeds WHERE lower(table_name) = lower(?)",
+                                   [name]).fetchone()
+            return "seed:" + row[0] if row else None
+        if schema.lower() == "extracts":
+            row = self.con.execute("SELECT cache_key FROM _modelyard.extracts WHERE lower(table_name) = lower(?)",
+                                   [f"extracts.{name}"]).fetchone()
+            return "extract:" + row[0] if row and row[0] else None
+        return None
+
+    def source_tables(self, sql: str) -> list[tuple[str, str]] | None:
+        """The (schema, table) pairs ``sql`` reads; None when it reads something else too (a file
+        through a table function, another database) or does not parse: its content is untracked."""
+        import json
+
+        tree = json.loads(self.con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+        if tree.get("error"):
+            return None
+        ctes: set[str] = set()
+        tables: set[tuple[str, str]] = set()
+        untracked = False
+
+        def walk(value) -> None:
+            nonlocal untracked
+            if isinstance(value, list):
+                for item in value:
+                    walk(item)
+            elif isinstance(value, dict):
+                if value.get("type") == "BASE_TABLE":
+                    untracked |= bool(value.get("catalog_name"))
+                    tables.add((value.get("schema_name") or "", value["table_name"]))
+                elif value.get("type") == "TABLE_FUNCTION":
+                    untracked = True
+                if isinstance(value.get("cte_map"), dict):
+                    ctes.update(entry["key"].lower() for entry in value["cte_map"].get("map", []))
+                for item in value.values():
+                    walk(item)
+
+        walk(tree["statements"])
+        if untracked:
+            return None
+        return sorted((schema, name) for schema, name in tables if schema or name.lower() not in ctes)
+
+    def cache_key(self, node_hash: str, sql: str) -> str | None:
+        """None when some source's content is untracked: such an extract is never reused."""
+        sources = self.source_tables(sql)
+        if sources is None:
+            return None
+        prints = []
+        for schema, name in sources:
+            fp = self.fingerprint(schema, name)
+            if fp is None:
+                return None
+            prints.append(f"{schema}.{name}={fp}")
+        return hashlib.sha256("\n".join([node_hash, *prints]).encode()).hexdigest()
+
+    def cached_rows(self, table: str, cache_key: str | None) -> int | None:
+        if cache_key is None or not self.has_table(table):
+            return None
+        row = self.con.execute("SELECT cache_key, row_count FROM _modelyard.extracts WHERE table_name = ?",
+                               [table]).fetchone()
+        return row[1] if row and row[0] == cache_key else None
+
+    def materialize(self, table: str, sql: str, cache_key: str | None, *, where: Position | None = None) -> int:
+        import duckdb
+
+        try:
+            self.con.execute("BEGIN")
+            self.con.execute(f"CREATE OR REPLACE TABLE {qualified(table)} AS {sql}")
+            rows = self.con.execute(f"SELECT count(*) FROM {qualified(table)}").fetchone()[0]
+            self.con.execute("INSERT OR REPLACE INTO _modelyard.extracts VALUES (?, ?, ?, now())",
+                             [table, cache_key or "", rows])
+            self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            self.con.execute("ROLLBACK")
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise WarehouseError(f"SQL error: {message}", where,
+                                 hint="fix the query; the rendered SQL is in `modelyard compile` output") from None
+        return rows
+
+    def table_version(self, table: str) -> tuple | None:
+        """What changes whenever an extract table is rebuilt; None for other tables."""
+        row = self.con.execute("SELECT cache_key, built_at FROM _modelyard.extracts WHERE table_name = ?",
+                               [table]).fetchone() if self.has_table("_modelyard.extracts") else None
+        return tuple(row) if row else None
+
+    def read_table(self, table: str):
+        if not self.has_table(table):
+            raise WarehouseError(f"table {table} does not exist in the warehouse {self.path}",
+                                 hint="run the workflow's extracts first")
+        return self.con.execute(f"SELECT * FROM {qualified(table)}").df()
+
+    def write_dataframe(self, table: str, frame) -> None:
+        schema = table.split(".")[0] if "." in table else None
+        if schema:
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+        self.con.register("_modelyard_frame", frame)
+        try:
+            self.con.execute(f"CREATE OR REPLACE TABLE {qualified(table)} AS SELECT * FROM _modelyard_frame")
+        finally:
+            self.con.unregister("_modelyard_frame")
+
+    def tables(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema <> '_modelyard' ORDER BY 1, 2").fetchall()
+        return [name if schema == "main" else f"{schema}.{name}" for schema, name in rows]

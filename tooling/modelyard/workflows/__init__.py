@@ -1,0 +1,1 @@
+"""One package per workflow kind, each holding its builder (records -> IR), its node executors and its reports."""

@@ -1,0 +1,1 @@
+"""The backtest workflow: split strategies (splits/), windows, summary tables and the report."""

@@ -1,0 +1,139 @@
+"""Compile a model file into its train workflow: extracts -> train -> evaluate -> register.
+
+The pieces every model-based workflow shares (extract nodes and the extracts they read, the
+trainer's spec and code hash, the register spec, the source files) live here too: tuning and
+backtesting build on them. Compiling renders SQL and hashes sources; it never touches the
+warehouse or imports trainer code.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from modelyard import ir
+from modelyard.repo.layout import workflow_id
+from modelyard.repo.project import ExtractSpec, ModelSpec, Project
+from modelyard.errors import ConfigError, Diagnostic
+from modelyard.repo.sqltemplate import extract_tables, read_sql, render_sql
+from modelyard.repo.trainer_source import trainer_code_files
+
+
+def file_hash(root: Path, rel: str) -> str:
+    return ir.content_hash((root / rel).read_bytes())
+
+
+def extract_node_id(spec: ExtractSpec) -> str:
+    return f"extract__{spec.table.split('.', 1)[1]}"
+
+
+def upstream_extracts(project: Project, sql: str) -> list[ExtractSpec]:
+    """The extracts whose tables ``sql`` (rendered) reads."""
+    by_table = {spec.table.lower(): spec for spec in project.extracts.values()}
+    found = {by_table[table.lower()].key: by_table[table.lower()]
+             for table, _ in extract_tables(sql) if table.lower() in by_table}
+    return [found[key] for key in sorted(found)]
+
+
+def extract_node(project: Project, spec: ExtractSpec) -> ir.Node:
+    sql = render_sql(read_sql(project.root, spec.sql_file), spec.kwargs, spec.sql_file)
+    body = project.documents[spec.file].data[spec.name]
+    return ir.Node(
+        id=extract_node_id(spec),
+        kind="extract",
+        upstream=tuple(extract_node_id(up) for up in upstream_extracts(project, sql)),
+        spec={"table": spec.table, "sql": sql, "extract_file": spec.file, "dataset": spec.name,
+              "sql_file": spec.sql_file, "line": spec.position.line},
+        hash_parts={"config": ir.content_hash(body), "sql": ir.content_hash(sql)},
+    )
+
+
+def extract_nodes(project: Project, specs: list[ExtractSpec]) -> list[ir.Node]:
+    """Nodes for ``specs`` and, first, for every extract they read, transitively."""
+    nodes: dict[str, ir.Node] = {}
+    path: list[ExtractSpec] = []
+
+    def add(spec: ExtractSpec) -> None:
+        node_id = extract_node_id(spec)
+        if node_id in nodes:
+            return
+        if spec in path:  # only reachable through a jinja-built table name; validate sees literal ones
+            cycle = path[path.index(spec):] + [spec]
+            raise ConfigError([Diagnostic(spec.position, "error", "cycle", "extracts read each other in a cycle: "
+                                          + " -> ".join(f"{s.file}:{s.name}" for s in cycle))])
+        path.append(spec)
+        node = extract_node(project, spec)
+        for up in node.upstream:
+            add(next(s for s in project.extracts.values() if extract_node_id(s) == up))
+        path.pop()
+        nodes[node_id] = node
+
+    for spec in specs:
+        add(spec)
+    return list(nodes.values())
+
+
+def model_inputs(project: Project, model: ModelSpec) -> tuple[list[ir.Node], dict[str, dict[str, str]]]:
+    specs = [project.extracts[(dep.file, dep.file_param_name)] for dep in model.dependencies]
+    inputs = {dep.train_param_name: {"node": extract_node_id(spec), "table": spec.table}
+              for dep, spec in zip(model.dependencies, specs)}
+    return extract_nodes(project, specs), inputs
+
+
+def trainer_spec(project: Project, model: ModelSpec) -> tuple[dict[str, Any], str]:
+    files = trainer_code_files(project.root, model.trainer_file)
+    code_hash = ir.content_hash({f: file_hash(project.root, f) for f in files})
+    return ({"trainer": model.model_trainer, "trainer_file": model.trainer_file,
+             "trainer_files": files, "constructor_args": model.constructor_args}, code_hash)
+
+
+def register_spec(project: Project, model: ModelSpec, extract_nodes: list[ir.Node]) -> dict[str, Any]:
+    return {
+        "canonical_name": model.canonical_name,
+        "model_name": model.model_name,
+        "model_description": model.model_description,
+        "tags": model.tags,
+        "model_file": model.file,
+        "lineage": {
+            "model_file_sha256": file_hash(project.root, model.file),
+            "extracts": [{"extract_file": n.spec["extract_file"], "dataset": n.spec["dataset"],
+                          "extract_file_sha256": file_hash(project.root, n.spec["extract_file"]),
+                          "rendered_sql_sha256": n.hash_parts["sql"], "table": n.spec["table"]}
+                         for n in extract_nodes],
+            "trainer": model.model_trainer,
+        },
+    }
+
+
+def workflow_settings(model: ModelSpec) -> dict[str, Any]:
+    return {"schedule": model.schedule, "retries": model.retries, "environment": {}}
+
+
+def source_files(project: Project, model: ModelSpec, extract_nodes: list[ir.Node], trainer: dict) -> list[str]:
+    files = {model.file, *trainer["trainer_files"]}
+    for node in extract_nodes:
+        files.update({node.spec["extract_file"], node.spec["sql_file"]})
+    return sorted(files)
+
+
+def train_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
+    extract_nodes, inputs = model_inputs(project, model)
+    trainer, code_hash = trainer_spec(project, model)
+    config_hash = ir.content_hash(project.documents[model.file].data)
+    extract_ids = tuple(n.id for n in extract_nodes)
+    nodes = [
+        *extract_nodes,
+        ir.Node("train", "train", extract_ids, {**trainer, "inputs": inputs},
+                {"config": config_hash, "trainer_code": code_hash}),
+        ir.Node("evaluate", "evaluate", ("train", *extract_ids), {**trainer, "inputs": inputs, "model_node": "train"},
+                {"config": config_hash, "trainer_code": code_hash}),
+        ir.Node("register", "register", ("train", "evaluate"),
+                {**register_spec(project, model, extract_nodes), "model_node": "train", "metrics_node": "evaluate",
+                 "constructor_args": model.constructor_args, "row_count_inputs": inputs},
+                {"config": config_hash}),
+    ]
+    return ir.Workflow(workflow_id(model.file), "train", tuple(source_files(project, model, extract_nodes, trainer)),
+                       workflow_settings(model), ir.seal(nodes))
+
+
+def build(project: Project) -> list[ir.Workflow]:
+    return [train_workflow(project, model) for model in project.models.values()]

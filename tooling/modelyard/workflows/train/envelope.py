@@ -1,0 +1,64 @@
+"""A stored version's envelope: the model's signature (from the trainer's sample data), its
+metrics and its lineage (files, SQL, commit, rows, arguments)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from modelyard.version import __version__
+from modelyard.engine.context import RunContext
+from modelyard.repo import trainers
+from modelyard.store.models import ModelStore
+
+
+def _describe_columns(value: Any) -> Any:
+    """Column names and dtypes of a DataFrame, Series, array or a dict of them."""
+    if isinstance(value, dict):
+        return {str(k): _describe_columns(v) for k, v in value.items()}
+    if hasattr(value, "dtypes") and hasattr(value, "columns"):
+        return {"type": "dataframe", "columns": [{"name": str(c), "dtype": str(t)} for c, t in value.dtypes.items()]}
+    if hasattr(value, "dtype") and hasattr(value, "shape"):
+        kind = "series" if hasattr(value, "index") else "array"
+        out = {"type": kind, "dtype": str(value.dtype), "shape": [None, *list(value.shape[1:])]}
+        if kind == "series":
+            out["name"] = None if value.name is None else str(value.name)
+        return out
+    if value is None:
+        return None
+    return {"type": type(value).__name__}
+
+
+def signature(trained: trainers.TrainedObject) -> dict:
+    return {"method": trained.method, "inputs": _describe_columns(trained.sample_input_data),
+            "outputs": _describe_columns(trained.sample_output_data)}
+
+
+def build_envelope(spec: dict, trained: trainers.TrainedObject, metrics: dict, ctx: RunContext,
+                   rows: dict[str, int], extra_lineage: dict | None = None) -> dict:
+    return {
+        "canonical_name": spec["canonical_name"],
+        "model_name": spec["model_name"],
+        "model_description": spec["model_description"],
+        "tags": spec["tags"],
+        "signature": signature(trained),
+        "metrics": metrics,
+        "lineage": {
+            **spec["lineage"],
+            "git_commit": ctx.source.get("commit"),
+            "git_dirty": ctx.source.get("dirty"),
+            "row_counts": rows,
+            "constructor_args": spec["constructor_args"],
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "modelyard_version": __version__,
+            **(extra_lineage or {}),
+        },
+    }
+
+
+def store_model(ctx: RunContext, spec: dict, trained: trainers.TrainedObject, envelope: dict) -> dict:
+    import cloudpickle
+
+    trainers.register_for_pickling()
+    version, path = ModelStore(ctx.store_path).save(spec["canonical_name"], cloudpickle.dumps(trained.model), envelope)
+    return {"canonical_name": spec["canonical_name"], "version": version, "model_path": str(path),
+            "metrics": envelope["metrics"]}

@@ -1,0 +1,59 @@
+"""Executors of the train workflow's nodes: ``extract``, ``train``, ``evaluate``, ``register``.
+
+A node reads its inputs from the warehouse (datasets) or from the run folder (a trained model,
+metrics) and writes its outputs there; it returns a small JSON-able result (Airflow puts it in
+XCom).
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from modelyard.engine import runfolder
+from modelyard.engine.context import RunContext
+from modelyard.engine.inputs import read_inputs
+from modelyard.fsio import write_atomic
+from modelyard.ir import Node, Workflow
+from modelyard.warehouse.duckdb_warehouse import qualified
+from modelyard.workflows.train.envelope import build_envelope, store_model
+from modelyard.workflows.train.extract import run_extract
+from modelyard.workflows.train.fitting import fit, load_pickle, save_pickle, score
+
+
+def run_train(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
+    frames = read_inputs(ctx, node.spec["inputs"])
+    # a tune workflow retrains with the parameters its select node chose
+    params_from = node.spec.get("params_from")
+    overrides = runfolder.read_result(ctx, params_from)["best_params"] if params_from else None
+    started = time.perf_counter()
+    trained = fit(ctx, node.spec, frames, overrides)
+    save_pickle(ctx.node_dir(node.id) / runfolder.TRAINED, trained, node.spec)
+    return {"rows": {k: len(v) for k, v in frames.items()}, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def run_evaluate(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
+    trained = load_pickle(ctx.node_dir(node.spec["model_node"]) / runfolder.TRAINED)
+    frames = read_inputs(ctx, node.spec["inputs"])
+    metrics = score(ctx, node.spec, trained.model, frames)
+    write_atomic(ctx.node_dir(node.id) / runfolder.METRICS, json.dumps(metrics).encode())
+    return {"metrics": metrics}
+
+
+def run_register(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
+    spec = node.spec
+    trained = load_pickle(ctx.node_dir(spec["model_node"]) / runfolder.TRAINED)
+    metrics = json.loads((ctx.node_dir(spec["metrics_node"]) / runfolder.METRICS).read_text())
+    with ctx.warehouse(read_only=True) as wh:
+        rows = {param: int(wh.con.execute(f"SELECT count(*) FROM {qualified(item['table'])}").fetchone()[0])
+                for param, item in spec["row_count_inputs"].items()}
+    extra = runfolder.read_result(ctx, spec["lineage_from"])["lineage"] if "lineage_from" in spec else None
+    envelope = build_envelope(spec, trained, metrics, ctx, rows, extra)
+    return store_model(ctx, spec, trained, envelope)
+
+
+EXECUTORS = {
+    "extract": run_extract,
+    "train": run_train,
+    "evaluate": run_evaluate,
+    "register": run_register,
+}

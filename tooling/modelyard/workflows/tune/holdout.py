@@ -1,0 +1,71 @@
+"""The held-out split every trial trains and scores on.
+
+The held-out rows are chosen on one dataset (a parameter of ``train()``, the first one when
+``validation.dataset`` lists several) and the same row mask is applied to every dataset with that
+many rows, so features and labels held in two tables stay aligned; datasets of other lengths reach
+both ``train`` and ``evaluate`` whole. The split is a pure function of the data and the seed, so every trial (in
+any process, or any Airflow task) gets the same rows and a rerun gets the same study.
+
+- ``random``: a seeded permutation; the first ``fraction`` of it is held out.
+- ``time``: the latest ``fraction`` of rows by ``time_column`` is held out, cut at a timestamp so
+  no timestamp is on both sides (the model never trains on the future it is scored on).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from modelyard.errors import ModelyardError, Position
+
+
+def _held_out(name: str, frame, validation: dict) -> Any:
+    """A boolean array: True for the rows held out."""
+    import numpy as np
+
+    n = len(frame)
+    n_valid = max(1, math.ceil(n * validation["fraction"]))
+    where = Position(validation["file"], validation["line"])
+    if n < 2:
+        raise ModelyardError(f"validation: dataset {name!r} has {n} row(s); "
+                             "a held-out split needs at least 2", where)
+    if validation["strategy"] == "random":
+        mask = np.zeros(n, dtype=bool)
+        mask[np.random.default_rng(validation["seed"]).permutation(n)[:n_valid]] = True
+        return mask
+    column = validation["time_column"]
+    if column not in frame.columns:
+        raise ModelyardError(f"validation: dataset {name!r} has no time column {column!r} "
+                             f"(columns: {', '.join(map(str, frame.columns))})", where,
+                             hint="set validation.time_column, or validation.strategy: random")
+    times = frame[column].to_numpy()
+    cut = np.sort(times, kind="stable")[n - n_valid]
+    mask = times >= cut
+    if mask.all():
+        raise ModelyardError(f"validation: every row of {name!r} has the latest {column} "
+                             f"({cut}); nothing is left to train on", where,
+                             hint="use validation.strategy: random")
+    return mask
+
+
+def datasets(given: str | list[str]) -> list[str]:
+    """The datasets ``validation.dataset`` names: one name or a list."""
+    return [given] if isinstance(given, str) else list(given)
+
+
+def split(frames: dict[str, Any], validation: dict) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(training frames, held-out frames)."""
+    names = datasets(validation["dataset"])
+    n = len(frames[names[0]])
+    uneven = [f"{name!r} has {len(frames[name])}" for name in names[1:] if len(frames[name]) != n]
+    if uneven:
+        raise ModelyardError(f"validation.dataset: the datasets split together must have as many rows as each "
+                             f"other: {names[0]!r} has {n}, {', '.join(uneven)}",
+                             Position(validation["file"], validation["line"]),
+                             hint="list only datasets whose rows match one to one; others reach every trial whole")
+    mask = _held_out(names[0], frames[names[0]], validation)
+    train, held_out = dict(frames), dict(frames)
+    for name, frame in frames.items():
+        if len(frame) == n:
+            train[name] = frame.loc[~mask].reset_index(drop=True)
+            held_out[name] = frame.loc[mask].reset_index(drop=True)
+    return train, held_out
