@@ -12,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = Path(__file__).resolve().parent / "cases"
+pytest_plugins = ["services_conftest"]  # postgres_server, s3_server: real servers on 127.0.0.1
 
 
 def generate_repo(out: Path, **extra: str) -> Path:
