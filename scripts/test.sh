@@ -12,4 +12,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -q && $sudo apt-get install -y -q "${missing[@]}"
 fi
+# The YAML language server for tests/editor_lsp_test.py, exactly as tests/lsp/package-lock.json pins it;
+# npm ci again only when the lock file changed.
+lsp_stamp=tests/lsp/node_modules/.modelyard-lock
+lsp_key="$(cksum < tests/lsp/package-lock.json)"
+if [ "$(cat "$lsp_stamp" 2>/dev/null)" != "$lsp_key" ]; then
+  npm ci --prefix tests/lsp --no-audit --no-fund --loglevel=error
+  echo "$lsp_key" > "$lsp_stamp"
+fi
 exec .venv/bin/python -m pytest -n 2 "$@"
