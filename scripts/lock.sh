@@ -30,9 +30,11 @@ trap 'rm -rf "$work"' EXIT
 echo "locking $spec with $("$py" --version) in a fresh virtualenv" >&2
 "$py" -m venv "$work/venv"
 pip=("$work/venv/bin/python" -m pip)
-"${pip[@]}" install -q --upgrade pip
+# pip's exit status survives the filter (pipefail); the filter only drops pip-config noise.
+quiet() { "$@" 2>&1 | { grep -v -e "is ignored" -e "^$" >&2 || true; }; }
+quiet "${pip[@]}" install -q --upgrade pip
 echo "$torch_pin" > "$work/pins.txt"
-"${pip[@]}" install -q -c "$work/pins.txt" -e "$spec"
+quiet "${pip[@]}" install -q -c "$work/pins.txt" -e "$spec"
 # --all keeps pip and setuptools (setuptools builds the wheel in the tests); a local version label
 # on torch (2.13.0+cpu) is dropped so the pin reads exactly as above.
 "${pip[@]}" freeze --all --exclude-editable | sed -E 's/^(torch==[^+]+)\+.*/\1/' > "$work/frozen.txt"
