@@ -3,10 +3,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh "airflow,ui,dev"
-# System packages the tests drive: Debian's Chromium for the UI tests (through Playwright; never
+# System packages the tests drive: a Chromium for the UI tests (through Playwright; $CHROMIUM, else
+# `chromium`/`chromium-browser` on PATH, else Debian's `chromium` from apt; this script never runs
 # `playwright install`, it downloads a browser), and npm for the YAML language server editor test.
 missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ -n "${CHROMIUM:-}" ]; then
+  [ -x "$CHROMIUM" ] || { echo "CHROMIUM=$CHROMIUM is not an executable" >&2; exit 1; }
+elif ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  missing+=(chromium)
+fi
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
