@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
-# Create (or reuse) .venv with a Python >= 3.11 and install modelyard with the given extras.
+# Create (or reuse) .venv with a Python >= 3.11 and install modelyard with the given extras, every
+# package at the version constraints.txt pins (regenerate it with scripts/lock.sh).
 # Usage: scripts/bootstrap.sh [EXTRAS]   e.g. scripts/bootstrap.sh "airflow,ui,dev"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
-py=""
-for candidate in python3.13 python3.12 python3.11 python3; do
-  if command -v "$candidate" >/dev/null 2>&1 &&
-     "$candidate" -c 'import sys; raise SystemExit(sys.version_info < (3, 11))' 2>/dev/null; then
-    py="$candidate"; break
-  fi
-done
-[ -n "$py" ] || { echo "modelyard needs Python 3.11 or newer on PATH" >&2; exit 1; }
-if [ ! -x .venv/bin/python ]; then
-  "$py" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
+constraints=constraints.txt
+[ -f "$constraints" ] || { echo "bootstrap: $constraints is missing (scripts/lock.sh writes it)" >&2; exit 1; }
+# pip's exit status survives the filter (pipefail); the filter only drops pip-config noise.
+quiet() { "$@" 2>&1 | { grep -v -e "is ignored" -e "^$" >&2 || true; }; }
+py="${PYTHON:-}"  # e.g. PYTHON=python3.11, the version constraints.txt was locked with
+if [ -z "$py" ]; then
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; raise SystemExit(sys.version_info < (3, 11))' 2>/dev/null; then
+      py="$candidate"; break
+    fi
+  done
 fi
+[ -n "$py" ] || { echo "modelyard needs Python 3.11 or newer on PATH" >&2; exit 1; }
+[ -x .venv/bin/python ] || "$py" -m venv .venv
 spec="."
 [ -n "$extras" ] && spec=".[${extras}]"
-# Skip pip when this venv already holds this checkout and this pyproject.toml with (at least) these
-# extras: the test suite runs the demo in the venv it installed with more extras.
+# Skip pip when this venv already holds this checkout, this pyproject.toml and this constraints.txt
+# with (at least) these extras: the test suite runs the demo in the venv it installed with more extras.
 stamp=".venv/.modelyard-installed"
-key="$(pwd) $(cksum < pyproject.toml)"
+key="$(pwd) $(cksum < pyproject.toml) $(cksum < "$constraints")"
 installed() {
   local line have extra
   [ -f "$stamp" ] || return 1
@@ -36,7 +40,12 @@ installed() {
   return 1
 }
 if ! installed; then
-  .venv/bin/python -m pip install -q -e "$spec" 2>&1 | grep -v -e "is ignored" -e "^$" || true
-  .venv/bin/python -c "import modelyard" || { echo "installing modelyard failed" >&2; exit 1; }
+  # The stamp is written only after pip and the import check both succeeded.
+  if ! quiet .venv/bin/python -m pip install -q -c "$constraints" --upgrade pip ||
+     ! quiet .venv/bin/python -m pip install -q -c "$constraints" -e "$spec"; then
+    echo "bootstrap: pip install -c $constraints -e '$spec' failed; .venv is not marked installed" >&2
+    exit 1
+  fi
+  .venv/bin/python -c "import modelyard" || { echo "bootstrap: installing modelyard failed" >&2; exit 1; }
   echo "$key extras=$extras" >> "$stamp"
 fi

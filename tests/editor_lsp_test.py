@@ -1,14 +1,13 @@
 """The real YAML language server (what VS Code's YAML extension runs) on a generated repo, offline:
 schema errors, hover help and completion come from the repo's .vscode/settings.json and .schemas/.
 
-The server comes from the npm registry into .cache/yamlls on first use (node and npm are on the
-dev and CI machines); the repo under test needs no network.
+The server is pinned by tests/lsp/package-lock.json and installed once, before the tests, by
+`npm ci` in scripts/test.sh; the test itself touches no network.
 """
 from __future__ import annotations
 
 import json
 import queue
-import shutil
 import subprocess
 import threading
 import time
@@ -18,18 +17,20 @@ import pytest
 
 from conftest import ROOT
 
-VERSION = "2.0.0"
-CACHE = ROOT / ".cache" / "yamlls"
+LSP = ROOT / "tests" / "lsp"
+INSTALL_HINT = "scripts/test.sh installs it (npm ci --prefix tests/lsp)"
 
 
 @pytest.fixture(scope="session")
 def yaml_language_server() -> Path:
-    server = CACHE / "node_modules" / ".bin" / "yaml-language-server"
+    server = LSP / "node_modules" / ".bin" / "yaml-language-server"
     if not server.exists():
-        assert shutil.which("npm"), "npm is needed to install yaml-language-server"
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", "--silent",
-                        f"yaml-language-server@{VERSION}"], check=True, timeout=600)
+        pytest.fail(f"yaml-language-server is not installed at {server}: {INSTALL_HINT}")
+    locked = json.loads((LSP / "package-lock.json").read_text())["packages"]["node_modules/yaml-language-server"]
+    installed = json.loads((LSP / "node_modules" / "yaml-language-server" / "package.json").read_text())
+    if installed["version"] != locked["version"]:
+        pytest.fail(f"yaml-language-server {installed['version']} is installed, package-lock.json pins "
+                    f"{locked['version']}: {INSTALL_HINT}")
     return server
 
 

@@ -1,10 +1,12 @@
-"""`modelyard ui` in a real browser: the real command serves a generated repo; Debian's headless
-Chromium, driven by Playwright, clicks through it. Screenshots go to test-artifacts/ui/."""
+"""`modelyard ui` in a real browser: the real command serves a generated repo; a headless Chromium
+(the CHROMIUM environment variable, else `chromium` or `chromium-browser` on PATH), driven by
+Playwright, clicks through it. Screenshots go to test-artifacts/ui/."""
 from __future__ import annotations
 
 import contextlib
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,7 +18,6 @@ import pytest
 
 from conftest import ROOT, cli
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
@@ -25,6 +26,20 @@ NODES = [EXTRACT, "train", "evaluate", "register"]
 SUCCEEDED_RGB = "rgb(47,158,68)"  # layout.COLOURS["succeeded"]
 TRAINER = "trainers/sklearn/sklearn_linear.py"
 TIMEOUT_MS = 60_000
+
+
+def chromium_executable() -> str:
+    """The browser binary: $CHROMIUM if set, else Debian's `chromium` or Ubuntu's `chromium-browser`."""
+    if os.environ.get("CHROMIUM"):
+        path = os.environ["CHROMIUM"]
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            pytest.fail(f"CHROMIUM={path} is not an executable file")
+        return path
+    for name in ("chromium", "chromium-browser"):
+        if found := shutil.which(name):
+            return found
+    pytest.fail("no Chromium found: set CHROMIUM to its executable, or install it "
+                "(scripts/test.sh runs `apt-get install chromium` on Debian)")
 
 
 def _free_port() -> int:
@@ -63,7 +78,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
