@@ -8,6 +8,7 @@ wall and CPU time of each side and the ratios modelyard / loop.
 
     python benchmarks/backtest_bench.py [--repeat 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-LOOP = r'''
+LOOP = r"""
 import datetime as dt, json, sys
 import pandas as pd
 from sklearn import linear_model, metrics
@@ -46,7 +47,7 @@ while test_end - pd.Timedelta(days=test_days + train_days) >= start:
                     "mean_squared_error": metrics.mean_squared_error(test["y"], predicted)})
     test_end -= pd.Timedelta(days=slide_days)
 print(json.dumps(sorted(results, key=lambda r: r["test_start"])))
-'''
+"""
 
 CASES = {  # name: (days_backward, train days, test days, slide days)
     "post example": (60, 10, 5, 2),
@@ -63,9 +64,11 @@ def generate_repo(out: Path) -> Path:
 def configure(repo: Path, days_backward: int, train: int, test: int, slide: int) -> None:
     model = repo / "models" / "model_linear_regression.yaml"
     head = model.read_text().split("split_config:")[0]
-    model.write_text(head + f"split_config:\n  train_param_name: df\n  strategy: sliding_time_window\n"
-                     f"  time_column: date\n  days_backward: {days_backward}\n  train_size: {{days: {train}}}\n"
-                     f"  test_size: {{days: {test}}}\n  slide_by: {{days: {slide}}}\n")
+    model.write_text(
+        head + f"split_config:\n  train_param_name: df\n  strategy: sliding_time_window\n"
+        f"  time_column: date\n  days_backward: {days_backward}\n  train_size: {{days: {train}}}\n"
+        f"  test_size: {{days: {test}}}\n  slide_by: {{days: {slide}}}\n"
+    )
 
 
 def _cpu() -> float:
@@ -96,26 +99,39 @@ def main() -> int:
             configure(repo, *sizes)
             commands = {
                 "hand-written loop": [sys.executable, "-c", LOOP, *map(str, sizes)],
-                "modelyard, 1 worker": [modelyard, "backtest", "models/model_linear_regression.yaml",
-                                        "--format", "json", "--workers", "1"],
+                "modelyard, 1 worker": [
+                    modelyard,
+                    "backtest",
+                    "models/model_linear_regression.yaml",
+                    "--format",
+                    "json",
+                    "--workers",
+                    "1",
+                ],
             }
             commands["modelyard, 2 workers"] = commands["modelyard, 1 worker"][:-1] + ["2"]
             ours = json.loads(timed(commands["modelyard, 1 worker"], repo)[2])["windows"]  # warm-up: builds the extract
             theirs = json.loads(timed(commands["hand-written loop"], repo)[2])
             assert len(ours) == len(theirs), (len(ours), len(theirs))
-            for a, b in zip(ours, theirs):
+            for a, b in zip(ours, theirs, strict=True):
                 assert a["test_start"] == b["test_start"] and abs(a["metrics"]["r2"] - b["r2"]) < 1e-9, (a, b)
             runs: dict[str, list] = {label: [] for label in commands}
             for _ in range(args.repeat):  # interleaved, so a busy moment hits every command alike
                 for label, cmd in commands.items():
                     runs[label].append(timed(cmd, repo)[:2])
-            medians = {label: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r))
-                       for label, r in runs.items()}
+            medians = {
+                label: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r))
+                for label, r in runs.items()
+            }
             base_wall, base_cpu = medians["hand-written loop"]
             for label, (wall, cpu) in medians.items():
-                cpu_text = f"{cpu:>8.2f}{cpu / base_cpu:>7.2f}" if label != "modelyard, 2 workers" else f"{'n/a':>8}{'':>7}"
+                cpu_text = (
+                    f"{cpu:>8.2f}{cpu / base_cpu:>7.2f}" if label != "modelyard, 2 workers" else f"{'n/a':>8}{'':>7}"
+                )
                 print(f"{name:<14}{len(ours):>8}  {label:<22}{wall:>8.2f}{wall / base_wall:>7.2f}{cpu_text}")
-    print(f"median of {args.repeat} runs; ratio = modelyard / hand-written loop (both fresh processes); cpus: {os.cpu_count()}")
+    print(
+        f"median of {args.repeat} runs; ratio = modelyard / hand-written loop (both fresh processes); cpus: {os.cpu_count()}"
+    )
     # pool workers are children of the forkserver, which is never reaped: their CPU time is invisible here
     print("cpu s: user+system time of the process and the children it waited for (n/a with a worker pool)")
     return 0

@@ -3,6 +3,7 @@ N models, and a republish of the same commit (which writes nothing).
 
     python benchmarks/publish_bench.py [--models 40] [--repeat 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,13 @@ def make_repo(base: Path, models: int, backend: str) -> Path:
     for i in range(models - 2):
         text = source.replace("canonical_name: ", f"canonical_name: m{i}_")
         (repo / "models" / f"model_{i:03d}.yaml").write_text(text)
-    env = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b",
-           "PATH": "/usr/bin:/bin"}
+    env = {
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@b",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@b",
+        "PATH": "/usr/bin:/bin",
+    }
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "bench"]):
         subprocess.run(["git", *args], cwd=repo, env=env, check=True)
     return repo
@@ -51,9 +57,9 @@ def main() -> None:
 
     from modelyard.backends import BACKENDS, write_backend
     from modelyard.compile import compile_project
-    from modelyard.validate.project import load_project
     from modelyard.gitinfo import source_info
     from modelyard.publish.target import publish
+    from modelyard.validate.project import load_project
 
     backend = "airflow" if "airflow" in BACKENDS else "ir"
     with tempfile.TemporaryDirectory() as tmp:

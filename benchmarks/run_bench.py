@@ -13,6 +13,7 @@ pickles it. Every variant runs as a fresh process (imports count: that is what a
 
 Usage: python benchmarks/run_bench.py [--rows N] [--repeat N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "models/model_linear_regression.yaml"
 
-BASELINE = '''
+BASELINE = """
 import pickle, sys
 import duckdb
 from sklearn import linear_model, metrics
@@ -42,7 +43,7 @@ scores = {"mean_squared_error": metrics.mean_squared_error(df["y"], predicted),
 with open(out, "wb") as handle:
     pickle.dump(model, handle)
 print(scores)
-'''
+"""
 
 
 def make_repo(folder: Path, rows: int) -> Path:
@@ -86,8 +87,13 @@ def main() -> int:
         sql = (repo / "extracts" / "training_data.sql").read_text().replace("{{ limit }}", str(args.rows))
         script = folder / "baseline.py"
         script.write_text(BASELINE)
-        baseline_cmd = [sys.executable, str(script), sql, str(repo / "data" / "sample_data.csv"),
-                        str(folder / "baseline.pkl")]
+        baseline_cmd = [
+            sys.executable,
+            str(script),
+            sql,
+            str(repo / "data" / "sample_data.csv"),
+            str(folder / "baseline.pkl"),
+        ]
         floor_cmd = [sys.executable, "-c", "import duckdb, pandas, sklearn.linear_model, sklearn.metrics"]
         runs: dict[str, list[float]] = {"floor": [], "baseline": [], "cold": [], "refresh": [], "cached": []}
         for _ in range(args.repeat):  # interleaved, so machine noise hits every variant alike
@@ -107,8 +113,10 @@ def main() -> int:
     print(f"cold / baseline:    {cold / median['baseline']:.2f}x  (target <= 1.2x)")
     print(f"refresh / baseline: {median['refresh'] / median['baseline']:.2f}x")
     print(f"cold / cached:      {cold / cached:.2f}x  (target >= 2x)")
-    print(f"above the floor: cold / baseline {(cold - floor) / (median['baseline'] - floor):.2f}x, "
-          f"cold / cached {(cold - floor) / (cached - floor):.2f}x")
+    print(
+        f"above the floor: cold / baseline {(cold - floor) / (median['baseline'] - floor):.2f}x, "
+        f"cold / cached {(cold - floor) / (cached - floor):.2f}x"
+    )
     return 0
 
 

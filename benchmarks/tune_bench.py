@@ -12,6 +12,7 @@ On scikit-learn's diabetes data with the reference post's tuning file (40 trials
    over seeds (workers 1, budget 20).
 Wall times are the best (part 1: also the median) of ``--repeats`` runs of the real CLI, start-up included.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import cli, generate_repo  # noqa: E402
 from tune_test import FEATURES, POST_TUNING_FILE, diabetes_repo  # noqa: E402
 
-MLP_TRAINER = '''
+MLP_TRAINER = """
 
 @dataclass
 class DiabetesMLPTrainer(DiabetesElasticNetTrainer):
@@ -42,7 +43,7 @@ class DiabetesMLPTrainer(DiabetesElasticNetTrainer):
         model.fit(df[self.feature_columns], df[self.target_label])
         sample = df[self.feature_columns].head(5)
         return TrainedObject(model, {"x": sample}, model.predict(sample), "predict")
-'''
+"""
 GP_FILE = """\
 model: model_linear_regression.yaml
 tuning_type: gaussian_process
@@ -80,7 +81,7 @@ def grid_search_cv(repo: Path) -> dict:
 
     frame = pd.read_csv(repo / "data" / "diabetes.csv").sort_values("id")
     fold = np.full(len(frame), -1)
-    fold[np.random.default_rng(0).permutation(len(frame))[:math.ceil(len(frame) * 0.2)]] = 0
+    fold[np.random.default_rng(0).permutation(len(frame))[: math.ceil(len(frame) * 0.2)]] = 0
     grid = {"alpha": [round(0.1 * i, 1) for i in range(1, 9)], "max_iter": [10, 20, 30, 40, 50]}
     search = GridSearchCV(ElasticNet(), grid, scoring="neg_mean_squared_error", cv=PredefinedSplit(fold), refit=True)
     search.fit(frame[FEATURES], frame["target"])
@@ -92,8 +93,13 @@ def baseline(repo: Path, repeats: int) -> tuple[float, dict]:
     runs = []
     for _ in range(repeats):
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, __file__, "--baseline", str(repo)], capture_output=True, text=True,
-                              env={**os.environ, **ENV}, check=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--baseline", str(repo)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **ENV},
+            check=True,
+        )
         runs.append((time.perf_counter() - started, json.loads(done.stdout)))
     return min(runs, key=lambda run: run[0])
 
@@ -121,13 +127,18 @@ def main(argv: list[str] | None = None) -> int:
         with open(repo / "trainers" / "diabetes.py", "a") as handle:
             handle.write(MLP_TRAINER)
         (repo / "models" / "model_mlp.yaml").write_text(
-            (repo / "models" / "model_linear_regression.yaml").read_text()
-            .replace("DiabetesElasticNetTrainer", "DiabetesMLPTrainer").replace("diabetes_elastic_net", "diabetes_mlp"))
+            (repo / "models" / "model_linear_regression.yaml")
+            .read_text()
+            .replace("DiabetesElasticNetTrainer", "DiabetesMLPTrainer")
+            .replace("diabetes_elastic_net", "diabetes_mlp")
+        )
         (repo / "tuning" / "tune_mlp.yaml").write_text(POST_TUNING_FILE.replace("model_linear_regression", "model_mlp"))
         tune(repo, "tuning/tune_post.yaml", 1)  # warm: extract built, files cached
 
-        print("1. parallel workers, 40-trial grid (wall time of `modelyard tune`; 1 and 2 workers alternate, "
-              "median and best of %d)" % args.repeats)
+        print(
+            "1. parallel workers, 40-trial grid (wall time of `modelyard tune`; 1 and 2 workers alternate, "
+            f"median and best of {args.repeats})"
+        )
         for label, file in (("ElasticNet", "tuning/tune_post.yaml"), ("MLP 256x256", "tuning/tune_mlp.yaml")):
             runs: dict[int, list[float]] = {1: [], 2: []}
             for _ in range(args.repeats):  # interleaved, so a busy moment on the machine hits both alike
@@ -136,16 +147,21 @@ def main(argv: list[str] | None = None) -> int:
                     runs[workers].append(seconds)
             one, two = (statistics.median(runs[w]) for w in (1, 2))
             trial_seconds = sum(t["seconds"] for t in out["trials"])
-            print(f"   {label:<12} 1 worker {one:6.2f} s (best {min(runs[1]):.2f})   2 workers {two:6.2f} s "
-                  f"(best {min(runs[2]):.2f})   speed-up {one / two:4.2f}x (best/best {min(runs[1]) / min(runs[2]):.2f}x)"
-                  f"   (fit+score time of the 40 trials: {trial_seconds:.2f} s)")
+            print(
+                f"   {label:<12} 1 worker {one:6.2f} s (best {min(runs[1]):.2f})   2 workers {two:6.2f} s "
+                f"(best {min(runs[2]):.2f})   speed-up {one / two:4.2f}x (best/best {min(runs[1]) / min(runs[2]):.2f}x)"
+                f"   (fit+score time of the 40 trials: {trial_seconds:.2f} s)"
+            )
 
         ours, out = best_of(args.repeats, repo, "tuning/tune_post.yaml", 1)
         theirs, best = baseline(repo, args.repeats)
         same = best["best_params"] == out["best_params"] and math.isclose(
-            best["best_objective"], out["best_objective"], rel_tol=1e-6)
-        print(f"2. against GridSearchCV: modelyard tune {ours:.2f} s, GridSearchCV {theirs:.2f} s, "
-              f"ratio {ours / theirs:.1f}x; same best params and objective: {same}")
+            best["best_objective"], out["best_objective"], rel_tol=1e-6
+        )
+        print(
+            f"2. against GridSearchCV: modelyard tune {ours:.2f} s, GridSearchCV {theirs:.2f} s, "
+            f"ratio {ours / theirs:.1f}x; same best params and objective: {same}"
+        )
 
         target = out["best_objective"] * 1.01
         needed = []
@@ -155,9 +171,11 @@ def main(argv: list[str] | None = None) -> int:
             needed.append(trials_to_reach(study["trials"], target))
         reached = [n for n in needed if n is not None]
         median = statistics.median(n if n is not None else math.inf for n in needed)
-        print(f"3. gaussian process: trials to come within 1% of the grid's best ({out['best_objective']:.2f}) "
-              f"per seed: {['>20' if n is None else n for n in needed]}; median {median} "
-              f"({len(reached)}/{len(needed)} seeds within the 20-trial budget; the grid used 40)")
+        print(
+            f"3. gaussian process: trials to come within 1% of the grid's best ({out['best_objective']:.2f}) "
+            f"per seed: {['>20' if n is None else n for n in needed]}; median {median} "
+            f"({len(reached)}/{len(needed)} seeds within the 20-trial budget; the grid used 40)"
+        )
     return 0
 
 

@@ -7,6 +7,7 @@ folders exist), then times: compiling the repo (baseline), one poll (the change 
 asks for every 0.7 s) and one redraw (read + check + compile the repo, node statuses with the
 warehouse cache check). Prints median milliseconds and the ratio to the baseline.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,13 +39,16 @@ def main() -> int:
     from cookiecutter.main import cookiecutter
 
     from modelyard.compile import compile_project
-    from modelyard.validate.project import collect_project
     from modelyard.ui import data
+    from modelyard.validate.project import collect_project
 
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(cookiecutter(str(ROOT), no_input=True, output_dir=tmp, extra_context={"repo_name": "bench"}))
-        subprocess.run([sys.executable, "-m", "modelyard", "-C", str(repo), "run", "models/model_linear_regression.yaml"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "modelyard", "-C", str(repo), "run", "models/model_linear_regression.yaml"],
+            check=True,
+            capture_output=True,
+        )
         settings = collect_project(repo)[0].settings
 
         def redraw():

@@ -6,6 +6,7 @@ once per file kind (extracts, models, tuning, settings) and its time is the sum.
 
     python benchmarks/validate_bench.py [--models 200] [--runs 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,10 +31,14 @@ def generate(out: Path, count: int) -> Path:
     sql = (repo / "extracts" / "training_data.sql").read_text()
     for i in range(count):
         (repo / "extracts" / f"inputs_{i:03d}.yaml").write_text(
-            extract.replace("training_data.sql", f"data_{i:03d}.sql").replace("limit: 10000", f"limit: {1000 + i}"))
+            extract.replace("training_data.sql", f"data_{i:03d}.sql").replace("limit: 10000", f"limit: {1000 + i}")
+        )
         (repo / "extracts" / f"data_{i:03d}.sql").write_text(sql)
         (repo / "models" / f"model_{i:03d}.yaml").write_text(
-            model.replace("extract_inputs.yaml", f"inputs_{i:03d}.yaml").replace("canonical_name: ", f"canonical_name: m{i:03d}_"))
+            model.replace("extract_inputs.yaml", f"inputs_{i:03d}.yaml").replace(
+                "canonical_name: ", f"canonical_name: m{i:03d}_"
+            )
+        )
     return repo
 
 
@@ -65,11 +70,19 @@ def main(argv: list[str] | None = None) -> int:
         ours, theirs = [], []
         for _ in range(args.runs):
             ours.append(timed([str(BIN / "modelyard"), "validate"], repo))
-            theirs.append(sum(timed([str(BIN / "check-jsonschema"), "--schemafile",
-                                     str(schemas / f"{kind}.schema.json"), *paths], repo)
-                              for kind, paths in groups.items()))
+            theirs.append(
+                sum(
+                    timed(
+                        [str(BIN / "check-jsonschema"), "--schemafile", str(schemas / f"{kind}.schema.json"), *paths],
+                        repo,
+                    )
+                    for kind, paths in groups.items()
+                )
+            )
         mine, baseline = statistics.median(ours), statistics.median(theirs)
-        print(f"repo: {args.models} models, {args.models + 1} extract files, {files} YAML files; median of {args.runs} cold runs")
+        print(
+            f"repo: {args.models} models, {args.models + 1} extract files, {files} YAML files; median of {args.runs} cold runs"
+        )
         print(f"check-jsonschema (schemas only, {len(groups)} runs): {baseline:.3f}s")
         print(f"modelyard validate (schemas + cross-file checks): {mine:.3f}s")
         print(f"ratio: modelyard validate is {baseline / mine:.2f}x as fast as check-jsonschema")

@@ -1,5 +1,6 @@
 """Write the files generated from modelyard's own definitions: .pre-commit-hooks.yaml, and the
 template's .pre-commit-config.yaml and .vscode/settings.json. Tests fail when they are out of date."""
+
 from __future__ import annotations
 
 import sys

@@ -30,4 +30,5 @@ fi
 # The package's shape (docs/architecture.md) and lint, before the slower tests
 .venv/bin/lint-imports --no-cache
 .venv/bin/ruff check tooling tests benchmarks scripts
+.venv/bin/ruff format --check tooling tests benchmarks scripts
 exec .venv/bin/python -m pytest -n 2 "$@"

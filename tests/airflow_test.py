@@ -1,6 +1,7 @@
 """The airflow backend in real Airflow 3: generated DAG files import in a DagBag, `airflow dags
 test` trains the example model through modelyard's runtime, fan-out nodes map, failures name the
 workflow and node. Airflow runs in subprocesses with a temporary AIRFLOW_HOME (one `db migrate`)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +14,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, cli, edit_file, git_commit
 
 BIN = Path(sys.executable).parent
@@ -22,9 +22,13 @@ BIN = Path(sys.executable).parent
 @pytest.fixture(scope="session")
 def airflow_env(tmp_path_factory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("airflow_home")
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "tooling"), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "tooling"), os.environ.get("PYTHONPATH", "")]),
+    }
     env.pop("MODELYARD_PROJECT_DIR", None)
     proc = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -32,8 +36,9 @@ def airflow_env(tmp_path_factory) -> dict[str, str]:
 
 
 def python(script: str, env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *args], env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 DESCRIBE = """
@@ -60,20 +65,28 @@ DESCRIBE = """
 def fan_out_document(source: dict):
     from modelyard import ir
 
-    nodes = ir.seal([
-        ir.Node("plan", "plan_windows", (), {"count": 2}, {"config": ir.content_hash("plan")}),
-        ir.Node("windows", "windows", ("plan",), {"items_from": "plan"}, {"config": ir.content_hash("w")}, True),
-        ir.Node("summary", "summary", ("windows",), {"gather": "windows"}, {"config": ir.content_hash("s")}),
-        ir.Node("trials", "trials", (), {"items": [{"alpha": 0.1}, {"alpha": 0.2}, {"alpha": 0.3}]},
-                {"config": ir.content_hash("t")}, True),
-        ir.Node("select", "select", ("trials", "summary"), {"gather": "trials"}, {"config": ir.content_hash("b")}),
-    ])
+    nodes = ir.seal(
+        [
+            ir.Node("plan", "plan_windows", (), {"count": 2}, {"config": ir.content_hash("plan")}),
+            ir.Node("windows", "windows", ("plan",), {"items_from": "plan"}, {"config": ir.content_hash("w")}, True),
+            ir.Node("summary", "summary", ("windows",), {"gather": "windows"}, {"config": ir.content_hash("s")}),
+            ir.Node(
+                "trials",
+                "trials",
+                (),
+                {"items": [{"alpha": 0.1}, {"alpha": 0.2}, {"alpha": 0.3}]},
+                {"config": ir.content_hash("t")},
+                True,
+            ),
+            ir.Node("select", "select", ("trials", "summary"), {"gather": "trials"}, {"config": ir.content_hash("b")}),
+        ]
+    )
     settings = {"schedule": "@daily", "retries": 0, "environment": {"cpu": 1500, "memory": 2048}}
     return ir.Document((ir.Workflow("fanout_check", "tune", ("tuning/check.yaml",), settings, nodes),), source)
 
 
 def test_every_generated_dag_imports_in_a_dagbag(model_repo, tmp_path, airflow_env):
-    from modelyard.backends import replace_folder, render
+    from modelyard.backends import render, replace_folder
 
     git_commit(model_repo)
     dags = tmp_path / "dags"
@@ -107,8 +120,12 @@ def test_every_generated_dag_imports_in_a_dagbag(model_repo, tmp_path, airflow_e
             task = dag["tasks"][node["id"]]
             assert (task["retries"], task["pool_slots"]) == (1, cores)  # defaults.retries; cores from environment
             assert task["max_active"] == workflow["settings"].get("workers")  # n_function_compute_workers
-            assert task["executor_config"] == {"resources": {"cpu_millicores": environment.get("cpu", 1000),
-                                                             "memory_mb": environment.get("memory", 1024)}}
+            assert task["executor_config"] == {
+                "resources": {
+                    "cpu_millicores": environment.get("cpu", 1000),
+                    "memory_mb": environment.get("memory", 1024),
+                }
+            }
         header = (dags / f"{workflow['id']}.py").read_text().splitlines()[:12]
         assert f"# commit:   {document['source']['commit']}" in header
         assert f"#   {next(f for f in workflow['source_files'] if f.startswith('models/'))}" in header
@@ -134,18 +151,25 @@ def long_names_document():
 
     def workflow(name: str, upstream: list[str], node: str) -> ir.Workflow:
         nodes = [ir.Node(u, "extract", (), {}, {"config": ir.content_hash(u)}) for u in upstream]
-        nodes.append(ir.Node(node, "trials", tuple(upstream), {"items": [1, 2]}, {"config": ir.content_hash(node)}, True))
+        nodes.append(
+            ir.Node(node, "trials", tuple(upstream), {"items": [1, 2]}, {"config": ir.content_hash(node)}, True)
+        )
         return ir.Workflow(name, "tune", (f"tuning/{name}.yaml",), {}, ir.seal(nodes))
 
-    return ir.Document((
-        workflow("exploded", [f"extract__a_long_extract_file_name_for_wrapping__dataset_{i}" for i in range(3)], "t" * 95),
-        workflow("single", ["u" * 70], "w" * 40),
-        workflow("pair", ["u" * 45, "v" * 45], "w" * 10),
-    ), {"commit": None, "dirty": False})
+    return ir.Document(
+        (
+            workflow(
+                "exploded", [f"extract__a_long_extract_file_name_for_wrapping__dataset_{i}" for i in range(3)], "t" * 95
+            ),
+            workflow("single", ["u" * 70], "w" * 40),
+            workflow("pair", ["u" * 45, "v" * 45], "w" * 10),
+        ),
+        {"commit": None, "dirty": False},
+    )
 
 
 def test_generated_dag_files_are_formatted(model_repo, tmp_path):
-    from modelyard.backends import replace_folder, render
+    from modelyard.backends import render, replace_folder
 
     assert cli("compile", "--backend", "airflow", "--out", str(tmp_path / "dags"), cwd=model_repo).returncode == 0
     replace_folder(tmp_path / "dags" / "fanout", render("airflow", fan_out_document({"commit": None, "dirty": False})))
@@ -167,14 +191,19 @@ def dags_test(repo: Path, tmp_path: Path, airflow_env: dict, dag_id: str) -> tup
     dags = tmp_path / "dags"
     assert cli("compile", "--backend", "airflow", "--out", str(dags), cwd=repo).returncode == 0
     env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "MODELYARD_PROJECT_DIR": str(repo)}
-    proc = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(BIN / "airflow"), "dags", "test", dag_id], env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
     with contextlib.closing(sqlite3.connect(Path(airflow_env["AIRFLOW_HOME"]) / "airflow.db")) as db:
-        run_id, state = db.execute("SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1",
-                                   [dag_id]).fetchone()
-        rows = db.execute("SELECT task_id, map_index, state, pool_slots FROM task_instance "
-                          "WHERE dag_id = ? AND run_id = ? ORDER BY task_id, map_index", [dag_id, run_id]).fetchall()
+        run_id, state = db.execute(
+            "SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", [dag_id]
+        ).fetchone()
+        rows = db.execute(
+            "SELECT task_id, map_index, state, pool_slots FROM task_instance "
+            "WHERE dag_id = ? AND run_id = ? ORDER BY task_id, map_index",
+            [dag_id, run_id],
+        ).fetchall()
     assert state == "success", rows
     instances: dict[str, list] = {}
     for task_id, *instance in rows:
@@ -203,7 +232,8 @@ def test_airflow_dags_test_trains_the_example_like_a_local_run(model_repo, tmp_p
         assert from_airflow[key] == from_local[key]
     ignored = {"created_at"}
     assert {k: v for k, v in from_airflow["lineage"].items() if k not in ignored} == {
-        k: v for k, v in from_local["lineage"].items() if k not in ignored}
+        k: v for k, v in from_local["lineage"].items() if k not in ignored
+    }
     assert from_airflow["lineage"]["git_commit"] is not None
 
 
@@ -218,12 +248,19 @@ def test_a_failing_task_names_the_workflow_and_node(model_repo, tmp_path, airflo
     dags = tmp_path / "dags"
     assert cli("compile", "--backend", "airflow", "--out", str(dags), cwd=model_repo).returncode == 0
     env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}  # no MODELYARD_PROJECT_DIR
-    proc = subprocess.run([str(BIN / "airflow"), "dags", "test", "model_linear_regression"], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(BIN / "airflow"), "dags", "test", "model_linear_regression"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
-    assert ("workflow 'model_linear_regression', node 'extract__extract_inputs__training_data' failed:\n"
-            "the environment variable MODELYARD_PROJECT_DIR is not set") in output
+    assert (
+        "workflow 'model_linear_regression', node 'extract__extract_inputs__training_data' failed:\n"
+        "the environment variable MODELYARD_PROJECT_DIR is not set"
+    ) in output
     assert "set it on the workers to a checkout of the model repo" in output
 
 
@@ -252,7 +289,7 @@ FAN_OUT_RUN = """
 
 
 def test_fan_out_nodes_run_as_mapped_tasks(model_repo, tmp_path, airflow_env):
-    from modelyard.backends import replace_folder, render
+    from modelyard.backends import render, replace_folder
     from modelyard.engine.context import safe_run_id
 
     dags = tmp_path / "dags"
@@ -302,8 +339,9 @@ def comparable(trials: list[dict]) -> list[tuple]:
     return [(t["trial"], t["round"], t["params"], t["metrics"], t["status"]) for t in trials]
 
 
-def test_grid_tuning_dag_maps_trials_and_stores_the_best_model_like_a_local_tune(model_repo, tmp_path, airflow_env,
-                                                                                monkeypatch):
+def test_grid_tuning_dag_maps_trials_and_stores_the_best_model_like_a_local_tune(
+    model_repo, tmp_path, airflow_env, monkeypatch
+):
     tuning = model_repo / "tuning" / "tune_elastic_net.yaml"
     edit_file(tuning, "- 0.8", "- 0.2")  # 2 x 2 grid
     edit_file(tuning, "- 50", "- 20")
@@ -326,7 +364,9 @@ def test_grid_tuning_dag_maps_trials_and_stores_the_best_model_like_a_local_tune
     from modelyard.execute.task import run_node
 
     monkeypatch.setenv("MODELYARD_PROJECT_DIR", str(model_repo))
-    again = run_node(tmp_path / "dags" / "tune__tune_elastic_net.ir.json", "tune__tune_elastic_net", "select", run_id=run_id)
+    again = run_node(
+        tmp_path / "dags" / "tune__tune_elastic_net.ir.json", "tune__tune_elastic_net", "select", run_id=run_id
+    )
     assert again["best_params"] == study["best_params"]
     assert warehouse_rows(model_repo, count) == [(4,)]
 
@@ -334,8 +374,11 @@ def test_grid_tuning_dag_maps_trials_and_stores_the_best_model_like_a_local_tune
     assert local.returncode == 0, local
     out = local.json()
     assert comparable(out["trials"]) == comparable(study["trials"])
-    assert (out["best_params"], out["best_objective"], out["version"]) == (study["best_params"],
-                                                                           study["best_objective"], 2)
+    assert (out["best_params"], out["best_objective"], out["version"]) == (
+        study["best_params"],
+        study["best_objective"],
+        2,
+    )
     assert Path(out["plot"]).is_file() and Path(out["plot"]).name == f"{out['run_id']}.html"
     local_envelope = json.loads(Path(out["model_path"], "envelope.json").read_text())
     assert local_envelope["metrics"] == envelope["metrics"]
@@ -368,15 +411,21 @@ def test_gaussian_process_dag_proposes_rounds_like_a_local_tune(model_repo, tmp_
 
 
 def test_more_items_than_airflow_maps_fail_naming_the_setting(model_repo, tmp_path, airflow_env):
-    from modelyard.backends import replace_folder, render
+    from modelyard.backends import render, replace_folder
 
     dags = tmp_path / "dags"
     replace_folder(dags, render("airflow", fan_out_document({"commit": None, "dirty": False})))
-    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "MODELYARD_PROJECT_DIR": str(model_repo),
-           "AIRFLOW__CORE__MAX_MAP_LENGTH": "1"}  # the plan node lists 2 windows
+    env = {
+        **airflow_env,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "MODELYARD_PROJECT_DIR": str(model_repo),
+        "AIRFLOW__CORE__MAX_MAP_LENGTH": "1",
+    }  # the plan node lists 2 windows
     proc = python(FAN_OUT_RUN, env, str(dags))
     output = proc.stdout + proc.stderr
     assert "failed" in json.loads(proc.stdout.strip().splitlines()[-1])["state"], output[-5000:]
-    assert ("workflow 'fanout_check', node 'windows' failed:\n"
-            "2 items to map, more than Airflow maps ([core] max_map_length = 1)") in output
+    assert (
+        "workflow 'fanout_check', node 'windows' failed:\n"
+        "2 items to map, more than Airflow maps ([core] max_map_length = 1)"
+    ) in output
     assert "raise AIRFLOW__CORE__MAX_MAP_LENGTH" in output

@@ -1,5 +1,6 @@
 """The package's shape holds: the layer contract in pyproject.toml (import-linter), and no import
 cycle between modules, lazy imports inside functions included."""
+
 from __future__ import annotations
 
 import graphlib
@@ -25,8 +26,9 @@ def module_cycles(graph) -> list[str]:
     sorter = graphlib.TopologicalSorter()
     for module in graph.modules:
         if module.startswith("modelyard."):
-            sorter.add(module, *(m for m in graph.find_modules_directly_imported_by(module)
-                                 if m.startswith("modelyard.")))
+            sorter.add(
+                module, *(m for m in graph.find_modules_directly_imported_by(module) if m.startswith("modelyard."))
+            )
     try:
         sorter.prepare()
     except graphlib.CycleError as exc:

@@ -3,6 +3,7 @@ series shipped inside a PyPI package (river's TrumpApproval, 2017-03-01 .. 2019-
 day). Every expected window below is written out by hand from the semantics in docs/backtesting.md,
 not computed with modelyard's code.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +13,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import cli
 
 D = dt.datetime
@@ -24,8 +24,7 @@ def _windows(strategy, last_day, days_backward, train, test, slide):
     from modelyard.workflows.backtest.splits import WindowSizes, compute_windows
 
     sizes = WindowSizes(days_backward, dt.timedelta(**train), dt.timedelta(**test), dt.timedelta(**slide))
-    return [(w.train_start, w.train_end, w.test_start, w.test_end)
-            for w in compute_windows(strategy, last_day, sizes)]
+    return [(w.train_start, w.train_end, w.test_start, w.test_end) for w in compute_windows(strategy, last_day, sizes)]
 
 
 def test_post_example_gives_23_sliding_windows():
@@ -72,11 +71,14 @@ def test_as_of_moves_the_last_day():
 
 
 def test_mixed_units_and_no_fitting_window():
-    windows = _windows("sliding_time_window", dt.date(2024, 3, 31), 3, {"days": 1, "hours": 12},
-                       {"hours": 12}, {"days": 1})
+    windows = _windows(
+        "sliding_time_window", dt.date(2024, 3, 31), 3, {"days": 1, "hours": 12}, {"hours": 12}, {"days": 1}
+    )
     # the latest test window ends at 04-01 00:00, the one before one day earlier, at 03-31 00:00
-    assert windows == [(D(2024, 3, 29), D(2024, 3, 30, 12), D(2024, 3, 30, 12), D(2024, 3, 31)),
-                       (D(2024, 3, 30), D(2024, 3, 31, 12), D(2024, 3, 31, 12), D(2024, 4, 1))]
+    assert windows == [
+        (D(2024, 3, 29), D(2024, 3, 30, 12), D(2024, 3, 30, 12), D(2024, 3, 31)),
+        (D(2024, 3, 30), D(2024, 3, 31, 12), D(2024, 3, 31, 12), D(2024, 4, 1)),
+    ]
     assert _windows("sliding_time_window", dt.date(2024, 3, 31), 5, {"days": 4}, {"days": 2}, {"days": 1}) == []
 
 
@@ -89,7 +91,7 @@ def test_non_positive_slide_is_an_error():
 
 # ---------------------------------------------------------------- end to end on a real daily series
 
-TRAINER = '''
+TRAINER = """
 from dataclasses import dataclass
 from typing import List
 
@@ -122,7 +124,7 @@ class PollsTrainer(AbstractTrainer[PollsModel]):
     def evaluate(self, model: PollsModel, polls: pd.DataFrame):
         error = model.predict(polls) - polls[self.target_label].to_numpy()
         return {"mae": float(np.abs(error).mean()), "rmse": float(np.sqrt((error ** 2).mean()))}
-'''
+"""
 FEATURES = ["gallup", "ipsos", "morning_consult", "rasmussen", "you_gov"]
 
 
@@ -131,13 +133,23 @@ def approval_frame():
     import pandas as pd
     from river import datasets
 
-    rows = [{"date": dt.date.fromordinal(int(x.pop("ordinal_date"))), **x, "approval": y}
-            for x, y in datasets.TrumpApproval()]
+    rows = [
+        {"date": dt.date.fromordinal(int(x.pop("ordinal_date"))), **x, "approval": y}
+        for x, y in datasets.TrumpApproval()
+    ]
     return pd.DataFrame(rows)
 
 
-def model_yaml(*, strategy="sliding_time_window", time_column="date", days_backward=120,
-               train_size="{weeks: 4}", test_size="{days: 7}", slide_by="{days: 14}", as_of=None) -> str:
+def model_yaml(
+    *,
+    strategy="sliding_time_window",
+    time_column="date",
+    days_backward=120,
+    train_size="{weeks: 4}",
+    test_size="{days: 7}",
+    slide_by="{days: 14}",
+    as_of=None,
+) -> str:
     return textwrap.dedent(f"""\
         model_name: Approval from polls
         tags:
@@ -186,7 +198,7 @@ def backtest(repo: Path, *args: str):
 
 def _iso(*windows):
     keys = ("train_start", "train_end", "test_start", "test_end")
-    return [dict(zip(keys, (f"{day}T00:00:00" for day in w))) for w in windows]
+    return [dict(zip(keys, (f"{day}T00:00:00" for day in w), strict=True)) for w in windows]
 
 
 def _bounds(result):
@@ -198,8 +210,12 @@ def _backtest_tables(repo: Path) -> list[str]:
 
     con = duckdb.connect(str(repo / ".modelyard" / "warehouse.duckdb"), read_only=True)
     try:
-        return [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'backtest'").fetchall()]
+        return [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'backtest'"
+            ).fetchall()
+        ]
     finally:
         con.close()
 
@@ -242,7 +258,9 @@ def test_sliding_backtest_on_real_daily_series(approval_repo):
     import duckdb
 
     con = duckdb.connect(str(approval_repo / ".modelyard" / "warehouse.duckdb"), read_only=True)
-    rows = con.execute("SELECT window_index, test_start, train_rows, mae FROM backtest.approval_windows ORDER BY 1").fetchall()
+    rows = con.execute(
+        "SELECT window_index, test_start, train_rows, mae FROM backtest.approval_windows ORDER BY 1"
+    ).fetchall()
     summary = con.execute("SELECT metric, mean FROM backtest.approval_summary ORDER BY metric").fetchall()
     con.close()
     assert len(rows) == 7 and rows[-1][1] == D(2019, 11, 20) and rows[-1][3] == pytest.approx(maes[-1])
@@ -257,9 +275,15 @@ def test_expanding_trains_from_range_start(approval_repo):
     result = backtest(approval_repo, "--format", "json", "--workers", "1")
     assert result.returncode == 0, result
     data = result.json()
-    tests = [("2019-08-28", "2019-09-04"), ("2019-09-11", "2019-09-18"), ("2019-09-25", "2019-10-02"),
-             ("2019-10-09", "2019-10-16"), ("2019-10-23", "2019-10-30"), ("2019-11-06", "2019-11-13"),
-             ("2019-11-20", "2019-11-27")]
+    tests = [
+        ("2019-08-28", "2019-09-04"),
+        ("2019-09-11", "2019-09-18"),
+        ("2019-09-25", "2019-10-02"),
+        ("2019-10-09", "2019-10-16"),
+        ("2019-10-23", "2019-10-30"),
+        ("2019-11-06", "2019-11-13"),
+        ("2019-11-20", "2019-11-27"),
+    ]
     assert _bounds(data) == _iso(*(("2019-07-30", start, start, end) for start, end in tests))
     # one row a day from 07-30 up to the test window
     assert [w["train_rows"] for w in data["windows"]] == [29, 43, 57, 71, 85, 99, 113]
@@ -285,8 +309,9 @@ def test_template_example_text_output_and_parallel_equals_serial(model_repo):
     plot = parallel.stdout.split("plot: ", 1)[1].split()[0]
     assert Path(plot).is_file()
     assert "windows" in parallel.stderr  # progress
-    serial = cli("backtest", "models/model_linear_regression.yaml", "--workers", "1", "--format", "json",
-                 cwd=model_repo).json()
+    serial = cli(
+        "backtest", "models/model_linear_regression.yaml", "--workers", "1", "--format", "json", cwd=model_repo
+    ).json()
     assert len(serial["windows"]) == 23
     assert [(w["train_rows"], w["test_rows"]) for w in serial["windows"]] == [(300, 150)] * 23
     # the parallel run's table in the warehouse holds the same metrics
@@ -302,17 +327,31 @@ def test_hours_on_a_timestamp_column(model_repo):
     # 30 rows a day, 48 minutes apart from midnight: 00:00, 00:48, ..., 23:12
     (model_repo / "extracts" / "training_data.sql").write_text(
         "SELECT CAST(date AS TIMESTAMP) + to_minutes(48 * CAST(row_number() OVER (PARTITION BY date ORDER BY x_0) - 1 AS BIGINT)) AS ts,\n"
-        "       x_0, x_1, x_2, y\nFROM sample_data\nLIMIT {{ limit }}\n")
+        "       x_0, x_1, x_2, y\nFROM sample_data\nLIMIT {{ limit }}\n"
+    )
     model = model_repo / "models" / "model_linear_regression.yaml"
-    text = model.read_text().replace("time_column: date", "time_column: ts").replace("days_backward: 60", "days_backward: 2")
-    text = text.replace("train_size:\n    days: 10", "train_size:\n    hours: 12").replace(
-        "test_size:\n    days: 5", "test_size:\n    hours: 6").replace("slide_by:\n    days: 2", "slide_by:\n    hours: 6")
+    text = (
+        model.read_text()
+        .replace("time_column: date", "time_column: ts")
+        .replace("days_backward: 60", "days_backward: 2")
+    )
+    text = (
+        text.replace("train_size:\n    days: 10", "train_size:\n    hours: 12")
+        .replace("test_size:\n    days: 5", "test_size:\n    hours: 6")
+        .replace("slide_by:\n    days: 2", "slide_by:\n    hours: 6")
+    )
     model.write_text(text)
     result = cli("backtest", "models/model_linear_regression.yaml", "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
     windows = result.json()["windows"]
-    starts = ["2024-03-30T00:00:00", "2024-03-30T06:00:00", "2024-03-30T12:00:00", "2024-03-30T18:00:00",
-              "2024-03-31T00:00:00", "2024-03-31T06:00:00"]
+    starts = [
+        "2024-03-30T00:00:00",
+        "2024-03-30T06:00:00",
+        "2024-03-30T12:00:00",
+        "2024-03-30T18:00:00",
+        "2024-03-31T00:00:00",
+        "2024-03-31T06:00:00",
+    ]
     assert [w["train_start"] for w in windows] == starts
     assert windows[-1]["test_start"] == "2024-03-31T18:00:00" and windows[-1]["test_end"] == "2024-04-01T00:00:00"
     # rows at k*48 minutes: [06:00, 18:00) holds k = 8..22, [18:00, 24:00) holds k = 23..29
@@ -326,36 +365,71 @@ def test_compiled_workflow_maps_windows_from_the_split_node(model_repo):
     workflow = next(w for w in document["workflows"] if w["id"] == "backtest__model_linear_regression")
     nodes = {n["id"]: n for n in workflow["nodes"]}
     assert workflow["kind"] == "backtest"
-    assert [n["id"] for n in workflow["nodes"]] == ["extract__extract_inputs__training_data", "split", "windows", "summary"]
+    assert [n["id"] for n in workflow["nodes"]] == [
+        "extract__extract_inputs__training_data",
+        "split",
+        "windows",
+        "summary",
+    ]
     assert nodes["windows"]["fan_out"] and nodes["windows"]["spec"]["items_from"] == "split"
     assert nodes["summary"]["upstream"] == ["windows"]
 
 
 # ---------------------------------------------------------------- errors: exit 1, clear message, nothing written
 
+
 def _rewrite(repo: Path, **changes) -> None:
     (repo / "models" / "approval.yaml").write_text(model_yaml(**changes))
 
 
-@pytest.mark.parametrize("changes, sql, expected", [
-    ({"time_column": "day"}, None,
-     r"models/approval.yaml:\d+: split_config.time_column: dataset 'polls' \(extracts.approval__approval\) has no column 'day'"),
-    ({"time_column": "approval"}, None, "column 'approval' of extracts.approval__approval has type DOUBLE, not a date"),
-    ({}, "SELECT CAST(date AS VARCHAR) AS date, * EXCLUDE (date) FROM trump_approval",
-     "column 'date' of extracts.approval__approval has type VARCHAR.*\n  hint: cast it in the extract's SQL"),
-    ({"days_backward": 2000}, None,
-     "split_config.days_backward: the 2000 days ending with 2019-11-26 start on 2014-06-06, "
-     "but the data in extracts.approval__approval starts on 2017-03-01"),
-    ({"as_of": "2017-04-15"}, None, "the 120 days ending with 2017-04-15 start on 2016-12-17"),
-    ({}, "SELECT * FROM trump_approval WHERE date NOT BETWEEN '2019-09-05' AND '2019-09-20'",
-     r"split_config: 1 of 7 windows have no rows in extracts.approval__approval:\n"
-     r"  window 1: train \[2019-08-14T00:00:00, 2019-09-11T00:00:00\) 22 rows, "
-     r"test \[2019-09-11T00:00:00, 2019-09-18T00:00:00\) 0 rows"),
-    ({"as_of": "2019-13-01"}, None, "split_config.as_of: '2019-13-01' is not a date"),
-    ({"as_of": "31/12/2019"}, None, r"models/approval.yaml:\d+:\d+: .*as_of"),
-    ({"strategy": "random_window"}, None, "models/approval.yaml:.*strategy"),
-], ids=["missing-column", "numeric-column", "string-column", "too-short", "too-short-as-of", "empty-window",
-        "bad-as-of", "as-of-format", "unknown-strategy"])
+@pytest.mark.parametrize(
+    "changes, sql, expected",
+    [
+        (
+            {"time_column": "day"},
+            None,
+            r"models/approval.yaml:\d+: split_config.time_column: dataset 'polls' \(extracts.approval__approval\) has no column 'day'",
+        ),
+        (
+            {"time_column": "approval"},
+            None,
+            "column 'approval' of extracts.approval__approval has type DOUBLE, not a date",
+        ),
+        (
+            {},
+            "SELECT CAST(date AS VARCHAR) AS date, * EXCLUDE (date) FROM trump_approval",
+            "column 'date' of extracts.approval__approval has type VARCHAR.*\n  hint: cast it in the extract's SQL",
+        ),
+        (
+            {"days_backward": 2000},
+            None,
+            "split_config.days_backward: the 2000 days ending with 2019-11-26 start on 2014-06-06, "
+            "but the data in extracts.approval__approval starts on 2017-03-01",
+        ),
+        ({"as_of": "2017-04-15"}, None, "the 120 days ending with 2017-04-15 start on 2016-12-17"),
+        (
+            {},
+            "SELECT * FROM trump_approval WHERE date NOT BETWEEN '2019-09-05' AND '2019-09-20'",
+            r"split_config: 1 of 7 windows have no rows in extracts.approval__approval:\n"
+            r"  window 1: train \[2019-08-14T00:00:00, 2019-09-11T00:00:00\) 22 rows, "
+            r"test \[2019-09-11T00:00:00, 2019-09-18T00:00:00\) 0 rows",
+        ),
+        ({"as_of": "2019-13-01"}, None, "split_config.as_of: '2019-13-01' is not a date"),
+        ({"as_of": "31/12/2019"}, None, r"models/approval.yaml:\d+:\d+: .*as_of"),
+        ({"strategy": "random_window"}, None, "models/approval.yaml:.*strategy"),
+    ],
+    ids=[
+        "missing-column",
+        "numeric-column",
+        "string-column",
+        "too-short",
+        "too-short-as-of",
+        "empty-window",
+        "bad-as-of",
+        "as-of-format",
+        "unknown-strategy",
+    ],
+)
 def test_errors(approval_repo, changes, sql, expected):
     _rewrite(approval_repo, **changes)
     if sql:

@@ -1,5 +1,6 @@
 """The dataset cache, through the CLI: an extract whose rendered SQL and source tables are
 unchanged is reused; `--refresh`, a changed seed file, SQL or kwargs rebuild it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,14 +53,17 @@ def test_changed_inputs_invalidate_the_extract(model_repo):
     assert run(model_repo)["reused_extracts"] == [TABLE]
 
     # Only the rendered SQL and the sources count: a description is no reason to rebuild.
-    edit_file(model_repo / "extracts" / "extract_inputs.yaml", "operator: sql", "operator: sql\n  description: positive x_0")
+    edit_file(
+        model_repo / "extracts" / "extract_inputs.yaml", "operator: sql", "operator: sql\n  description: positive x_0"
+    )
     assert run(model_repo)["reused_extracts"] == [TABLE]
 
 
 def test_sources_behind_aliases_and_ctes_are_tracked(model_repo):
     (model_repo / "extracts" / "training_data.sql").write_text(
         "WITH recent AS (SELECT * FROM sample_data AS s WHERE s.date >= DATE '2024-01-01')\n"
-        "SELECT r.date, r.x_0, r.x_1, r.x_2, r.y FROM recent r ORDER BY r.date, r.x_0 LIMIT {{ limit }}\n")
+        "SELECT r.date, r.x_0, r.x_1, r.x_2, r.y FROM recent r ORDER BY r.date, r.x_0 LIMIT {{ limit }}\n"
+    )
     run(model_repo)
     assert run(model_repo)["reused_extracts"] == [TABLE]
     seed = model_repo / "data" / "sample_data.csv"
@@ -70,6 +74,7 @@ def test_sources_behind_aliases_and_ctes_are_tracked(model_repo):
 def test_an_extract_reading_files_directly_is_never_reused(model_repo):
     # modelyard cannot know when a file read by the SQL itself changes: it rebuilds every time.
     (model_repo / "extracts" / "training_data.sql").write_text(
-        "SELECT date, x_0, x_1, x_2, y FROM read_csv_auto('data/sample_data.csv') LIMIT {{ limit }}\n")
+        "SELECT date, x_0, x_1, x_2, y FROM read_csv_auto('data/sample_data.csv') LIMIT {{ limit }}\n"
+    )
     assert run(model_repo)["reused_extracts"] == []
     assert run(model_repo)["reused_extracts"] == []

@@ -5,6 +5,7 @@ A case folder holds ``case.yaml`` (``description``; ``replace``: exact text edit
 each ``old`` must occur once; ``delete``: repo files to remove; ``expect``: ``"rule path:line"``
 lines) and optionally ``files/``, copied over the repo.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import CASES, cli
 
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())  # a folder without case.yaml fails, never skips
@@ -60,7 +60,11 @@ def test_case(name, model_repo):
 
 # Rules the corpus cannot produce from a patch of text files, each tested elsewhere or unreachable.
 NOT_IN_CORPUS = {
-    "file-too-large", "file-binary", "yaml-too-large", "yaml-too-deep", "yaml-tag",  # hostile_test.py
+    "file-too-large",
+    "file-binary",
+    "yaml-too-large",
+    "yaml-too-deep",
+    "yaml-tag",  # hostile_test.py
     "stale-schema",  # editor_test.py
     "file-unreadable",  # permissions: the tests run as root
     "yaml-key",  # a complex mapping key (`? [a]: 1`), refused before any schema
@@ -71,7 +75,10 @@ NOT_IN_CORPUS = {
 def test_every_documented_rule_is_exercised():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "validation.md").read_text()
     documented = set(re.findall(r"^\| `([a-z-]+)` \|", doc, re.MULTILINE))
-    covered = {line.split()[0] for name in CASE_NAMES
-               for line in yaml.safe_load((CASES / name / "case.yaml").read_text()).get("expect") or []}
+    covered = {
+        line.split()[0]
+        for name in CASE_NAMES
+        for line in yaml.safe_load((CASES / name / "case.yaml").read_text()).get("expect") or []
+    }
     assert covered <= documented, covered - documented
     assert documented - covered == NOT_IN_CORPUS

@@ -1,4 +1,5 @@
 """The README's first command, run for real: generate, train, tune, backtest, say where results went."""
+
 from __future__ import annotations
 
 import subprocess
@@ -14,10 +15,14 @@ def test_demo_script_trains_tunes_and_backtests():
     assert (repo / ".modelyard" / "warehouse.duckdb").is_file()
     envelopes = sorted((repo / ".modelyard" / "models").glob("*/*/envelope.json"))
     assert [p.parent.parent.name for p in envelopes] == [
-        "sample_regression_model_v1", "sample_regression_model_v1_elastic_net"]
+        "sample_regression_model_v1",
+        "sample_regression_model_v1_elastic_net",
+    ]
     reports = sorted((repo / ".modelyard" / "reports").rglob("*.html"))
     assert {p.relative_to(repo / ".modelyard" / "reports").parts[0].removesuffix(".html") for p in reports} == {
-        "backtest__model_linear_regression", "tune__tune_elastic_net"}
+        "backtest__model_linear_regression",
+        "tune__tune_elastic_net",
+    }
     for report in reports:
         assert str(report) in proc.stdout
     assert "mean_squared_error" in proc.stdout

@@ -1,12 +1,13 @@
 """Editor support: the generated repo carries the schemas offline and maps them to its files."""
+
 from __future__ import annotations
 
 import json
 
 import jsonschema
 import pytest
-
 from conftest import ROOT, cli
+
 from modelyard.repo.editor_schemas import vscode_settings
 from modelyard.repo.schemas import SCHEMA_FILES
 
@@ -44,8 +45,9 @@ def test_schemas_are_valid_2020_12_and_every_property_is_described(name):
 
 
 def test_template_settings_are_generated():
-    assert (TEMPLATE / ".vscode" / "settings.json").read_text() == vscode_settings(), \
+    assert (TEMPLATE / ".vscode" / "settings.json").read_text() == vscode_settings(), (
         "run: python scripts/generate_files.py"
+    )
 
 
 def test_generated_repo_maps_every_yaml_file_to_its_schema_offline(model_repo):
@@ -60,8 +62,11 @@ def test_generated_repo_maps_every_yaml_file_to_its_schema_offline(model_repo):
         for pattern in globs:
             for path in model_repo.glob(pattern.lstrip("/")):
                 matched[path.relative_to(model_repo).as_posix()] = schema_path
-    yaml_files = sorted(p.relative_to(model_repo).as_posix() for p in model_repo.rglob("*.y*ml")
-                        if not p.relative_to(model_repo).parts[0].startswith("."))
+    yaml_files = sorted(
+        p.relative_to(model_repo).as_posix()
+        for p in model_repo.rglob("*.y*ml")
+        if not p.relative_to(model_repo).parts[0].startswith(".")
+    )
     assert sorted(matched) == yaml_files
     for rel, schema_path in matched.items():
         kind = KIND_OF_FOLDER.get(rel.split("/")[0], "settings")
@@ -81,7 +86,9 @@ def test_stale_editor_schemas_are_a_warning_until_refreshed(model_repo):
     (model_repo / ".schemas" / "model.schema.json").write_text("{}\n")
     result = cli("validate", cwd=model_repo)
     assert result.returncode == 0, result
-    assert (".schemas/model.schema.json: warning[stale-schema]: .schemas/model.schema.json differs from this "
-            "modelyard's schema; run `modelyard schemas` to refresh it") in result.stdout
+    assert (
+        ".schemas/model.schema.json: warning[stale-schema]: .schemas/model.schema.json differs from this "
+        "modelyard's schema; run `modelyard schemas` to refresh it"
+    ) in result.stdout
     assert cli("schemas", cwd=model_repo).returncode == 0
     assert cli("validate", cwd=model_repo).stdout == "0 errors, 0 warnings in 7 files\n"

@@ -1,4 +1,5 @@
 """An extract may read another extract's table: it compiles with an upstream edge and runs after it."""
+
 from __future__ import annotations
 
 import json
@@ -48,22 +49,32 @@ def test_chained_extract_runs_upstream_first(model_repo):
     result = cli("run", "models/model_linear_regression.yaml", "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
     rows = result.json()
-    envelope_tables = {e["table"] for e in json.loads(
-        (model_repo / ".modelyard" / "models" / rows["canonical_name"] / str(rows["version"]) / "envelope.json")
-        .read_text())["lineage"]["extracts"]}
+    envelope_tables = {
+        e["table"]
+        for e in json.loads(
+            (
+                model_repo / ".modelyard" / "models" / rows["canonical_name"] / str(rows["version"]) / "envelope.json"
+            ).read_text()
+        )["lineage"]["extracts"]
+    }
     assert envelope_tables == {"extracts.extract_inputs__training_data", "extracts.features__features"}
     # unchanged upstream and downstream: both reused on the second run
     again = cli("run", "models/model_linear_regression.yaml", "--format", "json", cwd=model_repo)
-    assert sorted(again.json()["reused_extracts"]) == ["extracts.extract_inputs__training_data",
-                                                       "extracts.features__features"]
+    assert sorted(again.json()["reused_extracts"]) == [
+        "extracts.extract_inputs__training_data",
+        "extracts.features__features",
+    ]
 
 
 def test_cycle_between_extracts_is_reported_with_the_cycle(model_repo):
     _chain(model_repo)
     (model_repo / "extracts" / "training_data.sql").write_text(
-        "SELECT * FROM sample_data WHERE x_0 IN (SELECT x_0 FROM extracts.features__features) LIMIT {{ limit }}\n")
+        "SELECT * FROM sample_data WHERE x_0 IN (SELECT x_0 FROM extracts.features__features) LIMIT {{ limit }}\n"
+    )
     result = cli("validate", cwd=model_repo)
     assert result.returncode == 1, result
-    assert ("extracts/extract_inputs.yaml:5:1: error[cycle]: extracts read each other in a cycle: "
-            "extracts/extract_inputs.yaml:training_data -> extracts/features.yaml:features -> "
-            "extracts/extract_inputs.yaml:training_data") in result.stdout
+    assert (
+        "extracts/extract_inputs.yaml:5:1: error[cycle]: extracts read each other in a cycle: "
+        "extracts/extract_inputs.yaml:training_data -> extracts/features.yaml:features -> "
+        "extracts/extract_inputs.yaml:training_data"
+    ) in result.stdout

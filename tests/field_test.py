@@ -1,5 +1,6 @@
 """Cases nobody planned for: the post's files as written, trainers other users write, other
 datasets, hostile names and sizes. Each runs the real CLI on a generated repo."""
+
 from __future__ import annotations
 
 import contextlib
@@ -64,8 +65,9 @@ RIDGE = """
 def test_posts_tuning_file_as_written_tunes_a_trainer_with_alpha_and_max_iter(model_repo):
     write(model_repo, "trainers/mine/ridge.py", RIDGE)
     model = model_repo / LINEAR
-    model.write_text(model.read_text().replace("sklearn.sklearn_linear.SKLearnLinearRegressionTrainer",
-                                               "mine.ridge.RidgeTrainer"))
+    model.write_text(
+        model.read_text().replace("sklearn.sklearn_linear.SKLearnLinearRegressionTrainer", "mine.ridge.RidgeTrainer")
+    )
     (model_repo / "tuning" / "post.yaml").write_text(POST_TUNING_FILE)
     result = cli("tune", "tuning/post.yaml", "--workers", "2", "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
@@ -85,22 +87,34 @@ def _iris_repo(repo: Path) -> None:
     from sklearn.datasets import load_iris
 
     load_iris(as_frame=True).frame.to_csv(repo / "data" / "iris.csv", index=False)
-    write(repo, "extracts/iris.yaml", """
+    write(
+        repo,
+        "extracts/iris.yaml",
+        """
         features:
           operator: sql
           sql_file: iris_features.sql
         labels:
           operator: sql
           sql_file: iris_labels.sql
-    """)
+    """,
+    )
     (repo / "extracts" / "iris_features.sql").write_text(
-        'SELECT "sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)" FROM iris;\n')
+        'SELECT "sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)" FROM iris;\n'
+    )
     (repo / "extracts" / "iris_labels.sql").write_text("SELECT target FROM iris -- the species")
-    write(repo, "trainers/clf/helpers.py", """
+    write(
+        repo,
+        "trainers/clf/helpers.py",
+        """
         def share_equal(a, b):
             return (a == b).mean()
-    """)
-    write(repo, "trainers/clf/iris.py", """
+    """,
+    )
+    write(
+        repo,
+        "trainers/clf/iris.py",
+        """
         import numpy as np
         from sklearn.linear_model import LogisticRegression
         from sklearn.metrics import f1_score
@@ -126,8 +140,12 @@ def _iris_repo(repo: Path) -> None:
                 return {"accuracy": share_equal(predicted, labels["target"].to_numpy()),
                         "f1": f1_score(labels["target"], predicted, average="macro"),
                         "rows": np.int64(len(predicted)), "undefined": float("nan")}
-    """)
-    write(repo, "models/iris.yaml", """
+    """,
+    )
+    write(
+        repo,
+        "models/iris.yaml",
+        """
         model_name: Iris
         model_description: Another user's classifier.
         tags:
@@ -143,7 +161,8 @@ def _iris_repo(repo: Path) -> None:
             - train_param_name: labels
               file: iris.yaml
               file_param_name: labels
-    """)
+    """,
+    )
 
 
 def test_other_users_classifier_with_two_datasets_runs(model_repo):
@@ -164,16 +183,24 @@ def test_tuning_a_classifier_maximises_accuracy_on_a_parquet_seed(model_repo):
     frame = load_wine(as_frame=True).frame
     frame.columns = [c.upper() for c in frame.columns]
     frame.to_parquet(model_repo / "data" / "Wine.parquet", index=False)
-    write(model_repo, "extracts/wine.yaml", """
+    write(
+        model_repo,
+        "extracts/wine.yaml",
+        """
         wine:
           operator: sql
           sql_file: wine.sql
           kwargs:
             columns: [ALCOHOL, MALIC_ACID, ASH, MAGNESIUM]
-    """)
+    """,
+    )
     (model_repo / "extracts" / "wine.sql").write_text(
-        'SELECT {% for c in columns %}"{{ c }}", {% endfor %}TARGET FROM Wine\n-- trailing comment')
-    write(model_repo, "trainers/clf/wine.py", """
+        'SELECT {% for c in columns %}"{{ c }}", {% endfor %}TARGET FROM Wine\n-- trailing comment'
+    )
+    write(
+        model_repo,
+        "trainers/clf/wine.py",
+        """
         import pandas as pd
         from sklearn.tree import DecisionTreeClassifier
 
@@ -191,8 +218,12 @@ def test_tuning_a_classifier_maximises_accuracy_on_a_parquet_seed(model_repo):
 
             def evaluate(self, model, df):
                 return {"accuracy": (model.predict(df.drop(columns=["TARGET"])) == df["TARGET"]).mean()}
-    """)
-    write(model_repo, "models/wine.yaml", """
+    """,
+    )
+    write(
+        model_repo,
+        "models/wine.yaml",
+        """
         model_name: Wine
         model_description: A classifier on a parquet seed.
         tags:
@@ -205,9 +236,11 @@ def test_tuning_a_classifier_maximises_accuracy_on_a_parquet_seed(model_repo):
             - train_param_name: df
               file: wine.yaml
               file_param_name: wine
-    """)
+    """,
+    )
     (model_repo / "tuning" / "wine.yml").write_text(
-        "model: wine.yaml\ntuning_type: grid\nparam_boundaries:\n  max_depth: [1, 4, 1]\n")
+        "model: wine.yaml\ntuning_type: grid\nparam_boundaries:\n  max_depth: [1, 4, 1]\n"
+    )
     result = cli("tune", "tuning/wine.yml", "--workers", "1", "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
     study = result.json()
@@ -217,7 +250,10 @@ def test_tuning_a_classifier_maximises_accuracy_on_a_parquet_seed(model_repo):
 
 
 def test_a_model_that_cannot_be_pickled_is_a_clear_error(model_repo):
-    write(model_repo, "trainers/odd/locked.py", """
+    write(
+        model_repo,
+        "trainers/odd/locked.py",
+        """
         import threading
 
         from modelyard import AbstractTrainer, TrainedObject
@@ -237,14 +273,19 @@ def test_a_model_that_cannot_be_pickled_is_a_clear_error(model_repo):
 
             def evaluate(self, model, df):
                 return {"r2": 1.0}
-    """)
+    """,
+    )
     model = model_repo / LINEAR
-    model.write_text(model.read_text().replace("sklearn.sklearn_linear.SKLearnLinearRegressionTrainer",
-                                               "odd.locked.LockedTrainer"))
+    model.write_text(
+        model.read_text().replace("sklearn.sklearn_linear.SKLearnLinearRegressionTrainer", "odd.locked.LockedTrainer")
+    )
     result = cli("run", LINEAR, cwd=model_repo)
-    assert_clean_failure(result, "trainers/odd/locked.py: LockedTrainer.train() returned a TrainedObject that "
-                                 "cannot be pickled: TypeError: cannot pickle '_thread.lock' object",
-                         "hint: keep only picklable state")
+    assert_clean_failure(
+        result,
+        "trainers/odd/locked.py: LockedTrainer.train() returned a TrainedObject that "
+        "cannot be pickled: TypeError: cannot pickle '_thread.lock' object",
+        "hint: keep only picklable state",
+    )
     assert not list((model_repo / ".modelyard" / "runs").rglob("trained.pkl"))
 
 
@@ -287,9 +328,17 @@ def test_files_that_make_the_same_workflow_or_table_are_refused(model_repo):
     result = cli("validate", "--format", "json", cwd=model_repo)
     assert result.returncode == 1, result
     found = {(d["path"], d["rule"]) for d in result.json()["diagnostics"] if d["severity"] == "error"}
-    assert found == {(p, "duplicate-name") for p in (
-        "models/model_elastic_net.yaml", "models/model_elastic_net.yml", "models/team/a.yaml",
-        "models/team__a.yaml", "extracts/extract_inputs.yaml", "extracts/team/extract_inputs.yaml")}
+    assert found == {
+        (p, "duplicate-name")
+        for p in (
+            "models/model_elastic_net.yaml",
+            "models/model_elastic_net.yml",
+            "models/team/a.yaml",
+            "models/team__a.yaml",
+            "extracts/extract_inputs.yaml",
+            "extracts/team/extract_inputs.yaml",
+        )
+    }
     messages = " ".join(d["message"] for d in result.json()["diagnostics"])
     assert "both make workflow 'team__a'" in messages
     assert "both make warehouse table 'extracts.extract_inputs__training_data'" in messages
@@ -305,8 +354,9 @@ def _set_split(repo: Path, old: str, new: str) -> None:
 def test_huge_backtest_sizes_are_refused_before_any_work(model_repo):
     _set_split(model_repo, "days_backward: 60", "days_backward: 1000000000")
     result = cli("validate", cwd=model_repo)
-    assert_clean_failure(result, "error[out-of-range]: split_config.days_backward: 1000000000 is greater than "
-                                 "the maximum of 36600")
+    assert_clean_failure(
+        result, "error[out-of-range]: split_config.days_backward: 1000000000 is greater than the maximum of 36600"
+    )
     _set_split(model_repo, "days_backward: 1000000000", "days_backward: 30000\n  as_of: '0002-01-01'")
     assert_clean_failure(cli("backtest", LINEAR, cwd=model_repo), "reaches before year 1 from 0002-01-01")
 
@@ -314,23 +364,30 @@ def test_huge_backtest_sizes_are_refused_before_any_work(model_repo):
 def test_a_backtest_of_too_many_windows_is_refused(model_repo):
     _set_split(model_repo, "slide_by:\n    days: 2", "slide_by:\n    hours: 0.1")
     result = cli("backtest", LINEAR, cwd=model_repo, timeout=60)
-    assert_clean_failure(result, "models/model_linear_regression.yaml:22: split_config: more than 10000 windows "
-                                 "fit in 60 days", "hint: use a larger slide_by")
+    assert_clean_failure(
+        result,
+        "models/model_linear_regression.yaml:22: split_config: more than 10000 windows fit in 60 days",
+        "hint: use a larger slide_by",
+    )
     assert not (model_repo / ".modelyard" / "reports" / "backtest__model_linear_regression.html").exists()
 
 
 def test_a_thousand_workers_start_no_more_processes_than_cores(model_repo):
     trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
-    text = trainer.read_text().replace('''            "r2": metrics.r2_score(df[self.target_label], predicted),
+    text = trainer.read_text().replace(
+        """            "r2": metrics.r2_score(df[self.target_label], predicted),
         }
-''', '''            "r2": metrics.r2_score(df[self.target_label], predicted),
+""",
+        """            "r2": metrics.r2_score(df[self.target_label], predicted),
             "pid": __import__("os").getpid(),
         }
-''')
+""",
+    )
     trainer.write_text(text)
     (model_repo / "tuning" / "many.yaml").write_text(
         "model: model_elastic_net.yaml\nn_function_compute_workers: 1000\ntuning_type: grid\n"
-        "objective: {metric: mean_squared_error}\nparam_boundaries:\n  alpha: [0.1, 1.2, 0.1]\n")
+        "objective: {metric: mean_squared_error}\nparam_boundaries:\n  alpha: [0.1, 1.2, 0.1]\n"
+    )
     result = cli("tune", "tuning/many.yaml", "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
     pids = {trial["metrics"]["pid"] for trial in result.json()["trials"]}
@@ -381,12 +438,14 @@ def test_kill_stops_the_worker_processes_too(model_repo):
 
     (model_repo / "tuning" / "slow.yaml").write_text(
         "model: model_elastic_net.yaml\nn_function_compute_workers: 2\ntuning_type: grid\n"
-        "param_boundaries:\n  alpha: [0.01, 5.0, 0.01]\n")
+        "param_boundaries:\n  alpha: [0.01, 5.0, 0.01]\n"
+    )
     exe = Path(sys.executable).with_name("modelyard")
     log = model_repo / "stderr.txt"
     with log.open("w") as stderr:
-        proc = subprocess.Popen([str(exe), "tune", "tuning/slow.yaml"], cwd=model_repo, stdout=subprocess.DEVNULL,
-                                stderr=stderr)
+        proc = subprocess.Popen(
+            [str(exe), "tune", "tuning/slow.yaml"], cwd=model_repo, stdout=subprocess.DEVNULL, stderr=stderr
+        )
     workers: set[int] = set()
     try:
         runs = model_repo / ".modelyard" / "runs" / "tune__slow"
@@ -411,6 +470,9 @@ def test_a_missing_key_of_a_kwarg_is_not_called_a_missing_kwarg(model_repo):
     sql = model_repo / "extracts" / "training_data.sql"
     sql.write_text(sql.read_text().replace("{{ limit }}", "{{ limit.row }}"))
     result = cli("run", LINEAR, cwd=model_repo)
-    assert_clean_failure(result, "extracts/training_data.sql: SQL template: 'dict object' has no attribute 'row'",
-                         "hint: check the attribute or key")
+    assert_clean_failure(
+        result,
+        "extracts/training_data.sql: SQL template: 'dict object' has no attribute 'row'",
+        "hint: check the attribute or key",
+    )
     assert "add the variable" not in result.stderr

@@ -1,8 +1,8 @@
 """Hostile files end in a clear, positioned error: never a hang, a traceback or a huge memory bill."""
+
 from __future__ import annotations
 
 import pytest
-
 from conftest import cli
 
 
@@ -19,12 +19,21 @@ HOSTILE = {
     "alias-bomb": (_alias_bomb, "yaml-too-large", "models/hostile.yaml:"),
     "binary-garbage": (lambda: bytes(range(256)) * 40, "file-binary", "models/hostile.yaml: "),
     "not-utf8": (lambda: "model_name: caf\xe9\n".encode("latin-1"), "file-encoding", "models/hostile.yaml:1: "),
-    "ten-megabytes": (lambda: b"model_name: x\n" + b"# padding padding padding\n" * 400_000, "file-too-large",
-                      "models/hostile.yaml: "),
-    "deeply-nested-flow": (lambda: b"a: " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "yaml-syntax",
-                           "models/hostile.yaml:1:"),
-    "deeply-nested-blocks": (lambda: "".join("  " * i + f"k{i}:\n" for i in range(150)).encode(), "yaml-too-deep",
-                             "models/hostile.yaml:"),
+    "ten-megabytes": (
+        lambda: b"model_name: x\n" + b"# padding padding padding\n" * 400_000,
+        "file-too-large",
+        "models/hostile.yaml: ",
+    ),
+    "deeply-nested-flow": (
+        lambda: b"a: " + b"[" * 100_000 + b"]" * 100_000 + b"\n",
+        "yaml-syntax",
+        "models/hostile.yaml:1:",
+    ),
+    "deeply-nested-blocks": (
+        lambda: "".join("  " * i + f"k{i}:\n" for i in range(150)).encode(),
+        "yaml-too-deep",
+        "models/hostile.yaml:",
+    ),
     "tabs": (lambda: b"model_name: x\ntags:\n\tcanonical_name: y\n", "yaml-tab", "models/hostile.yaml:3:1: "),
     "duplicate-keys": (lambda: b"model_name: x\nmodel_name: y\n", "yaml-duplicate-key", "models/hostile.yaml:2:1: "),
     "unclosed-quote": (lambda: b'model_name: "x\n', "yaml-syntax", "models/hostile.yaml:2:1: "),

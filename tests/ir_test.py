@@ -1,5 +1,6 @@
 """The IR written by `modelyard compile`: schema, determinism, content hashes, and what compiling
 must never do (touch the warehouse, write output for a repo that does not validate)."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from conftest import ROOT, cli, edit_file, git_commit
 
 
@@ -42,7 +42,11 @@ def test_compiled_ir_validates_against_its_schema(model_repo, tmp_path):
     jsonschema.Draft202012Validator(schema).validate(document)
     assert document["source"]["commit"] and document["source"]["dirty"] is False
     assert [w["id"] for w in document["workflows"]] == [
-        "backtest__model_linear_regression", "model_elastic_net", "model_linear_regression", "tune__tune_elastic_net"]
+        "backtest__model_linear_regression",
+        "model_elastic_net",
+        "model_linear_regression",
+        "tune__tune_elastic_net",
+    ]
     # The IR travels to other machines (Airflow workers): no path of this one may leak into it.
     assert not [s for s in strings(document) if s.startswith("/") or str(tmp_path) in s]
 
@@ -86,7 +90,9 @@ def changed(before: dict, after: dict, workflow: str) -> dict[str, set[str]]:
     old, new = nodes_of(before, workflow), nodes_of(after, workflow)
     out = {}
     for node_id in old:
-        parts = {k for k in old[node_id]["hash_parts"] if old[node_id]["hash_parts"][k] != new[node_id]["hash_parts"][k]}
+        parts = {
+            k for k in old[node_id]["hash_parts"] if old[node_id]["hash_parts"][k] != new[node_id]["hash_parts"][k]
+        }
         if old[node_id]["hash"] != new[node_id]["hash"]:
             parts.add("hash")
         out[node_id] = parts
@@ -94,19 +100,36 @@ def changed(before: dict, after: dict, workflow: str) -> dict[str, set[str]]:
 
 
 CHANGES = {
-    "sql": ("extracts/training_data.sql", "ORDER BY date, x_0", "ORDER BY date, x_1",
-            {EXTRACT: {"sql", "hash"}, "train": {"hash"}, "evaluate": {"hash"}, "register": {"hash"}}),
-    "kwargs": ("extracts/extract_inputs.yaml", "limit: 10000", "limit: 500",
-               {EXTRACT: {"config", "sql", "hash"}, "train": {"hash"}, "evaluate": {"hash"}, "register": {"hash"}}),
-    "model config": ("models/model_linear_regression.yaml", "fit_intercept: False", "fit_intercept: True",
-                     {EXTRACT: set(), "train": {"config", "hash"}, "evaluate": {"config", "hash"},
-                      "register": {"config", "hash"}}),
-    "trainer code": ("trainers/sklearn/sklearn_linear.py", "features = df[self.feature_columns]\n        regression_model.fit",
-                     "features = df[list(self.feature_columns)]\n        regression_model.fit",
-                     {EXTRACT: set(), "train": {"trainer_code", "hash"}, "evaluate": {"trainer_code", "hash"},
-                      "register": {"hash"}}),
-    "a comment": ("models/model_linear_regression.yaml", "# required -- ", "# still required -- ",
-                  {EXTRACT: set(), "train": set(), "evaluate": set(), "register": set()}),
+    "sql": (
+        "extracts/training_data.sql",
+        "ORDER BY date, x_0",
+        "ORDER BY date, x_1",
+        {EXTRACT: {"sql", "hash"}, "train": {"hash"}, "evaluate": {"hash"}, "register": {"hash"}},
+    ),
+    "kwargs": (
+        "extracts/extract_inputs.yaml",
+        "limit: 10000",
+        "limit: 500",
+        {EXTRACT: {"config", "sql", "hash"}, "train": {"hash"}, "evaluate": {"hash"}, "register": {"hash"}},
+    ),
+    "model config": (
+        "models/model_linear_regression.yaml",
+        "fit_intercept: False",
+        "fit_intercept: True",
+        {EXTRACT: set(), "train": {"config", "hash"}, "evaluate": {"config", "hash"}, "register": {"config", "hash"}},
+    ),
+    "trainer code": (
+        "trainers/sklearn/sklearn_linear.py",
+        "features = df[self.feature_columns]\n        regression_model.fit",
+        "features = df[list(self.feature_columns)]\n        regression_model.fit",
+        {EXTRACT: set(), "train": {"trainer_code", "hash"}, "evaluate": {"trainer_code", "hash"}, "register": {"hash"}},
+    ),
+    "a comment": (
+        "models/model_linear_regression.yaml",
+        "# required -- ",
+        "# still required -- ",
+        {EXTRACT: set(), "train": set(), "evaluate": set(), "register": set()},
+    ),
 }
 
 
@@ -118,8 +141,12 @@ def test_a_change_rehashes_the_nodes_it_affects(model_repo, tmp_path, change):
     after = compile_ir(model_repo, tmp_path / "after")
     assert changed(before, after, "model_linear_regression") == expected
     if change in ("sql", "kwargs"):
-        assert nodes_of(after, "model_linear_regression")["register"]["spec"]["lineage"]["extracts"][0][
-            "rendered_sql_sha256"] == nodes_of(after, "model_linear_regression")[EXTRACT]["hash_parts"]["sql"]
+        assert (
+            nodes_of(after, "model_linear_regression")["register"]["spec"]["lineage"]["extracts"][0][
+                "rendered_sql_sha256"
+            ]
+            == nodes_of(after, "model_linear_regression")[EXTRACT]["hash_parts"]["sql"]
+        )
     other = changed(before, after, "model_elastic_net")
     if "model" in change or "comment" in change:
         assert other == {n: set() for n in other}, "another model's file changed nothing of this workflow"
@@ -154,13 +181,17 @@ def test_a_repo_that_does_not_validate_compiles_to_nothing(model_repo, tmp_path)
 def test_a_backend_failure_names_the_workflow_and_node(model_repo, tmp_path):
     extracts = model_repo / "extracts"
     (extracts / "extract_inputs.yaml").rename(extracts / "extract inputs.yaml")
-    edit_file(model_repo / "models/model_linear_regression.yaml", "file: extract_inputs.yaml", "file: extract inputs.yaml")
+    edit_file(
+        model_repo / "models/model_linear_regression.yaml", "file: extract_inputs.yaml", "file: extract inputs.yaml"
+    )
     edit_file(model_repo / "models/model_elastic_net.yaml", "file: extract_inputs.yaml", "file: extract inputs.yaml")
     assert cli("compile", "--out", str(tmp_path / "ir"), cwd=model_repo).returncode == 0
     result = cli("compile", "--backend", "airflow", "--out", str(tmp_path / "dags"), cwd=model_repo)
     assert result.returncode == 1, result
-    assert ("workflow 'backtest__model_linear_regression', node 'extract__extract inputs__training_data' failed:\n"
-            "'extract__extract inputs__training_data' is not a valid Airflow task id") in result.stderr
+    assert (
+        "workflow 'backtest__model_linear_regression', node 'extract__extract inputs__training_data' failed:\n"
+        "'extract__extract inputs__training_data' is not a valid Airflow task id"
+    ) in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "dags").exists()
 
@@ -174,8 +205,12 @@ def test_compile_json_lists_the_files_and_workflows_it_wrote(model_repo, backend
     folder = model_repo / ".modelyard" / "compiled" / backend
     assert out["backend"] == backend and out["out"] == str(folder.resolve())
     assert out["files"] == sorted(folder_bytes(folder))
-    assert out["workflows"] == ["backtest__model_linear_regression", "model_elastic_net",
-                                "model_linear_regression", "tune__tune_elastic_net"]
+    assert out["workflows"] == [
+        "backtest__model_linear_regression",
+        "model_elastic_net",
+        "model_linear_regression",
+        "tune__tune_elastic_net",
+    ]
     if backend == "ir":
         assert out["files"] == ["ir.json"]
         assert [w["id"] for w in json.loads((folder / "ir.json").read_text())["workflows"]] == out["workflows"]

@@ -1,14 +1,14 @@
 """constraints.txt (written by scripts/lock.sh, used by scripts/bootstrap.sh) is current with
 pyproject.toml: every dependency of every extra is pinned, at a version pyproject accepts."""
+
 from __future__ import annotations
 
 import tomllib
 
+from conftest import ROOT
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-
-from conftest import ROOT
 
 STALE = "constraints.txt is stale: re-run scripts/lock.sh"
 
@@ -37,8 +37,9 @@ def test_every_requirement_of_every_extra_is_pinned_at_an_accepted_version():
             continue
         name = canonicalize_name(req.name)
         assert name in pins, f"{req} is not in constraints.txt: {STALE}"
-        assert req.specifier.contains(Version(pins[name]), prereleases=True), \
+        assert req.specifier.contains(Version(pins[name]), prereleases=True), (
             f"constraints.txt pins {req.name}=={pins[name]}, pyproject.toml asks {req}: {STALE}"
+        )
 
 
 def test_torch_if_locked_is_the_cpu_build():

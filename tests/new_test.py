@@ -1,5 +1,6 @@
 """modelyard new: a model repo from the template bundled in the package, in a checkout and from
 the built wheel."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,17 @@ def test_new_makes_the_same_repo_as_cookiecutter(tmp_path: Path, template_repo: 
 
 
 def test_name_and_template_variables(tmp_path: Path) -> None:
-    result = cli("new", "--no-input", "--name", "churn-models", "--set", "canonical_name=churn_v2",
-                 "--set", "modelyard_pip_spec=modelyard==0.1.0", cwd=tmp_path)
+    result = cli(
+        "new",
+        "--no-input",
+        "--name",
+        "churn-models",
+        "--set",
+        "canonical_name=churn_v2",
+        "--set",
+        "modelyard_pip_spec=modelyard==0.1.0",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result
     repo = tmp_path / "churn-models"
     assert "canonical_name: churn_v2\n" in (repo / "models" / "model_linear_regression.yaml").read_text()
@@ -69,13 +79,26 @@ def test_the_wheel_ships_the_template_and_the_schemas(built_wheel: Path, tmp_pat
 
     # installed from the wheel alone, `modelyard new` needs no checkout
     python = venv_with_dev_packages(tmp_path / "venv")
-    subprocess.run([str(python), "-m", "pip", "install", "--no-index", "--no-deps", "-q", str(built_wheel)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-index", "--no-deps", "-q", str(built_wheel)],
+        check=True,
+        capture_output=True,
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # not this checkout's package
-    where = subprocess.run([str(python), "-c", "import modelyard; print(modelyard.__file__)"],
-                           env=env, capture_output=True, text=True, check=True)
+    where = subprocess.run(
+        [str(python), "-c", "import modelyard; print(modelyard.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert where.stdout.startswith(str(tmp_path / "venv"))
-    made = subprocess.run([str(python.with_name("modelyard")), "new", "from-wheel", "--no-input"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    made = subprocess.run(
+        [str(python.with_name("modelyard")), "new", "from-wheel", "--no-input"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert made.returncode == 0, made.stderr
     assert tree(tmp_path / "from-wheel")["modelyard.yaml"] == (TEMPLATE / "modelyard.yaml").read_bytes()

@@ -1,10 +1,10 @@
 """modelyard plan: the repo compared with a published target, a manifest or a compiled ir.json."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
 from conftest import cli, git
 
 EXTRACT = "extract__extract_inputs__training_data"
@@ -26,18 +26,40 @@ def test_nothing_published_yet_means_every_workflow_is_added(model_repo: Path) -
     assert "Plan: " in result.stdout and "0 to change, 0 to remove, 0 unchanged." in result.stdout
 
 
-@pytest.mark.parametrize("change, reasons, node_lines", [
-    (("extracts/training_data.sql", "ORDER BY date, x_0", "ORDER BY date, x_1"), "sql",
-     [f"~ {EXTRACT} (sql)", "~ train (upstream)", "~ register (upstream)"]),
-    (("extracts/extract_inputs.yaml", "limit: 10000", "limit: 5000"), "config, sql",
-     [f"~ {EXTRACT} (config, sql)", "~ evaluate (upstream)"]),
-    (("trainers/sklearn/sklearn_linear.py", "regression_model.fit(", "regression_model.fit(  # fit\n            "),
-     "trainer_code", ["~ train (trainer_code)", "~ evaluate (trainer_code)", "~ register (upstream)"]),
-    (("models/model_linear_regression.yaml", "fit_intercept: False", "fit_intercept: True"), "config",
-     ["~ train (config)", "~ register (config)"]),
-    (("models/model_linear_regression.yaml", "target_label: y", "target_label: y\nretries: 3"),
-     "config, settings.retries", ["~ train (config)"]),
-])
+@pytest.mark.parametrize(
+    "change, reasons, node_lines",
+    [
+        (
+            ("extracts/training_data.sql", "ORDER BY date, x_0", "ORDER BY date, x_1"),
+            "sql",
+            [f"~ {EXTRACT} (sql)", "~ train (upstream)", "~ register (upstream)"],
+        ),
+        (
+            ("extracts/extract_inputs.yaml", "limit: 10000", "limit: 5000"),
+            "config, sql",
+            [f"~ {EXTRACT} (config, sql)", "~ evaluate (upstream)"],
+        ),
+        (
+            (
+                "trainers/sklearn/sklearn_linear.py",
+                "regression_model.fit(",
+                "regression_model.fit(  # fit\n            ",
+            ),
+            "trainer_code",
+            ["~ train (trainer_code)", "~ evaluate (trainer_code)", "~ register (upstream)"],
+        ),
+        (
+            ("models/model_linear_regression.yaml", "fit_intercept: False", "fit_intercept: True"),
+            "config",
+            ["~ train (config)", "~ register (config)"],
+        ),
+        (
+            ("models/model_linear_regression.yaml", "target_label: y", "target_label: y\nretries: 3"),
+            "config, settings.retries",
+            ["~ train (config)"],
+        ),
+    ],
+)
 def test_a_change_is_shown_with_its_reason(model_repo: Path, tmp_path: Path, change, reasons, node_lines) -> None:
     assert cli("compile", "--out", str(tmp_path / "before"), cwd=model_repo).returncode == 0
     edit(model_repo / change[0], change[1], change[2])

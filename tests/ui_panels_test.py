@@ -1,15 +1,16 @@
 """The UI's read side on real files: statuses from the status record (as the worker writes it)
 and the panels of fan-out and gather nodes, whose results lie in the run folder as the runtime
 lays them out (``<run_dir>/<node>.<i>/result.json``). The browser flow is in ui_test.py."""
+
 from __future__ import annotations
 
 import json
 
 from modelyard import ir
-from modelyard.validate.project import collect_project
 from modelyard.fsio import write_atomic
 from modelyard.ui import data, layout, panels
 from modelyard.ui.status import Recorder
+from modelyard.validate.project import collect_project
 
 
 def _backtest_workflow() -> ir.Workflow:
@@ -81,8 +82,10 @@ def test_trials_chart_metrics_by_parameter_and_select_explores_its_table(model_r
     from modelyard.warehouse.duckdb_warehouse import Warehouse
 
     settings = collect_project(model_repo)[0].settings
-    nodes = [ir.Node("trials", "trials", (), {"items": [{"alpha": a} for a in (0.1, 0.2, 0.3)]}, {}, fan_out=True),
-             ir.Node("select", "select", ("trials",), {}, {})]
+    nodes = [
+        ir.Node("trials", "trials", (), {"items": [{"alpha": a} for a in (0.1, 0.2, 0.3)]}, {}, fan_out=True),
+        ir.Node("select", "select", ("trials",), {}, {}),
+    ]
     workflow = ir.Workflow("tune__t", "tune", (), {}, ir.seal(nodes))
     run_dir = settings.runs_dir / workflow.id / "r1"
     for i, alpha in enumerate((0.1, 0.2, 0.3)):
@@ -91,7 +94,9 @@ def test_trials_chart_metrics_by_parameter_and_select_explores_its_table(model_r
     selected = {"best_params": {"alpha": 0.1}, "trials": [{"params": {"alpha": 0.1}}], "table": "tuning.t_trials"}
     write_atomic(run_dir / "select" / "result.json", json.dumps(selected).encode())
     with Warehouse(settings.warehouse_path) as wh:
-        wh.write_dataframe("tuning.t_trials", pd.DataFrame({"param_alpha": [0.1, 0.2, 0.3], "objective": [0.2, 0.4, 0.6]}))
+        wh.write_dataframe(
+            "tuning.t_trials", pd.DataFrame({"param_alpha": [0.1, 0.2, 0.3], "objective": [0.2, 0.4, 0.6]})
+        )
     state = data.NodeState("succeeded", run_dir)
 
     trials = panels.render(panels.NodeView(settings, workflow, workflow.node("trials"), state))
@@ -102,4 +107,7 @@ def test_trials_chart_metrics_by_parameter_and_select_explores_its_table(model_r
     assert {"key": "trials", "value": "[1 records]"} in _by_id(select, "gather-result").data
     assert _by_id(select, "dataset-name").data == "tuning.t_trials"
     profile = _by_id(select, "dataset-profile").data
-    assert [(row["column_name"], row["column_type"]) for row in profile] == [("param_alpha", "DOUBLE"), ("objective", "DOUBLE")]
+    assert [(row["column_name"], row["column_type"]) for row in profile] == [
+        ("param_alpha", "DOUBLE"),
+        ("objective", "DOUBLE"),
+    ]

@@ -1,6 +1,7 @@
 """`modelyard ui` in a real browser: the real command serves a generated repo; a headless Chromium
 (the CHROMIUM environment variable, else `chromium` or `chromium-browser` on PATH), driven by
 Playwright, clicks through it. Screenshots go to test-artifacts/ui/."""
+
 from __future__ import annotations
 
 import contextlib
@@ -15,11 +16,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, cli
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
 EXTRACT = "extract__extract_inputs__training_data"
 NODES = [EXTRACT, "train", "evaluate", "register"]
@@ -38,8 +45,10 @@ def chromium_executable() -> str:
     for name in ("chromium", "chromium-browser"):
         if found := shutil.which(name):
             return found
-    pytest.fail("no Chromium found: set CHROMIUM to its executable, or install it "
-                "(scripts/test.sh runs `apt-get install chromium` on Debian)")
+    pytest.fail(
+        "no Chromium found: set CHROMIUM to its executable, or install it "
+        "(scripts/test.sh runs `apt-get install chromium` on Debian)"
+    )
 
 
 def _free_port() -> int:
@@ -54,8 +63,13 @@ def ui_server(repo: Path):
     port = _free_port()
     log = repo.parent / "ui-server.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).with_name("modelyard")), "ui", "--port", str(port)],
-                                cwd=repo, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("modelyard")), "ui", "--port", str(port)],
+            cwd=repo,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ},
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 60
@@ -100,15 +114,19 @@ class Page:
         """Node id -> background colour, as cytoscape draws them on the canvas."""
         return self.page.evaluate(
             "() => Object.fromEntries(document.getElementById('graph')._cyreg.cy.nodes()"
-            ".map(n => [n.id(), n.style('background-color')]))")
+            ".map(n => [n.id(), n.style('background-color')]))"
+        )
 
     def click_node(self, node_id: str) -> None:
         """A real mouse click on the node where cytoscape drew it."""
         self.page.wait_for_function(
-            "() => { const c = document.getElementById('graph'); return c && c._cyreg && c._cyreg.cy.nodes().length > 0 }")
+            "() => { const c = document.getElementById('graph'); return c && c._cyreg && c._cyreg.cy.nodes().length > 0 }"
+        )
         point = self.page.evaluate(
             """id => { const c = document.getElementById('graph'); const p = c._cyreg.cy.getElementById(id).renderedPosition();
-                       const r = c.getBoundingClientRect(); return {x: r.left + p.x, y: r.top + p.y}; }""", node_id)
+                       const r = c.getBoundingClientRect(); return {x: r.left + p.x, y: r.top + p.y}; }""",
+            node_id,
+        )
         self.page.mouse.click(point["x"], point["y"])
         self.page.wait_for_function("id => document.getElementById('panel-node')?.textContent === id", arg=node_id)
 
@@ -143,7 +161,7 @@ def _edit(path: Path, old: str, new: str) -> int:
     assert old in text, old
     text = text.replace(old, new, 1)
     path.write_text(text)
-    return text[:text.index(new)].count("\n") + 1
+    return text[: text.index(new)].count("\n") + 1
 
 
 def test_graph_run_explore_and_edit_trainer(model_repo, tab):
@@ -190,8 +208,11 @@ def test_graph_run_explore_and_edit_trainer(model_repo, tab):
         tab.shot("3-dataset")
 
         trainer = model_repo / TRAINER
-        _edit(trainer, '"r2": metrics.r2_score(df[self.target_label], predicted),',
-              '"r2": metrics.r2_score(df[self.target_label], predicted),\n            "ui_probe": 42.0,')
+        _edit(
+            trainer,
+            '"r2": metrics.r2_score(df[self.target_label], predicted),',
+            '"r2": metrics.r2_score(df[self.target_label], predicted),\n            "ui_probe": 42.0,',
+        )
         tab.wait_status("train", "stale")  # the page noticed the edit by itself
         tab.wait_status(EXTRACT, "succeeded")
         tab.run_workflow()
@@ -205,8 +226,11 @@ def test_graph_run_explore_and_edit_trainer(model_repo, tab):
         log = page.inner_text("#run-log")
         assert "evaluate ok" in log and "train ..." not in log
 
-        line = _edit(trainer, "        regression_model = linear_model.LinearRegression(",
-                     "        raise ValueError('probe failure')\n        regression_model = linear_model.LinearRegression(")
+        line = _edit(
+            trainer,
+            "        regression_model = linear_model.LinearRegression(",
+            "        raise ValueError('probe failure')\n        regression_model = linear_model.LinearRegression(",
+        )
         tab.run_workflow()
         tab.wait_status("train", "failed")
         error = page.inner_text("#run-error")
@@ -244,9 +268,16 @@ def test_locked_warehouse_is_a_message(model_repo, tab):
     assert cli("run", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
     warehouse = model_repo / ".modelyard" / "warehouse.duckdb"
     locker = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
-                               "sys.stdin.read()", str(warehouse)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); sys.stdin.read()",
+            str(warehouse),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert locker.stdout.readline().strip() == "locked"
         with ui_server(model_repo) as url:

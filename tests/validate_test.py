@@ -1,4 +1,5 @@
 """`modelyard validate`: output format, exit status, path selection, and staying light to import."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,11 @@ def test_template_repo_is_clean(model_repo):
 
 def _break_two_files(repo):
     model = repo / "models" / "model_linear_regression.yaml"
-    model.write_text(model.read_text().replace("fit_intercept: False", "fit_intercept: yes")
-                     .replace("target_label: y", "target_labell: y"))
+    model.write_text(
+        model.read_text()
+        .replace("fit_intercept: False", "fit_intercept: yes")
+        .replace("target_label: y", "target_labell: y")
+    )
     extract = repo / "extracts" / "extract_inputs.yaml"
     extract.write_text(extract.read_text() + "    unused: 1\n")
 
@@ -54,9 +58,14 @@ def test_json_format(model_repo):
     report = result.json()
     assert report["summary"] == {"errors": 2, "warnings": 1, "files": 7}
     assert report["diagnostics"][1] == {
-        "path": "models/model_linear_regression.yaml", "line": 9, "col": 18, "severity": "error",
-        "rule": "arg-type", "message": "constructor_args.fit_intercept: expected bool "
-        "(trainers/sklearn/sklearn_linear.py:35), got string 'yes'"}
+        "path": "models/model_linear_regression.yaml",
+        "line": 9,
+        "col": 18,
+        "severity": "error",
+        "rule": "arg-type",
+        "message": "constructor_args.fit_intercept: expected bool "
+        "(trainers/sklearn/sklearn_linear.py:35), got string 'yes'",
+    }
 
 
 def test_paths_narrow_to_what_they_reference_or_what_references_them(model_repo):
@@ -64,8 +73,10 @@ def test_paths_narrow_to_what_they_reference_or_what_references_them(model_repo)
     # the tuning file references the elastic net model only: the broken linear model is out of scope
     result = cli("validate", "tuning/tune_elastic_net.yaml", cwd=model_repo)
     assert result.returncode == 0, result
-    assert "models/model_elastic_net.yaml" in cli("validate", "--format", "json", "tuning/tune_elastic_net.yaml",
-                                                  cwd=model_repo).json()["files"]
+    assert (
+        "models/model_elastic_net.yaml"
+        in cli("validate", "--format", "json", "tuning/tune_elastic_net.yaml", cwd=model_repo).json()["files"]
+    )
     # the SQL file is referenced by the extract file, which both models reference
     result = cli("validate", "extracts/training_data.sql", cwd=model_repo)
     assert result.returncode == 1
@@ -91,9 +102,11 @@ def test_a_missing_path_in_a_known_folder_is_an_error(model_repo):
 def test_a_yaml_file_symlinked_from_outside_the_repo_is_a_path_escape(model_repo, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    links = {"models/borrowed.yaml": "models/model_elastic_net.yaml",
-             "extracts/borrowed.yaml": "extracts/extract_inputs.yaml",
-             "tuning/borrowed.yaml": "tuning/tune_elastic_net.yaml"}
+    links = {
+        "models/borrowed.yaml": "models/model_elastic_net.yaml",
+        "extracts/borrowed.yaml": "extracts/extract_inputs.yaml",
+        "tuning/borrowed.yaml": "tuning/tune_elastic_net.yaml",
+    }
     for link, original in links.items():
         target = elsewhere / link.replace("/", "_")
         target.write_text((model_repo / original).read_text())
@@ -106,7 +119,10 @@ def test_a_yaml_file_symlinked_from_outside_the_repo_is_a_path_escape(model_repo
     assert all("outside the repo" in d["message"] and str(elsewhere) in d["message"] for d in escapes)
     assert "Traceback" not in result.stderr
     text = cli("validate", "models/borrowed.yaml", cwd=model_repo)
-    assert text.returncode == 1 and "models/borrowed.yaml: error[path-escape]: models/borrowed.yaml is a symlink" in text.stdout
+    assert (
+        text.returncode == 1
+        and "models/borrowed.yaml: error[path-escape]: models/borrowed.yaml is a symlink" in text.stdout
+    )
 
 
 def test_validate_imports_nothing_heavy(model_repo):
@@ -117,9 +133,11 @@ def test_validate_imports_nothing_heavy(model_repo):
         "code = main(['validate'])\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'sklearn', 'duckdb', 'numpy', 'rich',"
         " 'jinja2', 'pyarrow', 'cloudpickle', 'git', 'modelyard_user_trainers'})\n"
-        "print(heavy, code)\n")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=model_repo, capture_output=True, text=True,
-                          env={**os.environ}, timeout=120)
+        "print(heavy, code)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=model_repo, capture_output=True, text=True, env={**os.environ}, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "[] 0"
 
@@ -135,12 +153,20 @@ def test_yaml_pasted_without_indentation_gets_an_indent_hint(model_repo):
         "fit_intercept: False\n"
         "dependencies:\n"
         "data:\n"
-        "- train_param_name: df\n")
+        "- train_param_name: df\n"
+    )
     result = cli("validate", "models/model_linear_regression.yaml", cwd=model_repo)
     assert result.returncode == 1, result
     lines = result.stdout.splitlines()
     assert "models/model_linear_regression.yaml:2:6: error[wrong-type]: tags: expected object, got null" in lines
-    assert ("models/model_linear_regression.yaml:3:1: error[unknown-key]: canonical_name: unknown key; "
-            "to put it under 'tags' (empty at line 2), indent it") in lines
-    assert any(line.startswith("models/model_linear_regression.yaml:6:1: error[unknown-key]: fit_intercept: "
-                               "unknown key; to put it under 'constructor_args' (empty at line 5)") for line in lines)
+    assert (
+        "models/model_linear_regression.yaml:3:1: error[unknown-key]: canonical_name: unknown key; "
+        "to put it under 'tags' (empty at line 2), indent it"
+    ) in lines
+    assert any(
+        line.startswith(
+            "models/model_linear_regression.yaml:6:1: error[unknown-key]: fit_intercept: "
+            "unknown key; to put it under 'constructor_args' (empty at line 5)"
+        )
+        for line in lines
+    )

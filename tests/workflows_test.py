@@ -6,6 +6,7 @@ sees this environment's packages (nothing to download) and puts it on PATH. The 
 ``pip install -r requirements.txt`` then installs modelyard from the wheel built from this checkout
 (the repo is generated with ``modelyard_pip_spec`` = that wheel). The workflow files are unchanged.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import GIT_IDENTITY, ROOT, commit_repo, generate_repo, git
 
 WORKFLOWS = ROOT / "template" / "{{cookiecutter.repo_name}}" / ".github" / "workflows"
@@ -50,14 +50,22 @@ def test_workflows_pass_actionlint_and_the_github_schema() -> None:
     bin_dir = Path(sys.executable).parent
     lint = subprocess.run([str(bin_dir / "actionlint"), *files], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    schema = subprocess.run([str(bin_dir / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files],
-                            capture_output=True, text=True)
+    schema = subprocess.run(
+        [str(bin_dir / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files],
+        capture_output=True,
+        text=True,
+    )
     assert schema.returncode == 0, schema.stdout + schema.stderr
 
 
 def test_every_action_is_pinned_to_a_commit() -> None:
-    uses = [step["uses"] for path in WORKFLOWS.glob("*.yml")
-            for job in yaml.safe_load(path.read_text())["jobs"].values() for step in job["steps"] if "uses" in step]
+    uses = [
+        step["uses"]
+        for path in WORKFLOWS.glob("*.yml")
+        for job in yaml.safe_load(path.read_text())["jobs"].values()
+        for step in job["steps"]
+        if "uses" in step
+    ]
     assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses), uses
 
 
@@ -72,8 +80,9 @@ def act_env(tmp_path_factory, built_wheel: Path):
     base = tmp_path_factory.mktemp("act")
     stand_in = base / "setup-python"
     stand_in.mkdir()
-    (stand_in / "action.yml").write_text(STAND_IN.format(
-        python=sys._base_executable, site_packages=" ".join(f"'{p}'" for p in site.getsitepackages())))
+    (stand_in / "action.yml").write_text(
+        STAND_IN.format(python=sys._base_executable, site_packages=" ".join(f"'{p}'" for p in site.getsitepackages()))
+    )
     (base / "home").mkdir()
     return {"base": base, "stand_in": stand_in, "wheel": built_wheel}
 
@@ -89,9 +98,23 @@ def act(act_env, repo: Path, event: str, payload: dict, *extra: str) -> subproce
     # a clean environment: no PYTHONPATH or virtualenv of the test leaks into the job
     env = {"HOME": str(act_env["base"] / "home"), "PATH": "/usr/local/bin:/usr/bin:/bin", **GIT_IDENTITY}
     return subprocess.run(
-        [str(act_bin), event, "-P", "ubuntu-latest=-self-hosted", "-e", str(event_file),
-         "--local-repository", f"{SETUP_PYTHON}={act_env['stand_in']}", *extra],
-        cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+        [
+            str(act_bin),
+            event,
+            "-P",
+            "ubuntu-latest=-self-hosted",
+            "-e",
+            str(event_file),
+            "--local-repository",
+            f"{SETUP_PYTHON}={act_env['stand_in']}",
+            *extra,
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 PULL_REQUEST = {"pull_request": {"number": 1, "head": {"ref": "change"}, "base": {"ref": "main"}}}
@@ -129,9 +152,18 @@ def test_the_push_workflow_publishes_into_the_target(act_env, tmp_path: Path) ->
     repo = new_repo(act_env, tmp_path)
     target, synced = tmp_path / "dags" / "example", tmp_path / "synced"
     sync = f'cp -rL "$MODELYARD_PUBLISHED/." "{synced}" && printf %s "$MODELYARD_PUBLISH_TOKEN" > "{tmp_path}/token"'
-    run = act(act_env, repo, "push", {"ref": "refs/heads/main"},
-              "--var", f"MODELYARD_PUBLISH_TARGET={target}", "--var", f"MODELYARD_PUBLISH_SYNC_COMMAND={sync}",
-              "-s", f"MODELYARD_PUBLISH_TOKEN={SECRET}")
+    run = act(
+        act_env,
+        repo,
+        "push",
+        {"ref": "refs/heads/main"},
+        "--var",
+        f"MODELYARD_PUBLISH_TARGET={target}",
+        "--var",
+        f"MODELYARD_PUBLISH_SYNC_COMMAND={sync}",
+        "-s",
+        f"MODELYARD_PUBLISH_TOKEN={SECRET}",
+    )
     log = run.stdout + run.stderr
     assert run.returncode == 0, log[-6000:]
     assert "Success - Main Publish" in log and "Success - Main Sync the published set" in log

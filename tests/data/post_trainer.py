@@ -1,8 +1,7 @@
 # The reference post's trainer and model. Changed: the import lines (added), and the two arguments
 # to LinearRegression that name fields the dataclass does not have (normalize, n_jobs).
-import typing
 from dataclasses import dataclass
-from typing import Any, Dict, List
+from typing import Any
 
 import pandas as pd
 from sklearn import linear_model, metrics
@@ -13,7 +12,7 @@ from modelyard import AbstractTrainer, TrainedObject
 @dataclass
 class SKLearnLinearRegressionModel:
     model: linear_model.LinearRegression
-    feature_columns: typing.List[str]
+    feature_columns: list[str]
     target_label: str = "target"
 
     def predict(self, x: pd.DataFrame) -> pd.DataFrame:
@@ -22,12 +21,10 @@ class SKLearnLinearRegressionModel:
 
 
 @dataclass
-class SKLearnLinearRegressionTrainer(
-    AbstractTrainer[SKLearnLinearRegressionModel]
-):
+class SKLearnLinearRegressionTrainer(AbstractTrainer[SKLearnLinearRegressionModel]):
     # Note that these constructor parameters correspond to those passed in the file above
     fit_intercept: bool
-    feature_columns: List[str]
+    feature_columns: list[str]
     target_label: str = "target"
 
     def train(self, df: pd.DataFrame) -> TrainedObject:
@@ -57,9 +54,7 @@ class SKLearnLinearRegressionTrainer(
         model: SKLearnLinearRegressionModel,
         df: pd.DataFrame,
         # Evaluate is passed the trained model from the previous step
-    ) -> Dict[str, Any]:
+    ) -> dict[str, Any]:
         df_predicted = model.predict(df[self.feature_columns])
-        mean_squared_error = metrics.mean_squared_error(
-            df[self.target_label], df_predicted
-        )
-        return {'mean_squared_error' : mean_squared_error}
+        mean_squared_error = metrics.mean_squared_error(df[self.target_label], df_predicted)
+        return {"mean_squared_error": mean_squared_error}

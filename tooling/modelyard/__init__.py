@@ -1,4 +1,5 @@
 """modelyard: train, tune, backtest and publish ML models from YAML files and one trainer class."""
+
 from __future__ import annotations
 
 from modelyard.repo.trainers import AbstractTrainer, TrainedObject  # light: stdlib only

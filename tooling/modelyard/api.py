@@ -1,4 +1,5 @@
 """Library functions for people and programs outside a run (``from modelyard import load_model``)."""
+
 from __future__ import annotations
 
 import os

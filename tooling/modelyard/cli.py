@@ -3,6 +3,7 @@
 Each command is a module in ``commands/`` with ``HELP``, ``add_arguments(parser)`` and
 ``run(args) -> int``; registering one is a line in ``COMMANDS``. No command logic lives here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,8 @@ import importlib
 import signal
 import sys
 
-from modelyard.version import __version__
 from modelyard.errors import ConfigError, ModelyardError
+from modelyard.version import __version__
 
 COMMANDS = {
     "new": "modelyard.commands.new",
@@ -26,15 +27,19 @@ COMMANDS = {
     "publish": "modelyard.commands.publish",
     "schemas": "modelyard.commands.schemas",
 }
-DESCRIPTION = ("Train, tune, backtest and publish ML models from a model repo of YAML files and "
-               "trainer classes. `modelyard COMMAND --help` shows a command's options.")
+DESCRIPTION = (
+    "Train, tune, backtest and publish ML models from a model repo of YAML files and "
+    "trainer classes. `modelyard COMMAND --help` shows a command's options."
+)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, just that command's module is imported (a hook starts faster)."""
     parser = argparse.ArgumentParser(prog="modelyard", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"modelyard {__version__}")
-    parser.add_argument("-C", "--repo", metavar="DIR", help="the model repo (default: found from the working directory)")
+    parser.add_argument(
+        "-C", "--repo", metavar="DIR", help="the model repo (default: found from the working directory)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in COMMANDS.items():
         if only is not None and name != only:

@@ -1,4 +1,5 @@
 """Where output goes: results on stdout (text or JSON), progress and logs on stderr."""
+
 from __future__ import annotations
 
 import functools
@@ -40,8 +41,14 @@ def progress_printer(label: str):
             # imported here: a workflow without fan-out (modelyard run) does not pay for it
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            bar = Progress(TextColumn(f"  {event['node']}"), BarColumn(), MofNCompleteColumn(),
-                           TimeElapsedColumn(), console=console, transient=True)
+            bar = Progress(
+                TextColumn(f"  {event['node']}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
             bar.start()
             state["bar"], state["task"] = bar, bar.add_task(event["node"], total=event["total"])
         elif kind == "item_done" and "bar" in state:
@@ -53,7 +60,11 @@ def progress_printer(label: str):
                 result = event["result"]
                 note = ""
                 if "reused" in result:
-                    note = f"reused cached table ({result['rows']} rows)" if result["reused"] else f"built ({result['rows']} rows)"
+                    note = (
+                        f"reused cached table ({result['rows']} rows)"
+                        if result["reused"]
+                        else f"built ({result['rows']} rows)"
+                    )
                 elif "items" in result:  # a count (fan-out node) or the list for a fan-out node below
                     items = result["items"]
                     note = f"{len(items) if isinstance(items, list) else items} items"

@@ -3,6 +3,7 @@
 A user's mistake is never a traceback: anything raised as a ``ModelyardError`` is caught once,
 in ``cli.main``, printed with its place (``path:line:col``) and turned into exit status 1.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,7 +36,7 @@ class Diagnostic:
     message: str
 
     @classmethod
-    def error(cls, position: Position, rule: str, message: str) -> "Diagnostic":
+    def error(cls, position: Position, rule: str, message: str) -> Diagnostic:
         return cls(position, "error", rule, message)
 
     def __str__(self) -> str:

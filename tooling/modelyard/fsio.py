@@ -3,14 +3,15 @@
 One home for both, so every writer (store, run folders, reports, editor schemas, publish) gets the
 same guarantee: a reader sees the old bytes or the new ones, never half.
 """
+
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 The git command line, not GitPython: importing GitPython costs a tenth of a second (it runs
 ``git version`` on import), on the path of every ``modelyard run``.
 """
+
 from __future__ import annotations
 
 import os

@@ -9,16 +9,17 @@ This module knows nothing of YAML, DuckDB or any orchestrator. Contract (see doc
   backends map it (Airflow dynamic task mapping, local process pool).
 - the document is deterministic: same inputs, same bytes (sorted keys, no timestamps).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 IR_VERSION = 1
-NODE_KINDS = ("extract", "train", "evaluate", "register", "trials", "propose", "select", "split", "windows",
-              "summary")
+NODE_KINDS = ("extract", "train", "evaluate", "register", "trials", "propose", "select", "split", "windows", "summary")
 
 
 def content_hash(value: Any) -> str:
@@ -45,13 +46,27 @@ class Node:
     hash: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "upstream": list(self.upstream), "spec": self.spec,
-                "hash_parts": self.hash_parts, "fan_out": self.fan_out, "hash": self.hash}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "upstream": list(self.upstream),
+            "spec": self.spec,
+            "hash_parts": self.hash_parts,
+            "fan_out": self.fan_out,
+            "hash": self.hash,
+        }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Node":
-        return cls(data["id"], data["kind"], tuple(data["upstream"]), data["spec"], data["hash_parts"],
-                   data.get("fan_out", False), data["hash"])
+    def from_json(cls, data: dict[str, Any]) -> Node:
+        return cls(
+            data["id"],
+            data["kind"],
+            tuple(data["upstream"]),
+            data["spec"],
+            data["hash_parts"],
+            data.get("fan_out", False),
+            data["hash"],
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,13 +88,24 @@ class Workflow:
         raise KeyError(f"workflow {self.id!r} has no node {node_id!r}")
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "source_files": list(self.source_files),
-                "settings": self.settings, "hash": self.hash, "nodes": [n.to_json() for n in self.nodes]}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "source_files": list(self.source_files),
+            "settings": self.settings,
+            "hash": self.hash,
+            "nodes": [n.to_json() for n in self.nodes],
+        }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Workflow":
-        return cls(data["id"], data["kind"], tuple(data["source_files"]), data["settings"],
-                   tuple(Node.from_json(n) for n in data["nodes"]))
+    def from_json(cls, data: dict[str, Any]) -> Workflow:
+        return cls(
+            data["id"],
+            data["kind"],
+            tuple(data["source_files"]),
+            data["settings"],
+            tuple(Node.from_json(n) for n in data["nodes"]),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,17 +120,18 @@ class Document:
         raise KeyError(workflow_id)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ir_version": IR_VERSION, "source": self.source,
-                "workflows": [w.to_json() for w in self.workflows]}
+        return {"ir_version": IR_VERSION, "source": self.source, "workflows": [w.to_json() for w in self.workflows]}
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
-    def loads(cls, text: str) -> "Document":
+    def loads(cls, text: str) -> Document:
         data = json.loads(text)
         if data.get("ir_version") != IR_VERSION:
-            raise GraphError(f"IR version {data.get('ir_version')!r} is not supported (expected {IR_VERSION}); recompile")
+            raise GraphError(
+                f"IR version {data.get('ir_version')!r} is not supported (expected {IR_VERSION}); recompile"
+            )
         return cls(tuple(Workflow.from_json(w) for w in data["workflows"]), data.get("source", {}))
 
 
@@ -114,8 +141,9 @@ def seal(nodes: Iterable[Node]) -> tuple[Node, ...]:
     hashes: dict[str, str] = {}
     sealed = []
     for node in ordered:
-        digest = content_hash({"kind": node.kind, "parts": node.hash_parts,
-                               "upstream": [hashes[u] for u in node.upstream]})
+        digest = content_hash(
+            {"kind": node.kind, "parts": node.hash_parts, "upstream": [hashes[u] for u in node.upstream]}
+        )
         hashes[node.id] = digest
         sealed.append(dataclasses.replace(node, hash=digest))
     return tuple(sealed)

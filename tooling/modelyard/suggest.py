@@ -1,4 +1,5 @@
 """'did you mean' for a misspelt name: every error about an unknown name offers the closest one."""
+
 from __future__ import annotations
 
 import difflib

@@ -2,6 +2,7 @@
 ``render(document) -> {relative path: bytes}``: a pure function (same IR in, same bytes out).
 Adding one is adding a module and a line in ``BACKENDS``.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -53,8 +54,9 @@ def replace_folder(out: Path, files: dict[str, bytes]) -> None:
             os.rename(out, old)
         os.rename(staging, out)
     except OSError as exc:
-        raise ModelyardError(f"cannot write {out}: {exc.strerror or exc}",
-                             hint="choose an output folder you can write to (--out DIR)") from None
+        raise ModelyardError(
+            f"cannot write {out}: {exc.strerror or exc}", hint="choose an output folder you can write to (--out DIR)"
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)

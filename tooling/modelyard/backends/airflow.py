@@ -11,6 +11,7 @@ The DAG file imports nothing of modelyard at parse time (the scheduler stays lig
 the model repo through ``MODELYARD_PROJECT_DIR`` (see ``execute.task``). Rendering is a pure
 function of the IR: fixed start date, sorted everything, no timestamps.
 """
+
 from __future__ import annotations
 
 import keyword
@@ -27,8 +28,19 @@ LINE_LENGTH = 100
 DEFAULT_ENVIRONMENT = {"cpu": 1000, "memory": 1024}
 DEFAULT_RETRIES = 1
 RETRY_DELAY_MINUTES = 5
-RESERVED = {"DAG", "Path", "datetime", "task", "IR_FILE", "WORKFLOW", "run_node", "item_indices",
-            "node_task", "mapped_task", "items_task"}
+RESERVED = {
+    "DAG",
+    "Path",
+    "datetime",
+    "task",
+    "IR_FILE",
+    "WORKFLOW",
+    "run_node",
+    "item_indices",
+    "node_task",
+    "mapped_task",
+    "items_task",
+}
 
 
 AIRFLOW_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
@@ -37,12 +49,15 @@ ID_HINT = "Airflow ids take letters, digits, '_', '.' and '-' only: rename the f
 
 def check_ids(workflow: ir.Workflow) -> None:
     if not AIRFLOW_ID.fullmatch(workflow.id):
-        raise ModelyardError(f"workflow {workflow.id!r} (from {', '.join(workflow.source_files)}) "
-                             "is not a valid Airflow DAG id", hint=ID_HINT)
+        raise ModelyardError(
+            f"workflow {workflow.id!r} (from {', '.join(workflow.source_files)}) is not a valid Airflow DAG id",
+            hint=ID_HINT,
+        )
     for node in workflow.nodes:
         if not AIRFLOW_ID.fullmatch(node.id):
-            raise NodeError(workflow.id, node.id, ModelyardError(f"{node.id!r} is not a valid Airflow task id",
-                                                                 hint=ID_HINT))
+            raise NodeError(
+                workflow.id, node.id, ModelyardError(f"{node.id!r} is not a valid Airflow task id", hint=ID_HINT)
+            )
 
 
 def render(document: ir.Document) -> dict[str, bytes]:
@@ -212,7 +227,7 @@ def _helpers(workflow: ir.Workflow) -> list[str]:
             "    from airflow.sdk import conf",
             "    from modelyard.execute.task import item_indices",
             "",
-            "    limit = conf.getint(\"core\", \"max_map_length\")  # Airflow maps at most this many items",
+            '    limit = conf.getint("core", "max_map_length")  # Airflow maps at most this many items',
             "    return item_indices(IR_FILE, WORKFLOW, node, run_id=run_id, limit=limit)",
         ]
     if any(not n.fan_out for n in workflow.nodes):

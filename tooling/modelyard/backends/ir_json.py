@@ -1,4 +1,5 @@
 """The ``ir`` backend: the IR document itself, as ``ir.json``."""
+
 from __future__ import annotations
 
 from modelyard import ir

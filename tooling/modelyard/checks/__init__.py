@@ -5,9 +5,10 @@ check is adding a function and a line. This registry sits above its rule modules
 import it back. Checks never import a trainer's module (it may import heavy libraries): trainer
 classes are read from source by ``repo.trainer_source``.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from modelyard.checks import extracts, names, references, trainers, tuning
 from modelyard.errors import Diagnostic

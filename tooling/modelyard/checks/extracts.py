@@ -1,14 +1,15 @@
 """Extract-to-extract references: an extract's SQL may read another extract's table
 (``extracts.<file stem>__<name>``). The table must exist, and the references must not form a cycle.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
-from modelyard.repo.project import ExtractSpec, Project
 from modelyard.errors import Diagnostic, Position
-from modelyard.suggest import did_you_mean
+from modelyard.repo.project import ExtractSpec, Project
 from modelyard.repo.sqltemplate import extract_tables
+from modelyard.suggest import did_you_mean
 
 Key = tuple[str, str]  # (extract file, dataset name)
 
@@ -43,9 +44,12 @@ def check_extract_references(project: Project) -> Iterable[Diagnostic]:
         spec = project.extracts[key]
         for target, line in found:
             if isinstance(target, str):
-                yield Diagnostic(Position(spec.sql_file, line), "error", "unknown-extract",
-                                 f"{spec.sql_file} reads {target}, which no extract file defines"
-                                 + did_you_mean(target, tables))
+                yield Diagnostic(
+                    Position(spec.sql_file, line),
+                    "error",
+                    "unknown-extract",
+                    f"{spec.sql_file} reads {target}, which no extract file defines" + did_you_mean(target, tables),
+                )
     yield from _cycles(project, {k: [t for t, _ in v if not isinstance(t, str)] for k, v in references.items()})
 
 
@@ -60,7 +64,7 @@ def _cycles(project: Project, graph: dict[Key, list[Key]]) -> Iterable[Diagnosti
         stack.append(node)
         for nxt in sorted(set(graph.get(node, []))):
             if state.get(nxt) == "open":
-                yield stack[stack.index(nxt):] + [nxt]
+                yield stack[stack.index(nxt) :] + [nxt]
             elif nxt not in state:
                 yield from visit(nxt)
         stack.pop()
@@ -78,7 +82,11 @@ def _cycles(project: Project, graph: dict[Key, list[Key]]) -> Iterable[Diagnosti
             i = cycle.index(first)
             ordered = cycle[i:-1] + cycle[:i] + [first]
             spec = project.extracts[first]
-            yield Diagnostic(spec.position, "error", "cycle",
-                             "extracts read each other in a cycle: "
-                             + " -> ".join(_label(project.extracts[k]) for k in ordered)
-                             + "; an extract cannot read itself, even through others")
+            yield Diagnostic(
+                spec.position,
+                "error",
+                "cycle",
+                "extracts read each other in a cycle: "
+                + " -> ".join(_label(project.extracts[k]) for k in ordered)
+                + "; an extract cannot read itself, even through others",
+            )

@@ -4,12 +4,13 @@ warehouse table (``extracts.<file stem>__<dataset>``, compared ignoring case as 
 Both are derived from paths, so ``models/a/b.yaml`` and ``models/a__b.yaml``, or ``extracts/x.yaml``
 and ``extracts/team/x.yaml``, would otherwise overwrite each other's DAG file or table silently.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
-from modelyard.repo.project import Project
 from modelyard.errors import Diagnostic, Position
+from modelyard.repo.project import Project
 
 
 def _clashes(owners: dict[str, list[tuple[Position, str]]], what: str, hint: str) -> Iterable[Diagnostic]:
@@ -18,8 +19,9 @@ def _clashes(owners: dict[str, list[tuple[Position, str]]], what: str, hint: str
             continue
         for position, label in claims:
             others = ", ".join(other for _, other in claims if other != label)
-            yield Diagnostic(position, "error", "duplicate-name",
-                             f"{label} and {others} both make {what} {name!r}; {hint}")
+            yield Diagnostic(
+                position, "error", "duplicate-name", f"{label} and {others} both make {what} {name!r}; {hint}"
+            )
 
 
 def check_unique_names(project: Project) -> Iterable[Diagnostic]:

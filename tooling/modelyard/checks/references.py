@@ -1,13 +1,14 @@
 """Checks of file references: extract SQL files, model dependencies, a tuning file's model, and
 the editor schemas' copies."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import PurePosixPath
-from typing import Iterable
 
+from modelyard.errors import Diagnostic, Position
 from modelyard.repo.layout import EXTRACTS_DIR, inside_repo
 from modelyard.repo.project import Project
-from modelyard.errors import Diagnostic, Position
 from modelyard.suggest import did_you_mean
 
 
@@ -22,8 +23,11 @@ def check_extract_files(project: Project) -> Iterable[Diagnostic]:
         where = doc.where((spec.name, "sql_file"))
         raw = doc.data[spec.name]["sql_file"]
         if not inside_repo(root, spec.sql_file) or PurePosixPath(raw).is_absolute():
-            yield Diagnostic.error(where, "path-escape", f"{spec.name}.sql_file: {raw!r} points outside the repo; "
-                         "name a file next to the extract file")
+            yield Diagnostic.error(
+                where,
+                "path-escape",
+                f"{spec.name}.sql_file: {raw!r} points outside the repo; name a file next to the extract file",
+            )
             continue
         sql_path = root / spec.sql_file
         if not sql_path.is_file():
@@ -36,16 +40,26 @@ def check_extract_files(project: Project) -> Iterable[Diagnostic]:
             continue
         except Exception as exc:  # jinja2.TemplateSyntaxError, without importing jinja2 here
             line = getattr(exc, "lineno", 0) or 0
-            yield Diagnostic.error(Position(spec.sql_file, line), "sql-template", f"SQL template syntax error: {getattr(exc, 'message', exc)}")
+            yield Diagnostic.error(
+                Position(spec.sql_file, line),
+                "sql-template",
+                f"SQL template syntax error: {getattr(exc, 'message', exc)}",
+            )
             continue
         for name in sorted(variables - set(spec.kwargs)):
-            yield Diagnostic.error(doc.where((spec.name, "kwargs") if "kwargs" in doc.data[spec.name] else (spec.name,), key=True),
-                         "sql-undefined-variable",
-                         f"{spec.name}: {spec.sql_file} uses {{{{ {name} }}}} but kwargs does not define {name!r}"
-                         + did_you_mean(name, spec.kwargs))
+            yield Diagnostic.error(
+                doc.where((spec.name, "kwargs") if "kwargs" in doc.data[spec.name] else (spec.name,), key=True),
+                "sql-undefined-variable",
+                f"{spec.name}: {spec.sql_file} uses {{{{ {name} }}}} but kwargs does not define {name!r}"
+                + did_you_mean(name, spec.kwargs),
+            )
         for name in sorted(set(spec.kwargs) - variables):
-            yield Diagnostic(doc.where((spec.name, "kwargs", name), key=True), "warning", "sql-unused-kwarg",
-                             f"{spec.name}.kwargs.{name} is not used by {spec.sql_file}")
+            yield Diagnostic(
+                doc.where((spec.name, "kwargs", name), key=True),
+                "warning",
+                "sql-unused-kwarg",
+                f"{spec.name}.kwargs.{name} is not used by {spec.sql_file}",
+            )
 
 
 def check_model_dependencies(project: Project) -> Iterable[Diagnostic]:
@@ -58,26 +72,40 @@ def check_model_dependencies(project: Project) -> Iterable[Diagnostic]:
             raw = doc.data["dependencies"]["data"][i]["file"]
             where = doc.where(("dependencies", "data", i, "file"))
             if dep.train_param_name in seen:
-                yield Diagnostic.error(doc.where(("dependencies", "data", i, "train_param_name")), "duplicate-param",
-                             f"train_param_name {dep.train_param_name!r} is mapped twice")
+                yield Diagnostic.error(
+                    doc.where(("dependencies", "data", i, "train_param_name")),
+                    "duplicate-param",
+                    f"train_param_name {dep.train_param_name!r} is mapped twice",
+                )
             seen[dep.train_param_name] = i
             if not inside_repo(root, dep.file) or PurePosixPath(raw).is_absolute():
-                yield Diagnostic.error(where, "path-escape", f"dependencies.data[{i}].file: {raw!r} points outside "
-                             f"{EXTRACTS_DIR}/; name a file in {EXTRACTS_DIR}/")
+                yield Diagnostic.error(
+                    where,
+                    "path-escape",
+                    f"dependencies.data[{i}].file: {raw!r} points outside "
+                    f"{EXTRACTS_DIR}/; name a file in {EXTRACTS_DIR}/",
+                )
                 continue
             if not (root / dep.file).is_file():
                 candidates = sorted(PurePosixPath(f).relative_to(EXTRACTS_DIR).as_posix() for f in extract_files)
-                yield Diagnostic.error(where, "missing-file", f"dependencies.data[{i}].file: {dep.file} does not exist"
-                             + did_you_mean(raw, candidates))
+                yield Diagnostic.error(
+                    where,
+                    "missing-file",
+                    f"dependencies.data[{i}].file: {dep.file} does not exist" + did_you_mean(raw, candidates),
+                )
                 continue
             if dep.file not in extract_files:
                 continue  # the extract file itself has errors, reported on its own
             names = [name for file, name in project.extracts if file == dep.file]
             if dep.file_param_name not in names:
-                yield Diagnostic.error(doc.where(("dependencies", "data", i, "file_param_name")), "unknown-dataset",
-                             f"dependencies.data[{i}].file_param_name: {dep.file} has no dataset "
-                             f"{dep.file_param_name!r}" + did_you_mean(dep.file_param_name, names)
-                             + (f" (it has: {', '.join(names)})" if names else ""))
+                yield Diagnostic.error(
+                    doc.where(("dependencies", "data", i, "file_param_name")),
+                    "unknown-dataset",
+                    f"dependencies.data[{i}].file_param_name: {dep.file} has no dataset "
+                    f"{dep.file_param_name!r}"
+                    + did_you_mean(dep.file_param_name, names)
+                    + (f" (it has: {', '.join(names)})" if names else ""),
+                )
 
 
 def check_tuning_model(project: Project) -> Iterable[Diagnostic]:
@@ -87,13 +115,21 @@ def check_tuning_model(project: Project) -> Iterable[Diagnostic]:
         if not inside_repo(project.root, tuning.model) or PurePosixPath(raw).is_absolute():
             yield Diagnostic.error(doc.where(("model",)), "path-escape", f"model: {raw!r} points outside models/")
         elif not (project.root / tuning.model).is_file():
-            yield Diagnostic.error(doc.where(("model",)), "missing-file", f"model: {tuning.model} does not exist"
-                         + did_you_mean(raw, [PurePosixPath(m).name for m in project.models]))
+            yield Diagnostic.error(
+                doc.where(("model",)),
+                "missing-file",
+                f"model: {tuning.model} does not exist"
+                + did_you_mean(raw, [PurePosixPath(m).name for m in project.models]),
+            )
 
 
 def check_editor_schemas(project: Project) -> Iterable[Diagnostic]:
     from modelyard.repo.editor_schemas import stale
 
     for path in stale(project.root):
-        yield Diagnostic(Position(path), "warning", "stale-schema",
-                         f"{path} differs from this modelyard's schema; run `modelyard schemas` to refresh it")
+        yield Diagnostic(
+            Position(path),
+            "warning",
+            "stale-schema",
+            f"{path} differs from this modelyard's schema; run `modelyard schemas` to refresh it",
+        )

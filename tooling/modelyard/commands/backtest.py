@@ -1,4 +1,5 @@
 """modelyard backtest: train and evaluate a model once per time window of its ``split_config``."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,8 +12,13 @@ HELP = "backtest a model (models/FILE.yaml) over the time windows of its split_c
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_file", help="the model file, e.g. models/model_linear_regression.yaml")
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
-                        help="windows trained in parallel processes (default: %(default)s)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        metavar="N",
+        help="windows trained in parallel processes (default: %(default)s)",
+    )
     parser.add_argument("--refresh", action="store_true", help="recompute extracts even when cached")
     add_format(parser)
 
@@ -29,12 +35,25 @@ def _print(summary: dict, console) -> None:
     from rich.table import Table
 
     names = list(summary["summary"])
-    windows = Table("#", "train", "test", "train rows", "test rows", *names,
-                    title="backtest windows: train on [start, end), test on [start, end)", box=None)
+    windows = Table(
+        "#",
+        "train",
+        "test",
+        "train rows",
+        "test rows",
+        *names,
+        title="backtest windows: train on [start, end), test on [start, end)",
+        box=None,
+    )
     for w in summary["windows"]:
-        windows.add_row(str(w["window"]), f"[{_when(w['train_start'])}, {_when(w['train_end'])})",
-                        f"[{_when(w['test_start'])}, {_when(w['test_end'])})", str(w["train_rows"]),
-                        str(w["test_rows"]), *(_number(w["metrics"].get(n)) for n in names))
+        windows.add_row(
+            str(w["window"]),
+            f"[{_when(w['train_start'])}, {_when(w['train_end'])})",
+            f"[{_when(w['test_start'])}, {_when(w['test_end'])})",
+            str(w["train_rows"]),
+            str(w["test_rows"]),
+            *(_number(w["metrics"].get(n)) for n in names),
+        )
     console.print(windows)
     metrics = Table("metric", "mean", "std", "min", "max", "windows", title="summary", box=None)
     for name, stats in summary["summary"].items():
@@ -45,21 +64,23 @@ def _print(summary: dict, console) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from modelyard.workflows.backtest.build import backtest_workflow
+    from modelyard.commands.common import model_spec
+    from modelyard.commands.common import project as load
     from modelyard.console import err, out, print_json, progress_printer
-    from modelyard.errors import ModelyardError
-    from modelyard.gitinfo import source_info
     from modelyard.engine.context import for_settings
+    from modelyard.errors import ModelyardError
     from modelyard.execute.runner import run_workflow
-    from modelyard.commands.common import model_spec, project as load
+    from modelyard.gitinfo import source_info
+    from modelyard.workflows.backtest.build import backtest_workflow
 
     if args.workers < 1:
         raise ModelyardError(f"--workers {args.workers}: give at least 1")
     project = load(args)
     model = model_spec(project, args.model_file)
     if model.split_config is None:
-        raise ModelyardError(f"{model.file} has no split_config",
-                             hint="add a split_config to the model file (see docs/backtesting.md)")
+        raise ModelyardError(
+            f"{model.file} has no split_config", hint="add a split_config to the model file (see docs/backtesting.md)"
+        )
     workflow = backtest_workflow(project, model)
     ctx = for_settings(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
     summary = run_workflow(workflow, ctx, workers=args.workers, on_event=progress_printer(workflow.id))["summary"]

@@ -1,13 +1,14 @@
 """What several commands share: finding the repo, loading it, compiling one workflow."""
+
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from modelyard.errors import ModelyardError
 from modelyard.repo.layout import find_repo_root, relpath
 from modelyard.repo.project import ModelSpec, Project, TuningSpec
 from modelyard.validate.project import load_project
-from modelyard.errors import ModelyardError
 
 
 def add_format(parser: argparse.ArgumentParser) -> None:
@@ -31,8 +32,10 @@ def repo_file(project: Project, given: str, folder: str) -> str:
                 return relpath(project.root, candidate)
             except ValueError:
                 break
-    raise ModelyardError(f"{given}: no such file in {project.root}/{folder}",
-                         hint=f"name a file under {folder}/, e.g. {folder}/NAME.yaml")
+    raise ModelyardError(
+        f"{given}: no such file in {project.root}/{folder}",
+        hint=f"name a file under {folder}/, e.g. {folder}/NAME.yaml",
+    )
 
 
 def model_spec(project: Project, given: str) -> ModelSpec:

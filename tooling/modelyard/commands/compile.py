@@ -1,10 +1,11 @@
 """modelyard compile: write the IR (or a backend's files) for every workflow of the repo."""
+
 from __future__ import annotations
 
 import argparse
 
-from modelyard.console import err, print_json
 from modelyard.commands.common import add_format
+from modelyard.console import err, print_json
 
 HELP = "compile the repo into workflows (IR JSON, or an orchestrator's files)"
 
@@ -21,9 +22,9 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from modelyard.backends import write_backend
+    from modelyard.commands.common import project as load
     from modelyard.compile import compile_project
     from modelyard.gitinfo import source_info
-    from modelyard.commands.common import project as load
 
     project = load(args)
     document = compile_project(project, source_info(project.root))
@@ -31,8 +32,14 @@ def run(args: argparse.Namespace) -> int:
     files = write_backend(args.backend, document, out)
     err().print(f"compiled {len(document.workflows)} workflow(s) with backend {args.backend!r} into {out}")
     if args.format == "json":
-        print_json({"backend": args.backend, "out": str(out.resolve()), "files": list(files),
-                    "workflows": [w.id for w in document.workflows]})
+        print_json(
+            {
+                "backend": args.backend,
+                "out": str(out.resolve()),
+                "files": list(files),
+                "workflows": [w.id for w in document.workflows],
+            }
+        )
         return 0
     for name in files:
         print(out / name)

@@ -1,4 +1,5 @@
 """modelyard models list|show: what the model store holds."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,10 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from modelyard.repo.project import load_settings
-    from modelyard.console import out, print_json
-    from modelyard.store.models import ModelStore
     from modelyard.commands.common import repo_root
+    from modelyard.console import out, print_json
+    from modelyard.repo.project import load_settings
+    from modelyard.store.models import ModelStore
 
     store = ModelStore(load_settings(repo_root(args)).store_path)
     if args.models_command == "list":
@@ -35,10 +36,16 @@ def run(args: argparse.Namespace) -> int:
 
         table = Table("canonical name", "version", "created", "metrics", "path", box=None)
         for row in rows:
-            metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, (int, float)) else f"{k}={v}"
-                                for k, v in row.get("metrics", {}).items())
-            table.add_row(row["canonical_name"], str(row["version"]), row["lineage"].get("created_at", ""),
-                          metrics, row["model_path"])
+            metrics = ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in row.get("metrics", {}).items()
+            )
+            table.add_row(
+                row["canonical_name"],
+                str(row["version"]),
+                row["lineage"].get("created_at", ""),
+                metrics,
+                row["model_path"],
+            )
         out().print(table if rows else f"no stored models in {store.root}")
         return 0
     envelope = store.envelope(args.name, args.version)

@@ -1,4 +1,5 @@
 """modelyard new: start a model repo from the template that ships with modelyard."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", nargs="?", metavar="DIR", help="the new repo's folder (default: ./<repo_name>)")
     parser.add_argument("--name", help="repo_name (default: the folder's name, or asked)")
     parser.add_argument("--no-input", action="store_true", help="ask nothing; use defaults for what is not given")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="another template variable: canonical_name, author, modelyard_pip_spec")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="another template variable: canonical_name, author, modelyard_pip_spec",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
         context[key] = value
     path = new_repo(Path(args.dir) if args.dir else None, args.name, args.no_input, context)
     print(path)
-    err().print(f"created model repo {path}\nnext:\n  cd {path}\n  git init && git add . && git commit -m 'new model repo'"
-                "\n  modelyard run models/model_linear_regression.yaml")
+    err().print(
+        f"created model repo {path}\nnext:\n  cd {path}\n  git init && git add . && git commit -m 'new model repo'"
+        "\n  modelyard run models/model_linear_regression.yaml"
+    )
     return 0

@@ -1,4 +1,5 @@
 """modelyard plan: what a publish would add, change (and why) or remove."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,21 +10,23 @@ HELP = "compare the repo with what is published (or a compiled ir.json) and say 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", metavar="PATH",
-                        help="a publish target, a manifest.json or a compiled ir.json (default: publish.target "
-                             "in modelyard.yaml)")
+    parser.add_argument(
+        "--target",
+        metavar="PATH",
+        help="a publish target, a manifest.json or a compiled ir.json (default: publish.target in modelyard.yaml)",
+    )
     add_format(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from modelyard.publish import manifest
+    from modelyard.commands.common import project as load
     from modelyard.compile import compile_project
     from modelyard.console import err, print_json
     from modelyard.gitinfo import source_info
+    from modelyard.publish import manifest
     from modelyard.publish.plan import diff, text_lines
-    from modelyard.commands.common import project as load
 
     project = load(args)
     document = compile_project(project, source_info(project.root))

@@ -1,4 +1,5 @@
 """modelyard run: extract, train, evaluate and store one model, locally on the DuckDB warehouse."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,12 +16,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from modelyard.workflows.train.build import train_workflow
+    from modelyard.commands.common import model_spec
+    from modelyard.commands.common import project as load
     from modelyard.console import err, out, print_json, progress_printer
-    from modelyard.gitinfo import source_info
     from modelyard.engine.context import for_settings
     from modelyard.execute.runner import run_workflow
-    from modelyard.commands.common import model_spec, project as load
+    from modelyard.gitinfo import source_info
+    from modelyard.workflows.train.build import train_workflow
 
     project = load(args)
     model = model_spec(project, args.model_file)

@@ -1,4 +1,5 @@
 """modelyard schemas: copy the JSON Schemas where editors find them (the repo's .schemas/ folder)."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,8 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from modelyard.repo.editor_schemas import EDITOR_DIR, export
     from modelyard.commands.common import repo_root
+    from modelyard.repo.editor_schemas import EDITOR_DIR, export
 
     out = Path(args.out) if args.out else repo_root(args) / EDITOR_DIR
     for path in export(out):

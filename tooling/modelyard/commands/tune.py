@@ -1,4 +1,5 @@
 """modelyard tune: run a hyperparameter search from a tuning file, store the best model, report."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,12 @@ def _positive(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("tuning_file", help="the tuning file, e.g. tuning/tune_elastic_net.yaml")
-    parser.add_argument("--workers", type=_positive, metavar="N",
-                        help="trials at once in local processes (default: n_function_compute_workers)")
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="trials at once in local processes (default: n_function_compute_workers)",
+    )
     parser.add_argument("--refresh", action="store_true", help="recompute extracts even when cached")
     add_format(parser)
 
@@ -29,8 +34,15 @@ def _progress(label: str, total: int):
     from modelyard.console import err, progress_printer
 
     nodes = progress_printer(label)
-    bar = Progress(TextColumn("  trials"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
-                   TimeElapsedColumn(), console=err(), transient=True)
+    bar = Progress(
+        TextColumn("  trials"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeElapsedColumn(),
+        console=err(),
+        transient=True,
+    )
     task = bar.add_task("trials", total=total, note="")
     failed = 0
 
@@ -52,37 +64,55 @@ def _progress(label: str, total: int):
 
 
 def run(args: argparse.Namespace) -> int:
+    from modelyard.commands.common import project as load
+    from modelyard.commands.common import tuning_spec
     from modelyard.console import err, out, print_json
-    from modelyard.gitinfo import source_info
     from modelyard.engine.context import for_settings
     from modelyard.execute.runner import run_workflow
-    from modelyard.workflows.tune.report import trials_table
+    from modelyard.gitinfo import source_info
     from modelyard.workflows.tune.build import tune_workflow
-    from modelyard.commands.common import project as load, tuning_spec
+    from modelyard.workflows.tune.report import trials_table
 
     project = load(args)
     tuning = tuning_spec(project, args.tuning_file)
     workflow = tune_workflow(project, tuning)
     ctx = for_settings(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
-    results = run_workflow(workflow, ctx, workers=args.workers or tuning.n_workers,
-                           on_event=_progress(workflow.id, workflow.node("select").spec["n_trials"]))
+    results = run_workflow(
+        workflow,
+        ctx,
+        workers=args.workers or tuning.n_workers,
+        on_event=_progress(workflow.id, workflow.node("select").spec["n_trials"]),
+    )
     study, stored = results["select"], results["register"]
     keys = ("objective", "best_params", "best_objective", "best_trial", "n_trials", "n_failed", "run_id", "trials")
     if args.format == "json":
-        print_json({**{k: study[k] for k in keys}, "workflow": workflow.id, "tuning_file": tuning.file,
-                    "trials_table": study["table"], "canonical_name": stored["canonical_name"],
-                    "version": stored["version"], "model_path": stored["model_path"], "plot": study["report"],
-                    "run_dir": str(ctx.run_dir)})
+        print_json(
+            {
+                **{k: study[k] for k in keys},
+                "workflow": workflow.id,
+                "tuning_file": tuning.file,
+                "trials_table": study["table"],
+                "canonical_name": stored["canonical_name"],
+                "version": stored["version"],
+                "model_path": stored["model_path"],
+                "plot": study["report"],
+                "run_dir": str(ctx.run_dir),
+            }
+        )
         return 0
     console = out()
     console.print(trials_table(study))
     metric = study["objective"]["metric"]
-    console.print(f"best {metric} = {study['best_objective']:.6g} ({study['objective']['direction']}) "
-                  f"with {study['best_params']} (trial {study['best_trial']})")
+    console.print(
+        f"best {metric} = {study['best_objective']:.6g} ({study['objective']['direction']}) "
+        f"with {study['best_params']} (trial {study['best_trial']})"
+    )
     if study["n_failed"]:
         console.print(f"[yellow]{study['n_failed']} of {study['n_trials']} trials failed[/]")
-    console.print(f"retrained on all rows: [bold]{stored['canonical_name']}[/] version {stored['version']} "
-                  f"in {stored['model_path']}")
+    console.print(
+        f"retrained on all rows: [bold]{stored['canonical_name']}[/] version {stored['version']} "
+        f"in {stored['model_path']}"
+    )
     console.print(f"trials table: {study['table']} (run_id {study['run_id']})")
     console.print(f"plot: {study['report']}")
     err().print(f"[dim]run folder: {ctx.run_dir}[/]")

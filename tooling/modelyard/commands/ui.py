@@ -1,4 +1,5 @@
 """modelyard ui: a local web app to draw, run and inspect the repo's workflows."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,21 +9,23 @@ HELP = "serve the local UI: execution graphs, runs with live status, cached data
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8050, help="port to serve on (default: 8050)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="interface to serve on (default: 127.0.0.1, this machine only)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to serve on (default: 127.0.0.1, this machine only)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import importlib.util
 
+    from modelyard.commands.common import repo_root
     from modelyard.console import err
     from modelyard.errors import ModelyardError
-    from modelyard.commands.common import repo_root
 
     missing = [name for name in ("dash", "dash_cytoscape") if importlib.util.find_spec(name) is None]
     if missing:  # the UI is an optional extra: say how to get it instead of an ImportError
-        raise ModelyardError(f"modelyard ui needs {' and '.join(missing)}, which are not installed",
-                             hint="pip install 'modelyard[ui]'")
+        raise ModelyardError(
+            f"modelyard ui needs {' and '.join(missing)}, which are not installed", hint="pip install 'modelyard[ui]'"
+        )
     from modelyard.ui.app import serve
 
     root = repo_root(args)

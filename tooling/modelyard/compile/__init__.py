@@ -4,9 +4,11 @@
 ``BUILDERS`` sits above the workflow packages that define them; a new workflow kind adds its
 ``build`` here. Compiling never touches the warehouse or imports trainer code.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from modelyard import ir
 from modelyard.repo.project import Project

@@ -4,6 +4,7 @@ One source for the mapping from settings to a run: a local run (``for_settings``
 orchestrator's task (``execute.task``, which first reads the workers' environment) both build the
 context here. It is never built from the IR, which holds no machine paths.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,7 +37,7 @@ class RunContext:
 
 
 def new_run_id() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
 def safe_run_id(run_id: str | None) -> str:
@@ -48,9 +49,18 @@ def run_dir(runs_dir: Path, workflow_id: str, run_id: str) -> Path:
     return runs_dir / workflow_id / run_id
 
 
-def for_settings(settings, workflow_id: str, *, run_id: str | None = None, refresh: bool = False,
-                 source: dict | None = None, warehouse_path: Path | None = None, store_path: Path | None = None,
-                 runs_dir: Path | None = None, root: Path | None = None) -> RunContext:
+def for_settings(
+    settings,
+    workflow_id: str,
+    *,
+    run_id: str | None = None,
+    refresh: bool = False,
+    source: dict | None = None,
+    warehouse_path: Path | None = None,
+    store_path: Path | None = None,
+    runs_dir: Path | None = None,
+    root: Path | None = None,
+) -> RunContext:
     """The context of a run of ``workflow_id`` with the repo's settings; an orchestrator's workers
     may override where the warehouse, the store and the run folders are."""
     return RunContext(

@@ -1,5 +1,6 @@
 """How a node reads its datasets from the warehouse, with per-process caches: train and evaluate
 of a local run read the same extract, and a backtest worker reads many windows of one table."""
+
 from __future__ import annotations
 
 from pathlib import Path

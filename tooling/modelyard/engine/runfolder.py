@@ -1,6 +1,7 @@
 """The run folder's layout: ``<runs>/<workflow>/<run_id>/<node>[.<index>]/`` holding each node's
 ``result.json`` and its artifacts. Nodes of one run hand things to each other only through here
 (and the warehouse), so each can run in its own process. The UI reads the same layout."""
+
 from __future__ import annotations
 
 import json

@@ -3,15 +3,16 @@
 ``EXECUTORS`` maps each node kind to its function; it sits above the workflow packages that
 define them (they never import it back). A new workflow kind adds its ``EXECUTORS`` here.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-from modelyard.version import __version__
 from modelyard.engine import runfolder
 from modelyard.engine.context import RunContext
 from modelyard.errors import ModelyardError
 from modelyard.ir import Node, Workflow
+from modelyard.version import __version__
 from modelyard.workflows.backtest import nodes as backtest_nodes
 from modelyard.workflows.train import nodes as train_nodes
 from modelyard.workflows.tune import nodes as tune_nodes

@@ -4,6 +4,7 @@ processes, every node through ``execute.node.execute_node`` (the same code Airfl
 The runner takes an IR workflow and a RunContext; it never reads the model repo's YAML.
 Progress goes to an ``on_event`` callback so the CLI (rich) and the UI can each show it.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as futures
@@ -12,13 +13,14 @@ import importlib
 import multiprocessing
 import os
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from modelyard import ir
-from modelyard.errors import ModelyardError, NodeError
 from modelyard.engine.context import RunContext
 from modelyard.engine.inputs import forget_frames
 from modelyard.engine.runfolder import fan_out_items
+from modelyard.errors import ModelyardError, NodeError
 from modelyard.execute.node import execute_node
 from modelyard.repo.trainer_source import library_imports
 
@@ -66,7 +68,9 @@ def _worker_pool(workers: int, libraries: list[str] | None) -> Iterator[Callable
     def get() -> futures.Executor:
         nonlocal pool
         if pool is None:
-            pool = futures.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+            pool = futures.ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
+            )
         return pool
 
     try:
@@ -76,8 +80,9 @@ def _worker_pool(workers: int, libraries: list[str] | None) -> Iterator[Callable
             pool.shutdown(cancel_futures=True)
 
 
-def _fan_out(workflow: ir.Workflow, node: ir.Node, ctx: RunContext, pool: Callable[[], futures.Executor] | None,
-             emit: EventSink) -> dict:
+def _fan_out(
+    workflow: ir.Workflow, node: ir.Node, ctx: RunContext, pool: Callable[[], futures.Executor] | None, emit: EventSink
+) -> dict:
     items = fan_out_items(workflow, node, ctx)
     emit({"event": "fan_out", "node": node.id, "total": len(items)})
     results: list[Any] = [None] * len(items)
@@ -116,8 +121,14 @@ def warm_imports(libraries: list[str]) -> threading.Thread:
     return thread
 
 
-def run_workflow(workflow: ir.Workflow, ctx: RunContext, *, workers: int = 1,
-                 on_event: EventSink | None = None, only: set[str] | None = None) -> dict[str, dict]:
+def run_workflow(
+    workflow: ir.Workflow,
+    ctx: RunContext,
+    *,
+    workers: int = 1,
+    on_event: EventSink | None = None,
+    only: set[str] | None = None,
+) -> dict[str, dict]:
     """Execute ``workflow`` (or only the nodes in ``only``); return each node's result."""
     emit = on_event or (lambda event: None)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
@@ -143,4 +154,3 @@ def run_workflow(workflow: ir.Workflow, ctx: RunContext, *, workers: int = 1,
         forget_frames()
         warming.join()
     return results
-

@@ -11,15 +11,16 @@ from the environment of the workers, never from the IR (which holds no absolute 
 All tasks of one orchestrator run share a run folder named after the orchestrator's run id, so
 nodes hand over trained models and metrics exactly as in a local run.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 from modelyard import ir
-from modelyard.errors import ModelyardError, NodeError
 from modelyard.engine.context import RunContext, for_settings, safe_run_id
 from modelyard.engine.runfolder import fan_out_items
+from modelyard.errors import ModelyardError, NodeError
 from modelyard.execute.node import execute_node
 
 PROJECT_ENV = "MODELYARD_PROJECT_DIR"
@@ -34,20 +35,26 @@ def load_workflow(ir_file: str | os.PathLike, workflow_id: str) -> tuple[ir.Work
         document = ir.Document.loads(path.read_text(encoding="utf-8"))
         return document.workflow(workflow_id), document.source
     except (OSError, ValueError, KeyError) as exc:
-        raise ModelyardError(f"cannot read workflow {workflow_id!r} from the IR file {path}: {exc}",
-                             hint="deploy the .ir.json written by `modelyard compile` next to its DAG file") from None
+        raise ModelyardError(
+            f"cannot read workflow {workflow_id!r} from the IR file {path}: {exc}",
+            hint="deploy the .ir.json written by `modelyard compile` next to its DAG file",
+        ) from None
 
 
 def project_dir(source: dict) -> Path:
     value = os.environ.get(PROJECT_ENV)
     commit = source.get("commit") or "the compiled commit"
     if not value:
-        raise ModelyardError(f"the environment variable {PROJECT_ENV} is not set",
-                             hint=f"set it on the workers to a checkout of the model repo at {commit}")
+        raise ModelyardError(
+            f"the environment variable {PROJECT_ENV} is not set",
+            hint=f"set it on the workers to a checkout of the model repo at {commit}",
+        )
     root = Path(value)
     if not (root / "modelyard.yaml").is_file():
-        raise ModelyardError(f"{PROJECT_ENV}={value} is not a model repo (no modelyard.yaml there)",
-                             hint=f"point it at a checkout of the model repo at {commit}")
+        raise ModelyardError(
+            f"{PROJECT_ENV}={value} is not a model repo (no modelyard.yaml there)",
+            hint=f"point it at a checkout of the model repo at {commit}",
+        )
     return root
 
 
@@ -59,13 +66,21 @@ def context(workflow_id: str, run_id: str | None, source: dict) -> RunContext:
     def env_path(name: str) -> Path | None:
         return Path(os.environ[name]) if os.environ.get(name) else None
 
-    return for_settings(load_settings(root), workflow_id, run_id=safe_run_id(run_id), source=source,
-                        warehouse_path=env_path(WAREHOUSE_ENV), store_path=env_path(STORE_ENV),
-                        runs_dir=env_path(RUNS_ENV), root=root)
+    return for_settings(
+        load_settings(root),
+        workflow_id,
+        run_id=safe_run_id(run_id),
+        source=source,
+        warehouse_path=env_path(WAREHOUSE_ENV),
+        store_path=env_path(STORE_ENV),
+        runs_dir=env_path(RUNS_ENV),
+        root=root,
+    )
 
 
-def run_node(ir_file: str | os.PathLike, workflow_id: str, node_id: str, *, run_id: str | None = None,
-             index: int | None = None) -> dict:
+def run_node(
+    ir_file: str | os.PathLike, workflow_id: str, node_id: str, *, run_id: str | None = None, index: int | None = None
+) -> dict:
     """Execute one node (or one item of a fan-out node); a failure names the workflow and node."""
     label = node_id if index is None else f"{node_id}[{index}]"
     try:
@@ -75,8 +90,9 @@ def run_node(ir_file: str | os.PathLike, workflow_id: str, node_id: str, *, run_
         raise NodeError(workflow_id, label, exc) from None
 
 
-def item_indices(ir_file: str | os.PathLike, workflow_id: str, node_id: str, *, run_id: str | None = None,
-                 limit: int | None = None) -> list[int]:
+def item_indices(
+    ir_file: str | os.PathLike, workflow_id: str, node_id: str, *, run_id: str | None = None, limit: int | None = None
+) -> list[int]:
     """The item indices of a fan-out node whose items an upstream node lists at run time; more
     than ``limit`` (the orchestrator's most mapped instances) is an error saying what to change."""
     try:
@@ -86,7 +102,8 @@ def item_indices(ir_file: str | os.PathLike, workflow_id: str, node_id: str, *, 
             raise ModelyardError(
                 f"{len(items)} items to map, more than Airflow maps ([core] max_map_length = {limit})",
                 hint="raise AIRFLOW__CORE__MAX_MAP_LENGTH for the whole deployment, or make fewer items "
-                     "(a backtest: a larger split_config.slide_by or a smaller days_backward)")
+                "(a backtest: a larger split_config.slide_by or a smaller days_backward)",
+            )
     except (ModelyardError, OSError, KeyError) as exc:
         cause = exc if isinstance(exc, ModelyardError) else f"cannot list its items: {exc}"
         raise NodeError(workflow_id, node_id, cause) from None

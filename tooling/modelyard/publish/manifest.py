@@ -10,6 +10,7 @@ Format (``manifest.json``, see docs/architecture.md)::
 A workflow's ``commit`` and ``published_at`` say when its content last changed: they carry over from
 the previous manifest while its hash stays the same, so republishing the same commit changes no byte.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,18 @@ def _workflow_entry(workflow: ir.Workflow) -> dict[str, Any]:
 
 def from_document(document: ir.Document) -> Manifest:
     """What a manifest says about an IR document, without publication facts (files, times)."""
-    return {"manifest_version": MANIFEST_VERSION, "backend": None, "source": document.source,
-            "published_at": None, "workflows": {w.id: _workflow_entry(w) for w in document.workflows}}
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "backend": None,
+        "source": document.source,
+        "published_at": None,
+        "workflows": {w.id: _workflow_entry(w) for w in document.workflows},
+    }
 
 
-def build(document: ir.Document, backend: str, files: dict[str, list[str]], previous: Manifest | None,
-          now: str) -> Manifest:
+def build(
+    document: ir.Document, backend: str, files: dict[str, list[str]], previous: Manifest | None, now: str
+) -> Manifest:
     """The manifest for publishing ``document``; ``files`` maps workflow id -> its published files."""
     before = (previous or {}).get("workflows", {})
     workflows = {}
@@ -55,8 +62,12 @@ def build(document: ir.Document, backend: str, files: dict[str, list[str]], prev
         entry["commit"] = old["commit"] if unchanged else document.source.get("commit")
         entry["published_at"] = old["published_at"] if unchanged else now
         workflows[workflow.id] = entry
-    manifest = {"manifest_version": MANIFEST_VERSION, "backend": backend, "source": document.source,
-                "workflows": workflows}
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "backend": backend,
+        "source": document.source,
+        "workflows": workflows,
+    }
     same = previous is not None and {k: v for k, v in previous.items() if k != "published_at"} == manifest
     manifest["published_at"] = previous["published_at"] if same else now
     return manifest
@@ -72,20 +83,26 @@ def read(path: Path) -> Manifest:
         text = Path(path).read_text(encoding="utf-8")
         data = json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelyardError(f"{path}: cannot read: {exc}",
-                             hint="point --target at a publish target, a manifest.json or a compiled ir.json") from None
+        raise ModelyardError(
+            f"{path}: cannot read: {exc}",
+            hint="point --target at a publish target, a manifest.json or a compiled ir.json",
+        ) from None
     if isinstance(data, dict) and "manifest_version" in data:
         if data["manifest_version"] != MANIFEST_VERSION:
-            raise ModelyardError(f"{path}: manifest version {data['manifest_version']!r} is not supported "
-                                 f"(expected {MANIFEST_VERSION})", hint="upgrade modelyard")
+            raise ModelyardError(
+                f"{path}: manifest version {data['manifest_version']!r} is not supported (expected {MANIFEST_VERSION})",
+                hint="upgrade modelyard",
+            )
         return data
     if isinstance(data, dict) and "ir_version" in data:
         try:
             return from_document(ir.Document.loads(text))
         except (ir.GraphError, KeyError, TypeError) as exc:
             raise ModelyardError(f"{path}: not a usable IR document: {exc}", hint="recompile it") from None
-    raise ModelyardError(f"{path}: neither a modelyard manifest nor an IR document",
-                         hint="point --target at a publish target, a manifest.json or a compiled ir.json")
+    raise ModelyardError(
+        f"{path}: neither a modelyard manifest nor an IR document",
+        hint="point --target at a publish target, a manifest.json or a compiled ir.json",
+    )
 
 
 def locate(path: Path) -> Path | None:

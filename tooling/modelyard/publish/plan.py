@@ -4,6 +4,7 @@ workflow and node by node, with the reason for every change (the ``hash_parts`` 
 A node whose own parts are equal but whose hash moved changed because of a node ``upstream``;
 a workflow whose nodes are all equal changed its ``settings`` (schedule, retries, environment).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -98,10 +99,12 @@ def diff(current: Manifest, baseline: Manifest | None, baseline_path: str | None
             changes.append(WorkflowChange(wid, new[wid]["kind"], UNCHANGED, (), ()))
         else:
             nodes = _nodes(new[wid]["nodes"], old[wid]["nodes"])
-            changes.append(WorkflowChange(wid, new[wid]["kind"], CHANGED,
-                                          _workflow_reasons(new[wid], old[wid], nodes), nodes))
-    return Plan(baseline_path, (baseline or {}).get("source") or {}, (baseline or {}).get("published_at"),
-                tuple(changes))
+            changes.append(
+                WorkflowChange(wid, new[wid]["kind"], CHANGED, _workflow_reasons(new[wid], old[wid], nodes), nodes)
+            )
+    return Plan(
+        baseline_path, (baseline or {}).get("source") or {}, (baseline or {}).get("published_at"), tuple(changes)
+    )
 
 
 def _suffix(reasons: tuple[str, ...]) -> str:
@@ -125,8 +128,11 @@ def text_lines(plan: Plan, applied: bool = False) -> list[str]:
     if plan.has_changes:
         lines.append("")
         counts = [plan.count(c) for c in (ADDED, CHANGED, REMOVED, UNCHANGED)]
-        template = ("Published: {} added, {} changed, {} removed, {} unchanged." if applied
-                    else "Plan: {} to add, {} to change, {} to remove, {} unchanged.")
+        template = (
+            "Published: {} added, {} changed, {} removed, {} unchanged."
+            if applied
+            else "Plan: {} to add, {} to change, {} to remove, {} unchanged."
+        )
         lines.append(template.format(*counts))
     else:
         lines.append(f"No changes: {plan.count(UNCHANGED)} workflow(s) up to date.")

@@ -12,6 +12,7 @@ publish that fails or is killed leaves the previous set live (its staging folder
 next publish). ``<id>`` is a hash of the content, so the same commit publishes the same bytes, and a
 publish that would change nothing writes nothing.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,9 +23,9 @@ import uuid
 from pathlib import Path
 
 from modelyard import backends, ir
-from modelyard.publish import manifest, plan
 from modelyard.errors import ModelyardError, PublishError
 from modelyard.fsio import locked, write_atomic
+from modelyard.publish import manifest, plan
 
 VERSIONS = ".versions"
 STAGING_PREFIX = ".staging-"
@@ -41,9 +42,14 @@ class Publication:
     files: tuple[str, ...]
 
     def to_json(self) -> dict:
-        return {"target": str(self.target), "current": str(self.target / manifest.CURRENT),
-                "version": self.version, "changed": self.changed, "files": list(self.files),
-                "plan": self.plan.to_json()}
+        return {
+            "target": str(self.target),
+            "current": str(self.target / manifest.CURRENT),
+            "version": self.version,
+            "changed": self.changed,
+            "files": list(self.files),
+            "plan": self.plan.to_json(),
+        }
 
 
 def check_source(root: Path, source: dict, allow_dirty: bool) -> None:
@@ -53,27 +59,34 @@ def check_source(root: Path, source: dict, allow_dirty: bool) -> None:
     if allow_dirty:
         return
     if source.get("commit") is None:
-        raise PublishError(f"refusing to publish: {root} is not a git repository with a commit, so nothing "
-                           "records what was published", hint="commit the repo first, or pass --allow-dirty")
+        raise PublishError(
+            f"refusing to publish: {root} is not a git repository with a commit, so nothing records what was published",
+            hint="commit the repo first, or pass --allow-dirty",
+        )
     if source.get("dirty"):
         files = dirty_files(root)
         listing = "\n".join(f"    {line}" for line in files[:20]) + ("\n    ..." if len(files) > 20 else "")
-        raise PublishError("refusing to publish: the working tree has uncommitted changes, so the published "
-                           f"workflows would match no commit:\n{listing}",
-                           hint="commit or stash them (or pass --allow-dirty)")
+        raise PublishError(
+            "refusing to publish: the working tree has uncommitted changes, so the published "
+            f"workflows would match no commit:\n{listing}",
+            hint="commit or stash them (or pass --allow-dirty)",
+        )
 
 
 def render_files(backend: str, document: ir.Document) -> tuple[dict[str, bytes], dict[str, list[str]]]:
     """Every file to publish, and which of them belong to each workflow (rendered on its own)."""
     try:
         files = dict(backends.render(backend, document))
-        per_workflow = {w.id: sorted(backends.render(backend, ir.Document((w,), document.source)))
-                        for w in document.workflows}
+        per_workflow = {
+            w.id: sorted(backends.render(backend, ir.Document((w,), document.source))) for w in document.workflows
+        }
     except ModelyardError:
         raise
     except Exception as exc:
-        raise PublishError(f"backend {backend!r} failed: {type(exc).__name__}: {exc}",
-                           hint="nothing was published; the target still holds the previous set") from exc
+        raise PublishError(
+            f"backend {backend!r} failed: {type(exc).__name__}: {exc}",
+            hint="nothing was published; the target still holds the previous set",
+        ) from exc
     ir_bytes = document.dumps().encode()
     if files.setdefault(manifest.IR_FILE, ir_bytes) != ir_bytes:
         raise PublishError(f"backend {backend!r} writes its own {manifest.IR_FILE}, which would hide the IR")
@@ -89,13 +102,17 @@ def _check_target(target: Path) -> None:
         raise PublishError(f"publish target {target} is a file, not a folder", hint="choose a folder")
     current = target / manifest.CURRENT
     if current.exists() and not current.is_symlink():
-        raise PublishError(f"{current} is not a symlink: {target} was not written by modelyard publish",
-                           hint="choose a new or empty folder as the publish target")
+        raise PublishError(
+            f"{current} is not a symlink: {target} was not written by modelyard publish",
+            hint="choose a new or empty folder as the publish target",
+        )
     entries = sorted(p.name for p in target.iterdir()) if target.is_dir() else []
     foreign = [name for name in entries if name not in OWN_ENTRIES and not _is_swap_leftover(name)]
     if foreign:
-        raise PublishError(f"publish target {target} holds files modelyard did not write: {', '.join(foreign[:5])}",
-                           hint="publish into a folder of its own (e.g. a subfolder of the DAGs folder)")
+        raise PublishError(
+            f"publish target {target} holds files modelyard did not write: {', '.join(foreign[:5])}",
+            hint="publish into a folder of its own (e.g. a subfolder of the DAGs folder)",
+        )
 
 
 def live_files(target: Path) -> dict[str, bytes]:
@@ -144,7 +161,7 @@ def publish(document: ir.Document, backend: str, target: Path, now: str | None =
     with locked(target):
         located = manifest.locate(target)
         previous = manifest.read(located) if located else None
-        now = now or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = now or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         new_manifest = manifest.build(document, backend, per_workflow, previous, now)
         files[manifest.MANIFEST_FILE] = manifest.dumps(new_manifest)
         changes = plan.diff(new_manifest, previous, str(located) if located else None)

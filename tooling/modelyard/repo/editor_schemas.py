@@ -4,6 +4,7 @@ server finds them offline, and mapped to the repo's files in ``.vscode/settings.
 The cookiecutter template's post-generation hook calls ``export``; after upgrading modelyard,
 ``modelyard schemas`` refreshes the copies (``validate`` warns when they are stale).
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,11 @@ def stale(root: Path) -> list[str]:
     folder = root / EDITOR_DIR
     if not folder.is_dir():
         return []
-    return [f"{EDITOR_DIR}/{name}" for kind, name in SCHEMA_FILES.items()
-            if not (folder / name).is_file() or (folder / name).read_text("utf-8") != schema_text(kind)]
+    return [
+        f"{EDITOR_DIR}/{name}"
+        for kind, name in SCHEMA_FILES.items()
+        if not (folder / name).is_file() or (folder / name).read_text("utf-8") != schema_text(kind)
+    ]
 
 
 def vscode_schemas() -> dict[str, list[str]]:
@@ -46,6 +50,11 @@ def vscode_schemas() -> dict[str, list[str]]:
 
 def vscode_settings() -> str:
     """The template's ``.vscode/settings.json`` (for the Red Hat YAML extension)."""
-    settings = {"yaml.schemas": vscode_schemas(), "yaml.validate": True, "yaml.completion": True,
-                "yaml.hover": True, "yaml.yamlVersion": "1.2"}
+    settings = {
+        "yaml.schemas": vscode_schemas(),
+        "yaml.validate": True,
+        "yaml.completion": True,
+        "yaml.hover": True,
+        "yaml.yamlVersion": "1.2",
+    }
     return json.dumps(settings, indent=2) + "\n"

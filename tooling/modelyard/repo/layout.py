@@ -1,5 +1,6 @@
 """The convention of a model repo: where each kind of file lives, what a file's workflow is
 called, and which paths count as inside the repo. Every other module asks here."""
+
 from __future__ import annotations
 
 import functools
@@ -29,7 +30,8 @@ def find_repo_root(start: Path | None = None) -> Path:
             return folder
     raise RepoNotFoundError(
         f"no {SETTINGS_FILE} in {start} or any folder above it",
-        hint="run modelyard inside a model repo, or create one with `modelyard new`")
+        hint="run modelyard inside a model repo, or create one with `modelyard new`",
+    )
 
 
 def relpath(root: Path, path: Path) -> str:

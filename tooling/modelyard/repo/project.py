@@ -4,6 +4,7 @@ Layout (paths relative to the repo root): ``modelyard.yaml`` (settings), ``extra
 ``models/*.yaml``, ``tuning/*.yaml``, ``trainers/**.py``. Loading collects *every* problem in the
 file set (syntax and schema; ``validate.project`` adds the cross-file checks) and reports them together.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,11 +14,16 @@ from typing import Any
 
 from modelyard.errors import ConfigError, Diagnostic, Position
 from modelyard.repo.layout import (
-    EXTRACTS_DIR, MODELS_DIR, SETTINGS_FILE, TRAINERS_DIR, TUNING_DIR, inside_repo, yaml_files,
+    EXTRACTS_DIR,
+    MODELS_DIR,
+    SETTINGS_FILE,
+    TRAINERS_DIR,
+    TUNING_DIR,
+    inside_repo,
+    yaml_files,
 )
 from modelyard.repo.schemas import check_schema
 from modelyard.repo.yamlsource import YamlDocument, YamlSyntaxError, read_yaml
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,15 +196,17 @@ def _extracts(doc: YamlDocument, root: Path) -> list[ExtractSpec]:
     out = []
     for name, body in doc.data.items():
         sql_file = body.get("sql_file", "")
-        out.append(ExtractSpec(
-            file=doc.path,
-            name=name,
-            operator=body["operator"],
-            sql_file=(folder / sql_file).as_posix() if sql_file else "",
-            kwargs=dict(body.get("kwargs") or {}),
-            description=body.get("description", ""),
-            position=doc.where((name,), key=True),
-        ))
+        out.append(
+            ExtractSpec(
+                file=doc.path,
+                name=name,
+                operator=body["operator"],
+                sql_file=(folder / sql_file).as_posix() if sql_file else "",
+                kwargs=dict(body.get("kwargs") or {}),
+                description=body.get("description", ""),
+                position=doc.where((name,), key=True),
+            )
+        )
     return out
 
 
@@ -272,9 +280,14 @@ def _read(root: Path, file: Path, kind: str, diagnostics: list[Diagnostic]) -> Y
     display = file.relative_to(root).as_posix()  # files are listed under root: no resolve() needed
     if not inside_repo(root, display):
         # a repo's behaviour must be in the repo: a commit would not record what a symlink out points to
-        diagnostics.append(Diagnostic(Position(display), "error", "path-escape",
-                                      f"{display} is a symlink to {file.resolve()}, outside the repo; "
-                                      "copy the file into the repo instead"))
+        diagnostics.append(
+            Diagnostic(
+                Position(display),
+                "error",
+                "path-escape",
+                f"{display} is a symlink to {file.resolve()}, outside the repo; copy the file into the repo instead",
+            )
+        )
         return None
     try:
         doc = read_yaml(file, display)

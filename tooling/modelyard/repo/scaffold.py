@@ -3,6 +3,7 @@
 The template lives in the package as ``bundled_template`` (a symlink to the repo's ``template/`` in
 a checkout, real files in a wheel), so ``modelyard new`` works wherever modelyard is installed.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,9 @@ def new_repo(path: Path | None, name: str | None, no_input: bool, context: dict[
     parent.mkdir(parents=True, exist_ok=True)
     staging = parent / f".modelyard-new-{uuid.uuid4().hex}"
     try:
-        created = Path(cookiecutter(str(template_dir()), no_input=no_input, output_dir=str(staging),
-                                    extra_context=context))
+        created = Path(
+            cookiecutter(str(template_dir()), no_input=no_input, output_dir=str(staging), extra_context=context)
+        )
         final = path or parent / created.name
         _check_free(final)
         if final.is_dir():  # an empty folder, maybe the user's cwd: fill it rather than replace it

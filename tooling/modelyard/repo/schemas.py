@@ -3,6 +3,7 @@
 The schemas live in ``schemas/`` at the repo root and ship inside the package; editors use the
 same files. Each jsonschema error becomes a positioned diagnostic, with "did you mean" for keys.
 """
+
 from __future__ import annotations
 
 import functools
@@ -11,8 +12,8 @@ import re
 from importlib import resources
 
 from modelyard.errors import Diagnostic
-from modelyard.suggest import did_you_mean
 from modelyard.repo.yamlsource import YamlDocument
+from modelyard.suggest import did_you_mean
 
 SCHEMA_FILES = {
     "extract": "extract.schema.json",
@@ -58,9 +59,13 @@ def _dotted(path) -> str:
 
 
 _RULES = {
-    "minimum": "out-of-range", "exclusiveMinimum": "out-of-range",
-    "maximum": "out-of-range", "exclusiveMaximum": "out-of-range",
-    "minLength": "empty", "minItems": "empty", "minProperties": "empty",
+    "minimum": "out-of-range",
+    "exclusiveMinimum": "out-of-range",
+    "maximum": "out-of-range",
+    "exclusiveMaximum": "out-of-range",
+    "minLength": "empty",
+    "minItems": "empty",
+    "minProperties": "empty",
 }
 
 
@@ -73,8 +78,11 @@ def _empty_mapping_above(doc: YamlDocument, path: tuple, key, schema: dict, inst
     """The nearest key above ``key`` whose value is empty but should be a mapping: lost indentation,
     as when YAML is pasted from a web page (``tags:`` then ``canonical_name: ...``)."""
     line = doc.where(path + (key,), key=True).line
-    candidates = [(doc.where(path + (name,), key=True).line, name) for name, value in instance.items()
-                  if value is None and "object" in _types(schema.get("properties", {}).get(name, {}))]
+    candidates = [
+        (doc.where(path + (name,), key=True).line, name)
+        for name, value in instance.items()
+        if value is None and "object" in _types(schema.get("properties", {}).get(name, {}))
+    ]
     above = [c for c in candidates if c[0] < line]
     return max(above)[1] if above else None
 
@@ -91,8 +99,7 @@ def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
     if validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = list(error.schema.get("properties", {}))
         patterns = error.schema.get("patternProperties", {})
-        extra = [k for k in error.instance
-                 if k not in allowed and not any(re.match(p, str(k)) for p in patterns)]
+        extra = [k for k in error.instance if k not in allowed and not any(re.match(p, str(k)) for p in patterns)]
         out = []
         for key in extra:
             message = f"{_dotted(path + (key,))}: unknown key{did_you_mean(key, allowed)}"
@@ -104,24 +111,50 @@ def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
         return out
     if validator == "required":
         missing = [k for k in error.validator_value if isinstance(error.instance, dict) and k not in error.instance]
-        return [Diagnostic(doc.where(path, key=True), "error", "missing-key",
-                           f"{where}: missing required key {k!r}") for k in missing]
+        return [
+            Diagnostic(doc.where(path, key=True), "error", "missing-key", f"{where}: missing required key {k!r}")
+            for k in missing
+        ]
     if validator == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
-        return [Diagnostic(doc.where(path), "error", "wrong-type",
-                           f"{where}: expected {expected}, got {_describe_value(error.instance)}")]
+        return [
+            Diagnostic(
+                doc.where(path),
+                "error",
+                "wrong-type",
+                f"{where}: expected {expected}, got {_describe_value(error.instance)}",
+            )
+        ]
     if validator == "enum":
-        return [Diagnostic(doc.where(path), "error", "unknown-value",
-                           f"{where}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
-                           + did_you_mean(error.instance, error.validator_value))]
+        return [
+            Diagnostic(
+                doc.where(path),
+                "error",
+                "unknown-value",
+                f"{where}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+                + did_you_mean(error.instance, error.validator_value),
+            )
+        ]
     if "propertyNames" in error.relative_schema_path:  # jsonschema reports the key's own failure
-        return [Diagnostic(doc.where(path + (error.instance,), key=True), "error", "bad-name",
-                           f"{where}: {error.instance!r} is not a valid name (letters, digits and underscores)")]
+        return [
+            Diagnostic(
+                doc.where(path + (error.instance,), key=True),
+                "error",
+                "bad-name",
+                f"{where}: {error.instance!r} is not a valid name (letters, digits and underscores)",
+            )
+        ]
     if validator == "pattern":
-        return [Diagnostic(doc.where(path), "error", "bad-format",
-                           f"{where}: {error.instance!r} does not have the expected form: "
-                           f"{error.schema.get('description', error.message)}")]
+        return [
+            Diagnostic(
+                doc.where(path),
+                "error",
+                "bad-format",
+                f"{where}: {error.instance!r} does not have the expected form: "
+                f"{error.schema.get('description', error.message)}",
+            )
+        ]
     if validator in _RULES:
         return [Diagnostic(doc.where(path), "error", _RULES[validator], f"{where}: {error.message}")]
     if validator == "oneOf" and error.context:
@@ -131,8 +164,14 @@ def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
         if deeper:
             return _diagnostics_for(max(deeper, key=lambda e: len(e.absolute_path)), doc)
         expected = " or ".join(str(e.validator_value) for e in error.context if e.validator == "type")
-        return [Diagnostic(doc.where(path), "error", "wrong-type",
-                           f"{where}: expected {expected}, got {_describe_type(error.instance)}")]
+        return [
+            Diagnostic(
+                doc.where(path),
+                "error",
+                "wrong-type",
+                f"{where}: expected {expected}, got {_describe_type(error.instance)}",
+            )
+        ]
     return [Diagnostic(doc.where(path), "error", "schema", f"{where}: {error.message}")]
 
 

@@ -4,6 +4,7 @@ rendering (sandboxed; an undefined variable is an error).
 Validation runs in a pre-commit hook, so the common template (plain ``{{ name }}`` placeholders) is
 read with a regex; jinja2 is imported only for anything richer, and for rendering.
 """
+
 from __future__ import annotations
 
 import functools
@@ -63,9 +64,13 @@ def render_sql(text: str, kwargs: dict, display: str) -> str:
     except jinja2.UndefinedError as exc:
         # "'x' is undefined" is a missing kwarg; "'dict object' has no attribute 'y'" is not
         missing = (exc.message or "").endswith("is undefined")
-        raise ModelyardError(f"SQL template: {exc.message}", Position(display),
-                             hint="add the variable to the extract's kwargs" if missing else
-                             "check the attribute or key against the value in the extract's kwargs") from None
+        raise ModelyardError(
+            f"SQL template: {exc.message}",
+            Position(display),
+            hint="add the variable to the extract's kwargs"
+            if missing
+            else "check the attribute or key against the value in the extract's kwargs",
+        ) from None
     except jinja2.exceptions.SecurityError as exc:
         raise ModelyardError(f"SQL template tried an unsafe operation: {exc}", Position(display)) from None
 
@@ -75,8 +80,7 @@ def read_sql(root: Path, sql_file: str) -> str:
 
 
 _COMMENT_OR_STRING = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.DOTALL)
-_EXTRACT_TABLE = re.compile(
-    r'(?<![\w."])"?extracts"?\s*\.\s*(?:"([^"\n]+)"|([A-Za-z_][A-Za-z0-9_]*))', re.IGNORECASE)
+_EXTRACT_TABLE = re.compile(r'(?<![\w."])"?extracts"?\s*\.\s*(?:"([^"\n]+)"|([A-Za-z_][A-Za-z0-9_]*))', re.IGNORECASE)
 
 
 def extract_tables(sql: str) -> list[tuple[str, int]]:
@@ -86,5 +90,7 @@ def extract_tables(sql: str) -> list[tuple[str, int]]:
     rendered SQL.
     """
     blanked = _COMMENT_OR_STRING.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), sql)
-    return [(f"extracts.{m.group(1) or m.group(2)}", blanked.count("\n", 0, m.start()) + 1)
-            for m in _EXTRACT_TABLE.finditer(blanked)]
+    return [
+        (f"extracts.{m.group(1) or m.group(2)}", blanked.count("\n", 0, m.start()) + 1)
+        for m in _EXTRACT_TABLE.finditer(blanked)
+    ]

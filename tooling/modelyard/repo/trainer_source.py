@@ -6,6 +6,7 @@ parameters and whether it implements ``modelyard.AbstractTrainer``. What cannot 
 source (a base class from another package, a decorator we do not know) is marked unknown, never
 guessed: the checks stay silent about it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.repo.layout import TRAINERS_DIR, USER_PACKAGE
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,6 +147,7 @@ def _imported_files(root: Path, rel: str, tree: ast.Module) -> list[str]:
 
 # --- reading a class ------------------------------------------------------------------------
 
+
 def _dotted(node: ast.expr) -> str | None:
     if isinstance(node, ast.Subscript):  # AbstractTrainer[Model]
         return _dotted(node.value)
@@ -253,7 +254,9 @@ class _ClassReader:
         except TrainerSourceError:
             return None
 
-    def _base(self, base: ast.expr, rel: str, imports: dict[str, str], classes: dict[str, ast.ClassDef]) -> _Reading | None:
+    def _base(
+        self, base: ast.expr, rel: str, imports: dict[str, str], classes: dict[str, ast.ClassDef]
+    ) -> _Reading | None:
         dotted = _dotted(base)
         qualified = _qualify(dotted, imports)
         if qualified in _ABSTRACT_TRAINER:
@@ -266,7 +269,9 @@ class _ClassReader:
             return _Reading(False, {}, False, None, set())
         return None  # a class from another package: cannot judge
 
-    def _read_class(self, rel: str, node: ast.ClassDef, imports: dict[str, str], classes: dict[str, ast.ClassDef]) -> _Reading:
+    def _read_class(
+        self, rel: str, node: ast.ClassDef, imports: dict[str, str], classes: dict[str, ast.ClassDef]
+    ) -> _Reading:
         bases = [self._base(b, rel, imports, classes) for b in node.bases]
         known = [b for b in bases if b is not None]
         complete = len(known) == len(bases)
@@ -351,7 +356,7 @@ def _signature(func: ast.FunctionDef) -> tuple[tuple[Param, ...], bool]:
     params = [Param(a.arg, i < first_default) for i, a in enumerate(positional) if a not in args.posonlyargs]
     if positional and positional[0].arg in ("self", "cls") and params and params[0].name == positional[0].arg:
         params = params[1:]
-    params += [Param(a.arg, d is None) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+    params += [Param(a.arg, d is None) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
     return tuple(params), args.kwarg is not None
 
 
@@ -376,16 +381,28 @@ def read_trainer_class(root: Path, rel: str, name: str) -> TrainerClass | None:
     line = classes[name].lineno if name in classes else 0
     train_params, train_any = reading.train if reading.train else (None, False)
     methods = frozenset(reading.methods) if reading.methods is not None else None
-    return TrainerClass(name, rel, line, reading.is_trainer, reading.fields, reading.accepts_any_arg,
-                        train_params, train_any, methods)
+    return TrainerClass(
+        name, rel, line, reading.is_trainer, reading.fields, reading.accepts_any_arg, train_params, train_any, methods
+    )
 
 
 # --- literal values against annotations ----------------------------------------------------
 
 _SCALARS: dict[str, tuple[type, ...]] = {
-    "bool": (bool,), "int": (int,), "float": (int, float), "str": (str,),
-    "list": (list,), "List": (list,), "Sequence": (list,), "tuple": (list,), "Tuple": (list,),
-    "dict": (dict,), "Dict": (dict,), "Mapping": (dict,), "set": (list,), "Set": (list,),
+    "bool": (bool,),
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "list": (list,),
+    "List": (list,),
+    "Sequence": (list,),
+    "tuple": (list,),
+    "Tuple": (list,),
+    "dict": (dict,),
+    "Dict": (dict,),
+    "Mapping": (dict,),
+    "set": (list,),
+    "Set": (list,),
 }
 
 
@@ -410,7 +427,9 @@ def type_mismatch(value: Any, annotation: ast.expr | None) -> str | None:
 
 def _union_members(annotation: ast.expr) -> list[ast.expr] | None:
     if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
-        return (_union_members(annotation.left) or [annotation.left]) + (_union_members(annotation.right) or [annotation.right])
+        return (_union_members(annotation.left) or [annotation.left]) + (
+            _union_members(annotation.right) or [annotation.right]
+        )
     if isinstance(annotation, ast.Subscript) and _name(annotation.value) in ("Optional", "Union"):
         inner = annotation.slice
         members = list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
@@ -432,7 +451,9 @@ def _expected(annotation: ast.expr) -> str | None:
     if isinstance(annotation, ast.Subscript):
         if name == "Literal":
             inner = annotation.slice
-            return "one of " + ", ".join(ast.unparse(o) for o in (inner.elts if isinstance(inner, ast.Tuple) else [inner]))
+            return "one of " + ", ".join(
+                ast.unparse(o) for o in (inner.elts if isinstance(inner, ast.Tuple) else [inner])
+            )
         return ast.unparse(annotation) if name in _SCALARS else None
     if name == "Any":
         return None

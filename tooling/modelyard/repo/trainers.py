@@ -4,6 +4,7 @@
 imported as the package ``modelyard_user_trainers`` (never put on ``sys.path``), so a folder named
 ``sklearn`` cannot shadow the real scikit-learn that the trainer itself imports.
 """
+
 from __future__ import annotations
 
 import abc
@@ -45,12 +46,10 @@ class AbstractTrainer(abc.ABC, Generic[ModelT]):
     """
 
     @abc.abstractmethod
-    def train(self, *args: Any, **kwargs: Any) -> TrainedObject[ModelT]:
-        ...
+    def train(self, *args: Any, **kwargs: Any) -> TrainedObject[ModelT]: ...
 
     @abc.abstractmethod
-    def evaluate(self, model: ModelT, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        ...
+    def evaluate(self, model: ModelT, *args: Any, **kwargs: Any) -> dict[str, Any]: ...
 
 
 def _install_package(root: Path) -> None:
@@ -80,7 +79,9 @@ def user_frame(exc: BaseException, root: Path) -> Position | None:
         if frame.filename.startswith(root_text):
             found = Position(Path(frame.filename).resolve().relative_to(root.resolve()).as_posix(), frame.lineno or 0)
     if found is None and isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(root_text):
-        found = Position(Path(exc.filename).resolve().relative_to(root.resolve()).as_posix(), exc.lineno or 0, exc.offset or 0)
+        found = Position(
+            Path(exc.filename).resolve().relative_to(root.resolve()).as_posix(), exc.lineno or 0, exc.offset or 0
+        )
     return found
 
 
@@ -97,19 +98,27 @@ def load_trainer_class(root: Path, dotted: str, *, where: Position | None = None
             module = importlib.import_module(f"{PACKAGE}.{module_name}")
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith(PACKAGE):
-            raise TrainerError(f"model_trainer {dotted!r}: no file trainers/{module_name.replace('.', '/')}.py",
-                               where) from None
-        raise TrainerError(f"importing trainer module for {dotted!r} failed: {describe_exception(exc)}",
-                           user_frame(exc, root) or where,
-                           hint="install the missing package in this environment") from None
+            raise TrainerError(
+                f"model_trainer {dotted!r}: no file trainers/{module_name.replace('.', '/')}.py", where
+            ) from None
+        raise TrainerError(
+            f"importing trainer module for {dotted!r} failed: {describe_exception(exc)}",
+            user_frame(exc, root) or where,
+            hint="install the missing package in this environment",
+        ) from None
     except Exception as exc:
-        raise TrainerError(f"importing trainer module for {dotted!r} failed: {describe_exception(exc)}",
-                           user_frame(exc, root) or where) from None
+        raise TrainerError(
+            f"importing trainer module for {dotted!r} failed: {describe_exception(exc)}", user_frame(exc, root) or where
+        ) from None
     cls = getattr(module, class_name, None)
     if not isinstance(cls, type):
-        raise TrainerError(f"model_trainer {dotted!r}: trainers/{module_name.replace('.', '/')}.py has no class {class_name!r}", where)
+        raise TrainerError(
+            f"model_trainer {dotted!r}: trainers/{module_name.replace('.', '/')}.py has no class {class_name!r}", where
+        )
     if not issubclass(cls, AbstractTrainer):
-        raise TrainerError(f"model_trainer {dotted!r}: class {class_name} does not subclass modelyard.AbstractTrainer", where)
+        raise TrainerError(
+            f"model_trainer {dotted!r}: class {class_name} does not subclass modelyard.AbstractTrainer", where
+        )
     return cls
 
 

@@ -5,6 +5,7 @@ PyYAML's composer gives nodes with marks; we build Python values from them ourse
 overwriting, (3) scalars follow YAML 1.2's core schema (``yes`` stays the string ``'yes'``), and
 (4) hostile files (alias bombs, binary garbage, huge files) end in a clear error, quickly.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,8 +30,10 @@ _INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$|^0o[0-7]+$|^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$")
 
 # What the safe resolver gives untagged nodes; any other tag was written by hand (!!python/object ...)
-_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in
-               ("str", "int", "float", "bool", "null", "timestamp", "merge", "value", "seq", "map")}
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "merge", "value", "seq", "map")
+}
 
 KeyPath = tuple  # tuple[str | int, ...]
 
@@ -104,9 +107,12 @@ class _Builder:
     def build(self, node: yaml.Node, keypath: KeyPath, depth: int = 0) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            self.fail(node, "yaml-too-large",
-                      f"the document expands to more than {MAX_NODES} values "
-                      "(an alias bomb?); simplify the file or drop the anchors")
+            self.fail(
+                node,
+                "yaml-too-large",
+                f"the document expands to more than {MAX_NODES} values "
+                "(an alias bomb?); simplify the file or drop the anchors",
+            )
         if depth > 100:
             self.fail(node, "yaml-too-deep", "the document nests more than 100 levels deep")
         self.positions.setdefault(keypath, self.pos(node))
@@ -130,8 +136,11 @@ class _Builder:
                     key = key_node.value
                 if key in result:
                     first = self.key_positions[keypath + (key,)]
-                    self.fail(key_node, "yaml-duplicate-key",
-                              f"duplicate key {key!r} (first defined at line {first.line}); remove one of them")
+                    self.fail(
+                        key_node,
+                        "yaml-duplicate-key",
+                        f"duplicate key {key!r} (first defined at line {first.line}); remove one of them",
+                    )
                 self.key_positions[keypath + (key,)] = self.pos(key_node)
                 result[key] = self.build(value_node, keypath + (key,), depth + 1)
             return result
@@ -144,9 +153,14 @@ def parse_yaml(text: str, path: str) -> YamlDocument:
         for number, line in enumerate(text.splitlines(), 1):
             indent = line[: len(line) - len(line.lstrip(" \t"))]
             if "\t" in indent:
-                raise YamlSyntaxError(Diagnostic(
-                    Position(path, number, indent.index("\t") + 1), "error", "yaml-tab",
-                    "tab character in indentation; YAML indents with spaces only"))
+                raise YamlSyntaxError(
+                    Diagnostic(
+                        Position(path, number, indent.index("\t") + 1),
+                        "error",
+                        "yaml-tab",
+                        "tab character in indentation; YAML indents with spaces only",
+                    )
+                )
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -155,7 +169,9 @@ def parse_yaml(text: str, path: str) -> YamlDocument:
         problem = exc.problem or exc.context or "invalid YAML"
         raise YamlSyntaxError(Diagnostic(position, "error", "yaml-syntax", f"invalid YAML: {problem}")) from None
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(Diagnostic(Position(path, 1, 1), "error", "yaml-syntax", f"invalid YAML: {exc}")) from None
+        raise YamlSyntaxError(
+            Diagnostic(Position(path, 1, 1), "error", "yaml-syntax", f"invalid YAML: {exc}")
+        ) from None
     builder = _Builder(path)
     data = builder.build(node, ()) if node is not None else None
     if node is None:
@@ -168,19 +184,28 @@ def read_yaml(file: Path, display: str) -> YamlDocument:
     try:
         size = file.stat().st_size
         if size > MAX_BYTES:
-            raise YamlSyntaxError(Diagnostic(Position(display), "error", "file-too-large",
-                                             f"file is {size:,} bytes; YAML config files may be at most {MAX_BYTES:,}"))
+            raise YamlSyntaxError(
+                Diagnostic(
+                    Position(display),
+                    "error",
+                    "file-too-large",
+                    f"file is {size:,} bytes; YAML config files may be at most {MAX_BYTES:,}",
+                )
+            )
         raw = file.read_bytes()
     except OSError as exc:
-        raise YamlSyntaxError(Diagnostic(Position(display), "error", "file-unreadable",
-                                         f"cannot read file: {exc.strerror}")) from None
+        raise YamlSyntaxError(
+            Diagnostic(Position(display), "error", "file-unreadable", f"cannot read file: {exc.strerror}")
+        ) from None
     if b"\x00" in raw:
-        raise YamlSyntaxError(Diagnostic(Position(display), "error", "file-binary",
-                                         "file holds binary data (NUL bytes), not YAML text"))
+        raise YamlSyntaxError(
+            Diagnostic(Position(display), "error", "file-binary", "file holds binary data (NUL bytes), not YAML text")
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise YamlSyntaxError(Diagnostic(Position(display, line), "error", "file-encoding",
-                                         "file is not valid UTF-8 text")) from None
+        raise YamlSyntaxError(
+            Diagnostic(Position(display, line), "error", "file-encoding", "file is not valid UTF-8 text")
+        ) from None
     return parse_yaml(text, display)

@@ -5,6 +5,7 @@ a temporary folder and renamed into place while holding a per-model file lock, s
 get distinct versions and a reader never sees half a version. Loading checks the artifact's
 sha256 against its envelope and refuses a mismatch.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,10 @@ class ModelStore:
 
     def _folder(self, name: str) -> Path:
         if not isinstance(name, str) or not NAME.fullmatch(name):
-            raise StoreError(f"{name!r} is not a model name: a canonical name is letters, digits, '_', '-' "
-                             "and '.', starting with a letter or digit")
+            raise StoreError(
+                f"{name!r} is not a model name: a canonical name is letters, digits, '_', '-' "
+                "and '.', starting with a letter or digit"
+            )
         return self.root / name
 
     def _versions(self, name: str) -> list[int]:
@@ -47,8 +50,15 @@ class ModelStore:
         staging = folder / f".tmp-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
-            envelope = dict(envelope, artifact={"file": ARTIFACT, "sha256": hashlib.sha256(artifact).hexdigest(),
-                                                "bytes": len(artifact), "serializer": "cloudpickle"})
+            envelope = dict(
+                envelope,
+                artifact={
+                    "file": ARTIFACT,
+                    "sha256": hashlib.sha256(artifact).hexdigest(),
+                    "bytes": len(artifact),
+                    "serializer": "cloudpickle",
+                },
+            )
             (staging / ARTIFACT).write_bytes(artifact)
             with locked(folder):
                 versions = [int(p.name) for p in folder.iterdir() if p.name.isdigit()]
@@ -76,8 +86,12 @@ class ModelStore:
         versions = self._versions(name)
         if not versions:
             known = self.names()
-            raise StoreError(f"no stored model named {name!r} in {self.root}",
-                             hint=f"stored models: {', '.join(known)}" if known else "train one with `modelyard run models/FILE.yaml`")
+            raise StoreError(
+                f"no stored model named {name!r} in {self.root}",
+                hint=f"stored models: {', '.join(known)}"
+                if known
+                else "train one with `modelyard run models/FILE.yaml`",
+            )
         if version is None:
             version = versions[-1]
         if version not in versions:
@@ -96,7 +110,8 @@ class ModelStore:
             raise StoreError(
                 f"the artifact {folder / ARTIFACT} does not match its envelope "
                 f"(sha256 {actual[:12]}..., expected {str(expected)[:12]}...): it was modified or corrupted",
-                hint="retrain the model to store a fresh version")
+                hint="retrain the model to store a fresh version",
+            )
         try:
             return cloudpickle.loads(data)
         except Exception as exc:

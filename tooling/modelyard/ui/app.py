@@ -1,4 +1,5 @@
 """Build the Dash app for one model repo and serve it."""
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,13 @@ def create_app(root: Path):
     dash_cytoscape.load_extra_layouts()  # dagre ranks nodes by dependency depth; shipped with dash-cytoscape
     settings = data.load_repo(root).settings
     jobs = Jobs(root, settings.state_dir)
-    app = dash.Dash(__name__, title=f"modelyard · {root.name}", assets_folder=str(ASSETS),
-                    suppress_callback_exceptions=True, update_title=None)
+    app = dash.Dash(
+        __name__,
+        title=f"modelyard · {root.name}",
+        assets_folder=str(ASSETS),
+        suppress_callback_exceptions=True,
+        update_title=None,
+    )
     # A function, so every page load reads the repo as it is now.
     app.layout = lambda: layout.page(root, data.load_repo(root))
 

@@ -5,23 +5,25 @@ The UI never holds the warehouse open: each read opens it read-only with a short
 closes it at once, so a run (which needs the write lock) is never starved, and a warehouse locked
 by another process becomes a message instead of a hung page.
 """
+
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from modelyard import ir
-from modelyard.repo.project import Settings
-from modelyard.validate.project import collect_project
-from modelyard.errors import Diagnostic, ModelyardError, WarehouseError
-from modelyard.warehouse.duckdb_warehouse import Warehouse, qualified, quote
-from modelyard.workflows.train.extract import cache_key as extract_cache_key
 from modelyard.engine import runfolder
 from modelyard.engine.runfolder import latest_run_dir
+from modelyard.errors import Diagnostic, ModelyardError, WarehouseError
+from modelyard.repo.project import Settings
 from modelyard.ui.status import read_record
+from modelyard.validate.project import collect_project
+from modelyard.warehouse.duckdb_warehouse import Warehouse, qualified, quote
+from modelyard.workflows.train.extract import cache_key as extract_cache_key
 
 LOCK_TIMEOUT = 1.0
 STATUSES = ("never run", "cached", "running", "succeeded", "stale", "failed")
@@ -80,8 +82,9 @@ def cached_extracts(settings: Settings, workflow: ir.Workflow) -> tuple[set[str]
         return set(), None
     try:
         with _warehouse(settings) as wh:
-            return {n.id for n in extracts
-                    if wh.cached_rows(n.spec["table"], extract_cache_key(wh, n)) is not None}, None
+            return {
+                n.id for n in extracts if wh.cached_rows(n.spec["table"], extract_cache_key(wh, n)) is not None
+            }, None
     except WarehouseError as exc:
         return set(), str(exc)
 
@@ -136,8 +139,9 @@ def item_results(run_dir: Path | None, node_id: str) -> list[dict]:
     """Every finished item of a fan-out node, in item order."""
     if run_dir is None:
         return []
-    indexes = sorted(int(p.name.rsplit(".", 1)[1]) for p in run_dir.glob(f"{node_id}.*")
-                     if p.name.rsplit(".", 1)[1].isdigit())
+    indexes = sorted(
+        int(p.name.rsplit(".", 1)[1]) for p in run_dir.glob(f"{node_id}.*") if p.name.rsplit(".", 1)[1].isdigit()
+    )
     return [r for r in (node_result(run_dir, node_id, i) for i in indexes) if r is not None]
 
 
@@ -159,8 +163,11 @@ def reports(settings: Settings, workflow_id: str) -> list[str]:
     stem = workflow_id.split("__", 1)[-1]
     if not folder.is_dir():
         return []
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.html")
-                  if workflow_id in p.as_posix() or stem in p.name)
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*.html")
+        if workflow_id in p.as_posix() or stem in p.name
+    )
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -185,8 +192,20 @@ def dataset_profile(settings: Settings, table: str) -> list[dict]:
     return _records(frame)
 
 
-NUMERIC_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                 "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE"}
+NUMERIC_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+}
 
 
 def dataset_page(settings: Settings, table: str, where: str, page: int, size: int) -> tuple[list[str], list[dict], int]:
@@ -200,12 +219,17 @@ def dataset_page(settings: Settings, table: str, where: str, page: int, size: in
     with _dataset(settings, table) as wh:
         columns = wh.con.execute(f"DESCRIBE SELECT * FROM {qualified(table)}").fetchall()
         # Numbers stay numbers (they sort); dates, text and nested values show as DuckDB prints them.
-        select = ", ".join(quote(name) if kind in NUMERIC_TYPES or kind.startswith("DECIMAL")
-                           else f"CAST({quote(name)} AS VARCHAR) AS {quote(name)}" for name, kind, *_ in columns)
+        select = ", ".join(
+            quote(name)
+            if kind in NUMERIC_TYPES or kind.startswith("DECIMAL")
+            else f"CAST({quote(name)} AS VARCHAR) AS {quote(name)}"
+            for name, kind, *_ in columns
+        )
         try:
             total = wh.con.execute(f"SELECT count(*) FROM {qualified(table)} {condition}").fetchone()[0]
-            frame = wh.con.execute(f"SELECT {select} FROM {qualified(table)} {condition} LIMIT ? OFFSET ?",
-                                   [size, page * size]).df()
+            frame = wh.con.execute(
+                f"SELECT {select} FROM {qualified(table)} {condition} LIMIT ? OFFSET ?", [size, page * size]
+            ).df()
         except duckdb.Error as exc:
             raise WarehouseError(f"filter {where!r}: {str(exc).splitlines()[0]}") from None
     return [name for name, *_ in columns], _records(frame), int(total)
@@ -225,7 +249,6 @@ def _dataset(settings: Settings, table: str) -> Iterator[Warehouse]:
 def _records(frame) -> list[dict]:
     """JSON-safe rows: missing values become None."""
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
-
 
 
 def repo_token(root: Path, settings: Settings, workflow_id: str | None) -> str:

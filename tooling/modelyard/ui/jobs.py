@@ -1,5 +1,6 @@
 """Start UI runs as worker subprocesses and watch them; one at a time, since the warehouse takes
 one writer. The worker keeps the status record; this only knows whether the process is alive."""
+
 from __future__ import annotations
 
 import os
@@ -38,7 +39,13 @@ class Jobs:
             if node:
                 command += ["--node", node]
             with open(log, "wb") as out:
-                self._proc = subprocess.Popen(command, cwd=self.root, stdout=out, stderr=subprocess.STDOUT,
-                                              stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "120"})
+                self._proc = subprocess.Popen(
+                    command,
+                    cwd=self.root,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env={**os.environ, "COLUMNS": "120"},
+                )
             self._workflow = workflow_id
             return None

@@ -2,15 +2,17 @@
 ``(NodeView) -> Dash component``. Kinds without an entry get the generic panel (spec and result),
 so a new node kind is drawn and inspectable before anyone writes a panel for it.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from modelyard import ir
-from modelyard.repo.project import Settings
 from modelyard.errors import WarehouseError
+from modelyard.repo.project import Settings
 from modelyard.ui import data
 
 PAGE_SIZE = 15
@@ -42,8 +44,14 @@ def _table(rows: list[dict], table_id: str, *, page_size: int = PAGE_SIZE):
 
     columns = list(dict.fromkeys(key for row in rows for key in row))
     return dash_table.DataTable(
-        id=table_id, data=rows, columns=[{"name": c, "id": c} for c in columns], page_size=page_size,
-        sort_action="native", style_table={"overflowX": "auto"}, style_cell={"fontFamily": "monospace", "fontSize": 12})
+        id=table_id,
+        data=rows,
+        columns=[{"name": c, "id": c} for c in columns],
+        page_size=page_size,
+        sort_action="native",
+        style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": "monospace", "fontSize": 12},
+    )
 
 
 def _message(text: str, level: str = "warn"):
@@ -57,11 +65,21 @@ def header(view: NodeView):
 
     node, state = view.node, view.state
     parts = [
-        html.H3([html.Span(node.id, id="panel-node"), html.Span(state.status, className=f"badge status-{state.status.replace(' ', '-')}",
-                                    id="panel-status")]),
-        html.Div([f"kind {node.kind}", " · fan-out" if node.fan_out else "",
-                  f" · upstream: {', '.join(node.upstream) or 'none'}", f" · hash {node.hash[:12]}"],
-                 className="muted"),
+        html.H3(
+            [
+                html.Span(node.id, id="panel-node"),
+                html.Span(state.status, className=f"badge status-{state.status.replace(' ', '-')}", id="panel-status"),
+            ]
+        ),
+        html.Div(
+            [
+                f"kind {node.kind}",
+                " · fan-out" if node.fan_out else "",
+                f" · upstream: {', '.join(node.upstream) or 'none'}",
+                f" · hash {node.hash[:12]}",
+            ],
+            className="muted",
+        ),
     ]
     if state.error:
         parts.append(html.Pre(state.error, className="message message-error", id="node-error"))
@@ -79,17 +97,38 @@ def dataset_explorer(settings: Settings, table: str):
         profile = _table(data.dataset_profile(settings, table), "dataset-profile", page_size=50)
     except WarehouseError as exc:
         profile = _message(str(exc))
-    return html.Div([
-        dcc.Store(id="dataset-name", data=table),
-        _section("Columns: types and summary statistics", profile),
-        _section("Sample", html.Div([
-            dcc.Input(id="dataset-filter", type="text", debounce=True, className="filter",
-                      placeholder="filter: an SQL condition, e.g. x_0 > 0 AND y < 1 (Enter to apply)"),
-            html.Span(id="dataset-count", className="muted"),
-        ]), html.Div(id="dataset-message"), dash_table.DataTable(
-            id="dataset-table", page_action="custom", page_current=0, page_size=PAGE_SIZE, data=[], columns=[],
-            style_table={"overflowX": "auto"}, style_cell={"fontFamily": "monospace", "fontSize": 12})),
-    ])
+    return html.Div(
+        [
+            dcc.Store(id="dataset-name", data=table),
+            _section("Columns: types and summary statistics", profile),
+            _section(
+                "Sample",
+                html.Div(
+                    [
+                        dcc.Input(
+                            id="dataset-filter",
+                            type="text",
+                            debounce=True,
+                            className="filter",
+                            placeholder="filter: an SQL condition, e.g. x_0 > 0 AND y < 1 (Enter to apply)",
+                        ),
+                        html.Span(id="dataset-count", className="muted"),
+                    ]
+                ),
+                html.Div(id="dataset-message"),
+                dash_table.DataTable(
+                    id="dataset-table",
+                    page_action="custom",
+                    page_current=0,
+                    page_size=PAGE_SIZE,
+                    data=[],
+                    columns=[],
+                    style_table={"overflowX": "auto"},
+                    style_cell={"fontFamily": "monospace", "fontSize": 12},
+                ),
+            ),
+        ]
+    )
 
 
 def _result_dataset(view: NodeView, result: dict | None) -> list:
@@ -105,11 +144,13 @@ def extract_panel(view: NodeView):
 
     spec = view.node.spec
     where = f"{spec['extract_file']}:{spec['line']}" if spec.get("line") else spec["extract_file"]
-    return html.Div([
-        html.Div([f"dataset {spec['dataset']} ({where}) → table {spec['table']}"], className="muted"),
-        _section("Rendered SQL", html.Pre(spec["sql"], className="sql", id="extract-sql")),
-        dataset_explorer(view.settings, spec["table"]),
-    ])
+    return html.Div(
+        [
+            html.Div([f"dataset {spec['dataset']} ({where}) → table {spec['table']}"], className="muted"),
+            _section("Rendered SQL", html.Pre(spec["sql"], className="sql", id="extract-sql")),
+            dataset_explorer(view.settings, spec["table"]),
+        ]
+    )
 
 
 def _result_of_kind(view: NodeView, kind: str) -> dict | None:
@@ -126,8 +167,13 @@ def model_panel(view: NodeView):
     spec = view.node.spec
     parts = []
     if "trainer" in spec:
-        parts.append(_section("Trainer", html.Div(f"{spec['trainer']} ({spec['trainer_file']})"),
-                              _json(spec.get("constructor_args", {}))))
+        parts.append(
+            _section(
+                "Trainer",
+                html.Div(f"{spec['trainer']} ({spec['trainer_file']})"),
+                _json(spec.get("constructor_args", {})),
+            )
+        )
     result = data.node_result(view.state.run_dir, view.node.id)
     if result is not None:
         parts.append(_section("Result of this node", _json(result, id="node-result")))
@@ -137,8 +183,12 @@ def model_panel(view: NodeView):
         parts.append(_section("Metrics", _table(rows, "metrics-table")))
     stored = data.envelope(view.settings, _result_of_kind(view, "register"))
     if stored:
-        parts.append(_section(f"Envelope of {stored.get('canonical_name')} version {stored.get('version')}",
-                              _json(stored, id="envelope")))
+        parts.append(
+            _section(
+                f"Envelope of {stored.get('canonical_name')} version {stored.get('version')}",
+                _json(stored, id="envelope"),
+            )
+        )
     return html.Div(parts)
 
 
@@ -152,8 +202,9 @@ def _charts(rows: list[dict]) -> list[tuple[str, str, str]]:
     columns = list(dict.fromkeys(k for r in rows for k in r))
     x = next((c for c in columns if c.endswith("test_start")), "item")
     params = [c for c in columns if c.startswith("params.") and _numeric(rows, c)]
-    varying = [c for c in columns if c not in (x, "item", *params) and _numeric(rows, c)
-               and len({r[c] for r in rows}) > 1]
+    varying = [
+        c for c in columns if c not in (x, "item", *params) and _numeric(rows, c) and len({r[c] for r in rows}) > 1
+    ]
     metrics = [c for c in varying if c.startswith("metrics.")] or varying
     charts = [(x, m, "lines+markers") for m in metrics]
     if metrics:
@@ -162,15 +213,22 @@ def _charts(rows: list[dict]) -> list[tuple[str, str, str]]:
 
 
 def _plots(rows: list[dict]):
-    from dash import dcc
     import plotly.graph_objects as go
+    from dash import dcc
 
     graphs = []
     for x, y, mode in _charts(rows):
-        figure = go.Figure(go.Scatter(x=[r.get(x) for r in rows], y=[r[y] for r in rows], mode=mode,
-                                      text=[f"item {r['item']}" for r in rows]))
-        figure.update_layout(title=y if x == "item" or x.endswith("test_start") else f"{y} by {x}", height=260,
-                             margin={"l": 50, "r": 10, "t": 40, "b": 40}, xaxis_title=x)
+        figure = go.Figure(
+            go.Scatter(
+                x=[r.get(x) for r in rows], y=[r[y] for r in rows], mode=mode, text=[f"item {r['item']}" for r in rows]
+            )
+        )
+        figure.update_layout(
+            title=y if x == "item" or x.endswith("test_start") else f"{y} by {x}",
+            height=260,
+            margin={"l": 50, "r": 10, "t": 40, "b": 40},
+            xaxis_title=x,
+        )
         graphs.append(dcc.Graph(figure=figure, config={"displaylogo": False}, className="item-plot"))
     return graphs
 
@@ -182,8 +240,13 @@ def _items(view: NodeView, node: ir.Node):
     if not results:
         return _message(f"no results of {node.id} yet", "info")
     rows = [{"item": i, **data.flatten(r)} for i, r in enumerate(results)]
-    return html.Div([html.Div(f"{len(rows)} item(s) of {node.id}", className="muted"),
-                     _table(rows, f"items-{node.id}"), *_plots(rows)])
+    return html.Div(
+        [
+            html.Div(f"{len(rows)} item(s) of {node.id}", className="muted"),
+            _table(rows, f"items-{node.id}"),
+            *_plots(rows),
+        ]
+    )
 
 
 def _reports(view: NodeView):
@@ -222,8 +285,7 @@ def generic_panel(view: NodeView):
     from dash import html
 
     result = data.node_result(view.state.run_dir, view.node.id)
-    return html.Div(([_section("Result", _json(result))] if result is not None else [])
-                    + _result_dataset(view, result))
+    return html.Div(([_section("Result", _json(result))] if result is not None else []) + _result_dataset(view, result))
 
 
 PANELS: dict[str, Callable[[NodeView], Any]] = {

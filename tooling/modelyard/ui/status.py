@@ -9,14 +9,15 @@ the UI only reads it. Shape::
      "nodes": {node_id: {"status": "running|succeeded|failed", "hash", "run_dir", "at",
                          "error", "done", "total"}}}
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 from pathlib import Path
 
-from modelyard.ir import Workflow
 from modelyard.fsio import write_atomic
+from modelyard.ir import Workflow
 
 
 def record_path(state_dir: Path, workflow_id: str) -> Path:
@@ -32,7 +33,7 @@ def read_record(state_dir: Path, workflow_id: str) -> dict:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class Recorder:
@@ -41,8 +42,15 @@ class Recorder:
     def __init__(self, state_dir: Path, workflow_id: str, log: str | None):
         self.path = record_path(state_dir, workflow_id)
         self.record = read_record(state_dir, workflow_id) or {"workflow": workflow_id, "nodes": {}}
-        self.record["job"] = {"state": "running", "only": None, "run_dir": None, "log": log, "error": None,
-                              "started_at": _now(), "finished_at": None}
+        self.record["job"] = {
+            "state": "running",
+            "only": None,
+            "run_dir": None,
+            "log": log,
+            "error": None,
+            "started_at": _now(),
+            "finished_at": None,
+        }
         self.workflow: Workflow | None = None
         self._save()
 
@@ -56,8 +64,13 @@ class Recorder:
         nodes = self.record["nodes"]
         kind = event["event"]
         if kind == "node_started":
-            nodes[node_id] = {"status": "running", "hash": self.workflow.node(node_id).hash,
-                              "run_dir": self.record["job"]["run_dir"], "at": _now(), "error": None}
+            nodes[node_id] = {
+                "status": "running",
+                "hash": self.workflow.node(node_id).hash,
+                "run_dir": self.record["job"]["run_dir"],
+                "at": _now(),
+                "error": None,
+            }
         elif kind == "fan_out":
             nodes[node_id].update(done=0, total=event["total"])
         elif kind == "item_done":
@@ -74,4 +87,3 @@ class Recorder:
 
     def _save(self) -> None:
         write_atomic(self.path, json.dumps(self.record, indent=1, sort_keys=True, default=str).encode())
-

@@ -4,6 +4,7 @@ A fresh process per run reads the repo, compiles it and imports the trainer code
 edited trainer is picked up without restarting the UI; it runs the workflow with the same runner
 as the CLI and keeps the status record up to date. Its output is the run's log.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,9 +12,9 @@ import os
 import sys
 from pathlib import Path
 
+from modelyard.engine.runfolder import latest_run_dir
 from modelyard.errors import ModelyardError
 from modelyard.ui.data import has_result
-from modelyard.engine.runfolder import latest_run_dir
 from modelyard.ui.status import Recorder
 
 
@@ -28,11 +29,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(root: Path, workflow_id: str, node: str | None, recorder: Recorder) -> None:
     from modelyard.compile import compile_project
-    from modelyard.validate.project import load_project
     from modelyard.console import progress_printer
-    from modelyard.gitinfo import source_info
     from modelyard.engine.context import for_settings
     from modelyard.execute.runner import run_workflow
+    from modelyard.gitinfo import source_info
+    from modelyard.validate.project import load_project
 
     project = load_project(root)
     source = source_info(root)
@@ -40,8 +41,9 @@ def run(root: Path, workflow_id: str, node: str | None, recorder: Recorder) -> N
     try:
         workflow = document.workflow(workflow_id)
     except KeyError:
-        raise ModelyardError(f"the repo has no workflow {workflow_id!r} any more",
-                             hint="press Reload to see the current workflows") from None
+        raise ModelyardError(
+            f"the repo has no workflow {workflow_id!r} any more", hint="press Reload to see the current workflows"
+        ) from None
     if node is not None and node not in {n.id for n in workflow.nodes}:
         raise ModelyardError(f"workflow {workflow_id!r} has no node {node!r}", hint="press Reload")
     # A single node reads its upstream outputs from the latest run folder, so it runs in that folder.
@@ -62,13 +64,16 @@ def run(root: Path, workflow_id: str, node: str | None, recorder: Recorder) -> N
 def _check_upstream(workflow, node_id: str, run_dir: Path) -> None:
     missing = [u for u in workflow.node(node_id).upstream if not has_result(run_dir, u)]
     if missing:
-        raise ModelyardError(f"node {node_id!r} needs the results of {', '.join(missing)}, which the latest run "
-                             f"of {workflow.id} does not have", hint="run the whole workflow (or those nodes) first")
+        raise ModelyardError(
+            f"node {node_id!r} needs the results of {', '.join(missing)}, which the latest run "
+            f"of {workflow.id} does not have",
+            hint="run the whole workflow (or those nodes) first",
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    from modelyard.repo.project import load_settings
     from modelyard.console import err
+    from modelyard.repo.project import load_settings
 
     args = _parser().parse_args(argv)
     root = Path(args.root).resolve()

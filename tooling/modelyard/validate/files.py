@@ -5,6 +5,7 @@ reference (a model's extracts and trainer code, an extract's SQL and upstream ex
 file's model) and what references them, transitively. The whole repo is still read, since "what
 references this file" is only known from the other files; only the diagnostics are narrowed.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,11 +13,11 @@ import os
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
+from modelyard.errors import Diagnostic, Position
 from modelyard.repo.layout import EXTRACTS_DIR, MODELS_DIR, SETTINGS_FILE, TRAINERS_DIR, TUNING_DIR, yaml_files
 from modelyard.repo.project import Project
-from modelyard.validate.project import collect_project
-from modelyard.errors import Diagnostic, Position
 from modelyard.repo.trainer_source import trainer_code_files
+from modelyard.validate.project import collect_project
 
 KNOWN_FOLDERS = (EXTRACTS_DIR, MODELS_DIR, TUNING_DIR, TRAINERS_DIR)
 
@@ -94,8 +95,10 @@ def validate(root: Path, paths: list[str] | None = None) -> ValidationResult:
         return ValidationResult(tuple(diagnostics), tuple(sorted(files)))
     selected = {rel for rel in (_repo_relative(root, p) for p in paths) if rel is not None}
     # pre-commit passes existing files only: a path that is not there (anywhere) is a typo to report
-    absent = sorted({_repo_relative(root, p) or p for p in paths if not os.path.lexists(p)}
-                    | {rel for rel in selected if not (root / rel).exists()})
+    absent = sorted(
+        {_repo_relative(root, p) or p for p in paths if not os.path.lexists(p)}
+        | {rel for rel in selected if not (root / rel).exists()}
+    )
     missing = [Diagnostic(Position(rel), "error", "missing-file", f"{rel}: no such file") for rel in absent]
     reverse: dict[str, set[str]] = defaultdict(set)
     for source, targets in edges.items():

@@ -1,4 +1,5 @@
 """A model repo, read and checked: every file's own problems plus the cross-file checks."""
+
 from __future__ import annotations
 
 from pathlib import Path

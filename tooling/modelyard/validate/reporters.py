@@ -1,8 +1,9 @@
 """Print a validation result: as compiler-style text lines for people, or as JSON for tools."""
+
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from modelyard.validate.files import ValidationResult
 
@@ -12,8 +13,10 @@ def _plural(count: int, word: str) -> str:
 
 
 def summary(result: ValidationResult) -> str:
-    return (f"{_plural(result.errors, 'error')}, {_plural(result.warnings, 'warning')} "
-            f"in {_plural(len(result.files), 'file')}")
+    return (
+        f"{_plural(result.errors, 'error')}, {_plural(result.warnings, 'warning')} "
+        f"in {_plural(len(result.files), 'file')}"
+    )
 
 
 def text(result: ValidationResult) -> str:

@@ -7,12 +7,14 @@ remembers the cache key each was built with, so an unchanged extract is reused, 
 DuckDB lets one process write a database file at a time; a second process gets a lock error.
 We wait (polling) up to ``lock_timeout`` and then fail with a message that says who to stop.
 """
+
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from modelyard.errors import Position, WarehouseError
 
@@ -55,9 +57,11 @@ def seed_files(data_dir: Path) -> list[Path]:
     for clash in by_table.values():
         if len(clash) > 1:
             names = " and ".join(f"{data_dir.name}/{f.name}" for f in clash)
-            raise WarehouseError(f"{names} would both be warehouse table {clash[0].stem!r}",
-                                 Position(f"{data_dir.name}/{clash[1].name}"),
-                                 hint="keep one of them, or rename one (the file name is the table name)")
+            raise WarehouseError(
+                f"{names} would both be warehouse table {clash[0].stem!r}",
+                Position(f"{data_dir.name}/{clash[1].name}"),
+                hint="keep one of them, or rename one (the file name is the table name)",
+            )
     return files
 
 
@@ -70,7 +74,7 @@ class Warehouse:
         self.lock_timeout = lock_timeout
         self.con = None
 
-    def __enter__(self) -> "Warehouse":
+    def __enter__(self) -> Warehouse:
         import duckdb
 
         if self.read_only and not self.path.exists():
@@ -93,9 +97,9 @@ class Warehouse:
                     raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from None
                 if time.monotonic() >= deadline:
                     raise WarehouseError(
-                        f"the warehouse {self.path} is locked by another process "
-                        f"(waited {self.lock_timeout:.0f}s)",
-                        hint="wait for the other modelyard command (or UI run) to finish, or stop it") from None
+                        f"the warehouse {self.path} is locked by another process (waited {self.lock_timeout:.0f}s)",
+                        hint="wait for the other modelyard command (or UI run) to finish, or stop it",
+                    ) from None
                 time.sleep(0.2)
 
     def snapshot(self, copies: dict[str, tuple[str, list]]):
@@ -111,15 +115,23 @@ class Warehouse:
         try:
             for table, (where, params) in copies.items():
                 schema, _, name = table.rpartition(".")
-                exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'modelyard_source' "
-                                     "AND schema_name = ? AND table_name = ?", [schema or "main", name]).fetchone()[0]
+                exists = con.execute(
+                    "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'modelyard_source' "
+                    "AND schema_name = ? AND table_name = ?",
+                    [schema or "main", name],
+                ).fetchone()[0]
                 if not exists:
-                    raise WarehouseError(f"table {table} does not exist in the warehouse {self.path}",
-                                         hint="run the workflow's extracts first")
+                    raise WarehouseError(
+                        f"table {table} does not exist in the warehouse {self.path}",
+                        hint="run the workflow's extracts first",
+                    )
                 if schema:
                     con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
-                con.execute(f"CREATE TABLE {qualified(table)} AS SELECT * FROM modelyard_source.{qualified(table)} "
-                            f"WHERE {where}", params)
+                con.execute(
+                    f"CREATE TABLE {qualified(table)} AS SELECT * FROM modelyard_source.{qualified(table)} "
+                    f"WHERE {where}",
+                    params,
+                )
         except BaseException:
             con.close()
             raise
@@ -136,8 +148,12 @@ class Warehouse:
         the tables (re)loaded."""
         import concurrent.futures as futures
 
-        known = {row[0]: row[1:] for row in self.con.execute(
-            "SELECT table_name, file, size, mtime_ns, sha256 FROM _modelyard.seeds").fetchall()}
+        known = {
+            row[0]: row[1:]
+            for row in self.con.execute(
+                "SELECT table_name, file, size, mtime_ns, sha256 FROM _modelyard.seeds"
+            ).fetchall()
+        }
         files = seed_files(data_dir)
         for name in sorted(set(known) - {file.stem for file in files}):
             # a removed seed must not live on as a stale table that extracts keep reading
@@ -154,8 +170,10 @@ class Warehouse:
             if previous and previous[0] == file.name and previous[1] == stat.st_size and self.has_table(name):
                 sha = file_sha256(file)  # touched or checked out again: often the same content
                 if sha == previous[3]:
-                    self.con.execute("UPDATE _modelyard.seeds SET size=?, mtime_ns=? WHERE table_name=?",
-                                     [stat.st_size, stat.st_mtime_ns, name])
+                    self.con.execute(
+                        "UPDATE _modelyard.seeds SET size=?, mtime_ns=? WHERE table_name=?",
+                        [stat.st_size, stat.st_mtime_ns, name],
+                    )
                     continue
                 self._load_seed(name, reader, file, stat, lambda known=sha: known)
             else:
@@ -169,8 +187,10 @@ class Warehouse:
         try:
             self.con.execute("BEGIN")
             self.con.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM {reader}(?)", [str(file)])
-            self.con.execute("INSERT OR REPLACE INTO _modelyard.seeds VALUES (?, ?, ?, ?, ?)",
-                             [name, file.name, stat.st_size, stat.st_mtime_ns, sha()])
+            self.con.execute(
+                "INSERT OR REPLACE INTO _modelyard.seeds VALUES (?, ?, ?, ?, ?)",
+                [name, file.name, stat.st_size, stat.st_mtime_ns, sha()],
+            )
             self.con.execute("COMMIT")
         except Exception as exc:
             self.con.execute("ROLLBACK")
@@ -178,19 +198,24 @@ class Warehouse:
 
     def has_table(self, table: str) -> bool:
         schema, _, name = table.rpartition(".")
-        return bool(self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema or "main", name]).fetchone()[0])
+        return bool(
+            self.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                [schema or "main", name],
+            ).fetchone()[0]
+        )
 
     def fingerprint(self, schema: str, name: str) -> str | None:
         """What identifies a table's content: a seed's file hash or an extract's cache key."""
         if schema.lower() in ("", "main"):
-            row = self.con.execute("SELECT sha256 FROM _modelyard.seeds WHERE lower(table_name) = lower(?)",
-                                   [name]).fetchone()
+            row = self.con.execute(
+                "SELECT sha256 FROM _modelyard.seeds WHERE lower(table_name) = lower(?)", [name]
+            ).fetchone()
             return "seed:" + row[0] if row else None
         if schema.lower() == "extracts":
-            row = self.con.execute("SELECT cache_key FROM _modelyard.extracts WHERE lower(table_name) = lower(?)",
-                                   [f"extracts.{name}"]).fetchone()
+            row = self.con.execute(
+                "SELECT cache_key FROM _modelyard.extracts WHERE lower(table_name) = lower(?)", [f"extracts.{name}"]
+            ).fetchone()
             return "extract:" + row[0] if row and row[0] else None
         return None
 
@@ -243,8 +268,9 @@ class Warehouse:
     def cached_rows(self, table: str, cache_key: str | None) -> int | None:
         if cache_key is None or not self.has_table(table):
             return None
-        row = self.con.execute("SELECT cache_key, row_count FROM _modelyard.extracts WHERE table_name = ?",
-                               [table]).fetchone()
+        row = self.con.execute(
+            "SELECT cache_key, row_count FROM _modelyard.extracts WHERE table_name = ?", [table]
+        ).fetchone()
         return row[1] if row and row[0] == cache_key else None
 
     def materialize(self, table: str, sql: str, cache_key: str | None, *, where: Position | None = None) -> int:
@@ -254,26 +280,34 @@ class Warehouse:
             self.con.execute("BEGIN")
             self.con.execute(f"CREATE OR REPLACE TABLE {qualified(table)} AS {sql}")
             rows = self.con.execute(f"SELECT count(*) FROM {qualified(table)}").fetchone()[0]
-            self.con.execute("INSERT OR REPLACE INTO _modelyard.extracts VALUES (?, ?, ?, now())",
-                             [table, cache_key or "", rows])
+            self.con.execute(
+                "INSERT OR REPLACE INTO _modelyard.extracts VALUES (?, ?, ?, now())", [table, cache_key or "", rows]
+            )
             self.con.execute("COMMIT")
         except duckdb.Error as exc:
             self.con.execute("ROLLBACK")
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise WarehouseError(f"SQL error: {message}", where,
-                                 hint="fix the query; the rendered SQL is in `modelyard compile` output") from None
+            raise WarehouseError(
+                f"SQL error: {message}", where, hint="fix the query; the rendered SQL is in `modelyard compile` output"
+            ) from None
         return rows
 
     def table_version(self, table: str) -> tuple | None:
         """What changes whenever an extract table is rebuilt; None for other tables."""
-        row = self.con.execute("SELECT cache_key, built_at FROM _modelyard.extracts WHERE table_name = ?",
-                               [table]).fetchone() if self.has_table("_modelyard.extracts") else None
+        row = (
+            self.con.execute(
+                "SELECT cache_key, built_at FROM _modelyard.extracts WHERE table_name = ?", [table]
+            ).fetchone()
+            if self.has_table("_modelyard.extracts")
+            else None
+        )
         return tuple(row) if row else None
 
     def read_table(self, table: str):
         if not self.has_table(table):
-            raise WarehouseError(f"table {table} does not exist in the warehouse {self.path}",
-                                 hint="run the workflow's extracts first")
+            raise WarehouseError(
+                f"table {table} does not exist in the warehouse {self.path}", hint="run the workflow's extracts first"
+            )
         return self.con.execute(f"SELECT * FROM {qualified(table)}").df()
 
     def write_dataframe(self, table: str, frame) -> None:
@@ -289,5 +323,6 @@ class Warehouse:
     def tables(self) -> list[str]:
         rows = self.con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_schema <> '_modelyard' ORDER BY 1, 2").fetchall()
+            "WHERE table_schema <> '_modelyard' ORDER BY 1, 2"
+        ).fetchall()
         return [name if schema == "main" else f"{schema}.{name}" for schema, name in rows]

@@ -1,7 +1,8 @@
 """Compile a model with a ``split_config`` into its ``backtest__<model>`` workflow:
 
-    extracts -> split (windows from the data's dates) -> windows (fan-out) -> summary
+extracts -> split (windows from the data's dates) -> windows (fan-out) -> summary
 """
+
 from __future__ import annotations
 
 from modelyard import ir
@@ -19,26 +20,58 @@ def backtest_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
     trainer, code_hash = trainer_spec(project, model)
     config_hash = ir.content_hash(doc.data)
     stem = workflow_id(model.file)
-    dataset = {"param": split.train_param_name, "table": inputs[split.train_param_name]["table"],
-               "time_column": split.time_column}
-    lines = {key: doc.where(("split_config", key)).line
-             for key in ("split_config", "time_column", "days_backward", "as_of")}
+    dataset = {
+        "param": split.train_param_name,
+        "table": inputs[split.train_param_name]["table"],
+        "time_column": split.time_column,
+    }
+    lines = {
+        key: doc.where(("split_config", key)).line for key in ("split_config", "time_column", "days_backward", "as_of")
+    }
     nodes = [
         *extract_nodes,
-        ir.Node("split", "split", (inputs[split.train_param_name]["node"],),
-                {**dataset, "strategy": split.strategy, "as_of": split.as_of, "sizes": WindowSizes.of(split).to_json(),
-                 "model_file": model.file, "lines": {**lines, "split_config": split.position.line}},
-                {"config": ir.content_hash(doc.data["split_config"])}),
-        ir.Node("windows", "windows", ("split", *(n.id for n in extract_nodes)),
-                {**trainer, **dataset, "inputs": inputs, "items_from": "split"},
-                {"config": config_hash, "trainer_code": code_hash}, fan_out=True),
-        ir.Node("summary", "summary", ("windows",),
-                {"windows_node": "windows", "table": f"backtest.{stem}_windows",
-                 "summary_table": f"backtest.{stem}_summary", "report": f"backtest__{stem}.html"},
-                {"config": config_hash}),
+        ir.Node(
+            "split",
+            "split",
+            (inputs[split.train_param_name]["node"],),
+            {
+                **dataset,
+                "strategy": split.strategy,
+                "as_of": split.as_of,
+                "sizes": WindowSizes.of(split).to_json(),
+                "model_file": model.file,
+                "lines": {**lines, "split_config": split.position.line},
+            },
+            {"config": ir.content_hash(doc.data["split_config"])},
+        ),
+        ir.Node(
+            "windows",
+            "windows",
+            ("split", *(n.id for n in extract_nodes)),
+            {**trainer, **dataset, "inputs": inputs, "items_from": "split"},
+            {"config": config_hash, "trainer_code": code_hash},
+            fan_out=True,
+        ),
+        ir.Node(
+            "summary",
+            "summary",
+            ("windows",),
+            {
+                "windows_node": "windows",
+                "table": f"backtest.{stem}_windows",
+                "summary_table": f"backtest.{stem}_summary",
+                "report": f"backtest__{stem}.html",
+            },
+            {"config": config_hash},
+        ),
     ]
-    return ir.Workflow(backtest_id(model.file), "backtest", tuple(source_files(project, model, extract_nodes, trainer)),
-                       workflow_settings(model), ir.seal(nodes))
+    return ir.Workflow(
+        backtest_id(model.file),
+        "backtest",
+        tuple(source_files(project, model, extract_nodes, trainer)),
+        workflow_settings(model),
+        ir.seal(nodes),
+    )
 
 
 def build(project: Project) -> list[ir.Workflow]:

@@ -9,6 +9,7 @@
 - ``summary`` gathers the items: a per-window table and a per-metric summary in the warehouse
   (schema ``backtest``), and a plotly HTML of every metric over time.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,13 +50,17 @@ def _check_time_column(wh, spec: dict) -> None:
     if column not in types:
         raise SplitError(
             f"split_config.time_column: dataset {spec['param']!r} ({spec['table']}) has no column {column!r}"
-            + did_you_mean(column, types), _at(spec, "time_column"),
-            hint=f"name one of its date/time columns with split_config.time_column (columns: {', '.join(types)})")
+            + did_you_mean(column, types),
+            _at(spec, "time_column"),
+            hint=f"name one of its date/time columns with split_config.time_column (columns: {', '.join(types)})",
+        )
     if types[column] not in TEMPORAL_TYPES:
         raise SplitError(
             f"split_config.time_column: column {column!r} of {spec['table']} has type {types[column]}, "
-            "not a date or a time zone-naive timestamp", _at(spec, "time_column"),
-            hint=f"cast it in the extract's SQL, e.g. CAST({column} AS DATE) AS {column}")
+            "not a date or a time zone-naive timestamp",
+            _at(spec, "time_column"),
+            hint=f"cast it in the extract's SQL, e.g. CAST({column} AS DATE) AS {column}",
+        )
 
 
 def _last_day(spec: dict, latest: dt.datetime) -> dt.date:
@@ -64,8 +69,11 @@ def _last_day(spec: dict, latest: dt.datetime) -> dt.date:
     try:
         return dt.date.fromisoformat(spec["as_of"])
     except ValueError:
-        raise SplitError(f"split_config.as_of: {spec['as_of']!r} is not a date", _at(spec, "as_of"),
-                         hint="write an ISO date, e.g. 2024-03-31") from None
+        raise SplitError(
+            f"split_config.as_of: {spec['as_of']!r} is not a date",
+            _at(spec, "as_of"),
+            hint="write an ISO date, e.g. 2024-03-31",
+        ) from None
 
 
 def _count(times, start: dt.datetime, end: dt.datetime) -> int:
@@ -78,8 +86,10 @@ def _count(times, start: dt.datetime, end: dt.datetime) -> int:
 def plan(spec: dict, times) -> list[dict]:
     """The window items for sorted ``times`` (numpy datetime64[us]); raises on unusable data."""
     if len(times) == 0:
-        raise SplitError(f"dataset {spec['param']!r} ({spec['table']}) has no rows with a "
-                         f"{spec['time_column']!r} value", _at(spec, "time_column"))
+        raise SplitError(
+            f"dataset {spec['param']!r} ({spec['table']}) has no rows with a {spec['time_column']!r} value",
+            _at(spec, "time_column"),
+        )
     first, latest = (t.astype("datetime64[us]").item() for t in (times[0], times[-1]))
     sizes = WindowSizes.from_json(spec["sizes"])
     last_day = _last_day(spec, latest)
@@ -89,29 +99,46 @@ def plan(spec: dict, times) -> list[dict]:
             raise SplitError(
                 f"split_config.days_backward: the {sizes.days_backward:g} days ending with {last_day} start on "
                 f"{_day(range_start)}, but the data in {spec['table']} starts on {_day(first)}",
-                _at(spec, "days_backward"), hint="lower days_backward, set an earlier as_of, or extract more history")
+                _at(spec, "days_backward"),
+                hint="lower days_backward, set an earlier as_of, or extract more history",
+            )
         windows = splits.compute_windows(spec["strategy"], last_day, sizes)
     except SplitError as exc:
         exc.position = exc.position or _at(spec, "split_config")
         raise
     except OverflowError:
-        raise SplitError(f"split_config: days_backward or a window size reaches before year 1 from {last_day}",
-                         _at(spec, "split_config"), hint="use sizes that fit the data's time span") from None
+        raise SplitError(
+            f"split_config: days_backward or a window size reaches before year 1 from {last_day}",
+            _at(spec, "split_config"),
+            hint="use sizes that fit the data's time span",
+        ) from None
     if not windows:
-        raise SplitError(f"split_config: no window fits in {sizes.days_backward:g} days "
-                         f"(train_size + test_size is longer)", _at(spec, "split_config"))
-    items = [{"window": i, **w.to_json(), "train_rows": _count(times, w.train_start, w.train_end),
-              "test_rows": _count(times, w.test_start, w.test_end)} for i, w in enumerate(windows)]
+        raise SplitError(
+            f"split_config: no window fits in {sizes.days_backward:g} days (train_size + test_size is longer)",
+            _at(spec, "split_config"),
+        )
+    items = [
+        {
+            "window": i,
+            **w.to_json(),
+            "train_rows": _count(times, w.train_start, w.train_end),
+            "test_rows": _count(times, w.test_start, w.test_end),
+        }
+        for i, w in enumerate(windows)
+    ]
     empty = [item for item in items if not item["train_rows"] or not item["test_rows"]]
     if empty:
-        lines = [f"  window {item['window']}: train [{item['train_start']}, {item['train_end']}) "
-                 f"{item['train_rows']} rows, test [{item['test_start']}, {item['test_end']}) {item['test_rows']} rows"
-                 for item in empty]
+        lines = [
+            f"  window {item['window']}: train [{item['train_start']}, {item['train_end']}) "
+            f"{item['train_rows']} rows, test [{item['test_start']}, {item['test_end']}) {item['test_rows']} rows"
+            for item in empty
+        ]
         raise SplitError(
-            f"split_config: {len(empty)} of {len(items)} windows have no rows in {spec['table']}:\n"
-            + "\n".join(lines), _at(spec, "split_config"),
+            f"split_config: {len(empty)} of {len(items)} windows have no rows in {spec['table']}:\n" + "\n".join(lines),
+            _at(spec, "split_config"),
             hint="the data has no rows there (a gap, or as_of after its last day): widen train_size or "
-                 "test_size, or change days_backward or as_of")
+            "test_size, or change days_backward or as_of",
+        )
     return items
 
 
@@ -120,8 +147,10 @@ def split_node(workflow: Workflow, node: Node, ctx: RunContext, index: int | Non
     with ctx.warehouse(read_only=True) as wh:
         _check_time_column(wh, spec)
         column = quote(spec["time_column"])
-        frame = wh.con.execute(f"SELECT CAST({column} AS TIMESTAMP) AS t FROM {qualified(spec['table'])} "
-                               f"WHERE {column} IS NOT NULL ORDER BY 1").df()
+        frame = wh.con.execute(
+            f"SELECT CAST({column} AS TIMESTAMP) AS t FROM {qualified(spec['table'])} "
+            f"WHERE {column} IS NOT NULL ORDER BY 1"
+        ).df()
     times = frame["t"].to_numpy().astype("datetime64[us]")
     return {"items": plan(spec, times), "rows": len(times)}
 
@@ -154,8 +183,13 @@ def window_node(workflow: Workflow, node: Node, ctx: RunContext, index: int | No
     started = time.perf_counter()
     trained = fit(ctx, node.spec, train)
     metrics = score(ctx, node.spec, trained.model, test)
-    return {**items[index], "train_rows": len(train[node.spec["param"]]), "test_rows": len(test[node.spec["param"]]),
-            "metrics": metrics, "seconds": round(time.perf_counter() - started, 3)}
+    return {
+        **items[index],
+        "train_rows": len(train[node.spec["param"]]),
+        "test_rows": len(test[node.spec["param"]]),
+        "metrics": metrics,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
 
 
 def summarize(windows: list[dict]) -> dict[str, dict]:
@@ -164,10 +198,13 @@ def summarize(windows: list[dict]) -> dict[str, dict]:
     summary = {}
     for name in names:
         values = [w["metrics"][name] for w in windows if w["metrics"].get(name) is not None]
-        summary[name] = {"count": len(values),
-                         "mean": statistics.fmean(values) if values else None,
-                         "std": statistics.stdev(values) if len(values) > 1 else None,
-                         "min": min(values, default=None), "max": max(values, default=None)}
+        summary[name] = {
+            "count": len(values),
+            "mean": statistics.fmean(values) if values else None,
+            "std": statistics.stdev(values) if len(values) > 1 else None,
+            "min": min(values, default=None),
+            "max": max(values, default=None),
+        }
     return summary
 
 
@@ -176,20 +213,26 @@ def _tables(windows: list[dict], summary: dict[str, dict]):
 
     bounds = {name: pd.to_datetime([w[name] for w in windows]) for name in splits.BOUNDS}
     # "window" is an SQL keyword: the table calls the index window_index
-    per_window = pd.DataFrame({"window_index": [w["window"] for w in windows], **bounds,
-                               "train_rows": [w["train_rows"] for w in windows],
-                               "test_rows": [w["test_rows"] for w in windows],
-                               **{name: [w["metrics"].get(name) for w in windows] for name in summary}})
+    per_window = pd.DataFrame(
+        {
+            "window_index": [w["window"] for w in windows],
+            **bounds,
+            "train_rows": [w["train_rows"] for w in windows],
+            "test_rows": [w["test_rows"] for w in windows],
+            **{name: [w["metrics"].get(name) for w in windows] for name in summary},
+        }
+    )
     per_metric = pd.DataFrame([{"metric": name, **stats} for name, stats in summary.items()])
     return per_window.astype({name: "float64" for name in summary}), per_metric
 
 
 def summary_node(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
 
-
     spec = node.spec
-    windows = [{key: w[key] for key in ("window", *splits.BOUNDS, "train_rows", "test_rows", "metrics")}
-               for w in runfolder.item_results(workflow, spec["windows_node"], ctx)]
+    windows = [
+        {key: w[key] for key in ("window", *splits.BOUNDS, "train_rows", "test_rows", "metrics")}
+        for w in runfolder.item_results(workflow, spec["windows_node"], ctx)
+    ]
     summary = summarize(windows)
     html = render_html(workflow.id, windows, summary)
     per_window, per_metric = _tables(windows, summary)
@@ -200,8 +243,13 @@ def summary_node(workflow: Workflow, node: Node, ctx: RunContext, index: int | N
         wh.con.execute("COMMIT")
     report = (ctx.reports_dir or ctx.run_dir) / spec["report"]
     write_atomic(report, html.encode())
-    return {"windows": windows, "summary": summary, "table": spec["table"], "summary_table": spec["summary_table"],
-            "report": str(report)}
+    return {
+        "windows": windows,
+        "summary": summary,
+        "table": spec["table"],
+        "summary_table": spec["summary_table"],
+        "report": str(report),
+    }
 
 
 EXECUTORS = {"split": split_node, "windows": window_node, "summary": summary_node}

@@ -5,15 +5,16 @@ trainer's spec and code hash, the register spec, the source files) live here too
 backtesting build on them. Compiling renders SQL and hashes sources; it never touches the
 warehouse or imports trainer code.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
 from modelyard import ir
+from modelyard.errors import ConfigError, Diagnostic
 from modelyard.repo.layout import workflow_id
 from modelyard.repo.project import ExtractSpec, ModelSpec, Project
-from modelyard.errors import ConfigError, Diagnostic
 from modelyard.repo.sqltemplate import extract_tables, read_sql, render_sql
 from modelyard.repo.trainer_source import trainer_code_files
 
@@ -29,8 +30,11 @@ def extract_node_id(spec: ExtractSpec) -> str:
 def upstream_extracts(project: Project, sql: str) -> list[ExtractSpec]:
     """The extracts whose tables ``sql`` (rendered) reads."""
     by_table = {spec.table.lower(): spec for spec in project.extracts.values()}
-    found = {by_table[table.lower()].key: by_table[table.lower()]
-             for table, _ in extract_tables(sql) if table.lower() in by_table}
+    found = {
+        by_table[table.lower()].key: by_table[table.lower()]
+        for table, _ in extract_tables(sql)
+        if table.lower() in by_table
+    }
     return [found[key] for key in sorted(found)]
 
 
@@ -41,8 +45,14 @@ def extract_node(project: Project, spec: ExtractSpec) -> ir.Node:
         id=extract_node_id(spec),
         kind="extract",
         upstream=tuple(extract_node_id(up) for up in upstream_extracts(project, sql)),
-        spec={"table": spec.table, "sql": sql, "extract_file": spec.file, "dataset": spec.name,
-              "sql_file": spec.sql_file, "line": spec.position.line},
+        spec={
+            "table": spec.table,
+            "sql": sql,
+            "extract_file": spec.file,
+            "dataset": spec.name,
+            "sql_file": spec.sql_file,
+            "line": spec.position.line,
+        },
         hash_parts={"config": ir.content_hash(body), "sql": ir.content_hash(sql)},
     )
 
@@ -57,9 +67,17 @@ def extract_nodes(project: Project, specs: list[ExtractSpec]) -> list[ir.Node]:
         if node_id in nodes:
             return
         if spec in path:  # only reachable through a jinja-built table name; validate sees literal ones
-            cycle = path[path.index(spec):] + [spec]
-            raise ConfigError([Diagnostic(spec.position, "error", "cycle", "extracts read each other in a cycle: "
-                                          + " -> ".join(f"{s.file}:{s.name}" for s in cycle))])
+            cycle = path[path.index(spec) :] + [spec]
+            raise ConfigError(
+                [
+                    Diagnostic(
+                        spec.position,
+                        "error",
+                        "cycle",
+                        "extracts read each other in a cycle: " + " -> ".join(f"{s.file}:{s.name}" for s in cycle),
+                    )
+                ]
+            )
         path.append(spec)
         node = extract_node(project, spec)
         for up in node.upstream:
@@ -74,16 +92,25 @@ def extract_nodes(project: Project, specs: list[ExtractSpec]) -> list[ir.Node]:
 
 def model_inputs(project: Project, model: ModelSpec) -> tuple[list[ir.Node], dict[str, dict[str, str]]]:
     specs = [project.extracts[(dep.file, dep.file_param_name)] for dep in model.dependencies]
-    inputs = {dep.train_param_name: {"node": extract_node_id(spec), "table": spec.table}
-              for dep, spec in zip(model.dependencies, specs)}
+    inputs = {
+        dep.train_param_name: {"node": extract_node_id(spec), "table": spec.table}
+        for dep, spec in zip(model.dependencies, specs, strict=True)
+    }
     return extract_nodes(project, specs), inputs
 
 
 def trainer_spec(project: Project, model: ModelSpec) -> tuple[dict[str, Any], str]:
     files = trainer_code_files(project.root, model.trainer_file)
     code_hash = ir.content_hash({f: file_hash(project.root, f) for f in files})
-    return ({"trainer": model.model_trainer, "trainer_file": model.trainer_file,
-             "trainer_files": files, "constructor_args": model.constructor_args}, code_hash)
+    return (
+        {
+            "trainer": model.model_trainer,
+            "trainer_file": model.trainer_file,
+            "trainer_files": files,
+            "constructor_args": model.constructor_args,
+        },
+        code_hash,
+    )
 
 
 def register_spec(project: Project, model: ModelSpec, extract_nodes: list[ir.Node]) -> dict[str, Any]:
@@ -95,10 +122,16 @@ def register_spec(project: Project, model: ModelSpec, extract_nodes: list[ir.Nod
         "model_file": model.file,
         "lineage": {
             "model_file_sha256": file_hash(project.root, model.file),
-            "extracts": [{"extract_file": n.spec["extract_file"], "dataset": n.spec["dataset"],
-                          "extract_file_sha256": file_hash(project.root, n.spec["extract_file"]),
-                          "rendered_sql_sha256": n.hash_parts["sql"], "table": n.spec["table"]}
-                         for n in extract_nodes],
+            "extracts": [
+                {
+                    "extract_file": n.spec["extract_file"],
+                    "dataset": n.spec["dataset"],
+                    "extract_file_sha256": file_hash(project.root, n.spec["extract_file"]),
+                    "rendered_sql_sha256": n.hash_parts["sql"],
+                    "table": n.spec["table"],
+                }
+                for n in extract_nodes
+            ],
             "trainer": model.model_trainer,
         },
     }
@@ -122,17 +155,41 @@ def train_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
     extract_ids = tuple(n.id for n in extract_nodes)
     nodes = [
         *extract_nodes,
-        ir.Node("train", "train", extract_ids, {**trainer, "inputs": inputs},
-                {"config": config_hash, "trainer_code": code_hash}),
-        ir.Node("evaluate", "evaluate", ("train", *extract_ids), {**trainer, "inputs": inputs, "model_node": "train"},
-                {"config": config_hash, "trainer_code": code_hash}),
-        ir.Node("register", "register", ("train", "evaluate"),
-                {**register_spec(project, model, extract_nodes), "model_node": "train", "metrics_node": "evaluate",
-                 "constructor_args": model.constructor_args, "row_count_inputs": inputs},
-                {"config": config_hash}),
+        ir.Node(
+            "train",
+            "train",
+            extract_ids,
+            {**trainer, "inputs": inputs},
+            {"config": config_hash, "trainer_code": code_hash},
+        ),
+        ir.Node(
+            "evaluate",
+            "evaluate",
+            ("train", *extract_ids),
+            {**trainer, "inputs": inputs, "model_node": "train"},
+            {"config": config_hash, "trainer_code": code_hash},
+        ),
+        ir.Node(
+            "register",
+            "register",
+            ("train", "evaluate"),
+            {
+                **register_spec(project, model, extract_nodes),
+                "model_node": "train",
+                "metrics_node": "evaluate",
+                "constructor_args": model.constructor_args,
+                "row_count_inputs": inputs,
+            },
+            {"config": config_hash},
+        ),
     ]
-    return ir.Workflow(workflow_id(model.file), "train", tuple(source_files(project, model, extract_nodes, trainer)),
-                       workflow_settings(model), ir.seal(nodes))
+    return ir.Workflow(
+        workflow_id(model.file),
+        "train",
+        tuple(source_files(project, model, extract_nodes, trainer)),
+        workflow_settings(model),
+        ir.seal(nodes),
+    )
 
 
 def build(project: Project) -> list[ir.Workflow]:

@@ -1,14 +1,15 @@
 """A stored version's envelope: the model's signature (from the trainer's sample data), its
 metrics and its lineage (files, SQL, commit, rows, arguments)."""
+
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from modelyard.version import __version__
 from modelyard.engine.context import RunContext
 from modelyard.repo import trainers
 from modelyard.store.models import ModelStore
+from modelyard.version import __version__
 
 
 def _describe_columns(value: Any) -> Any:
@@ -29,12 +30,21 @@ def _describe_columns(value: Any) -> Any:
 
 
 def signature(trained: trainers.TrainedObject) -> dict:
-    return {"method": trained.method, "inputs": _describe_columns(trained.sample_input_data),
-            "outputs": _describe_columns(trained.sample_output_data)}
+    return {
+        "method": trained.method,
+        "inputs": _describe_columns(trained.sample_input_data),
+        "outputs": _describe_columns(trained.sample_output_data),
+    }
 
 
-def build_envelope(spec: dict, trained: trainers.TrainedObject, metrics: dict, ctx: RunContext,
-                   rows: dict[str, int], extra_lineage: dict | None = None) -> dict:
+def build_envelope(
+    spec: dict,
+    trained: trainers.TrainedObject,
+    metrics: dict,
+    ctx: RunContext,
+    rows: dict[str, int],
+    extra_lineage: dict | None = None,
+) -> dict:
     return {
         "canonical_name": spec["canonical_name"],
         "model_name": spec["model_name"],
@@ -48,7 +58,7 @@ def build_envelope(spec: dict, trained: trainers.TrainedObject, metrics: dict, c
             "git_dirty": ctx.source.get("dirty"),
             "row_counts": rows,
             "constructor_args": spec["constructor_args"],
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "modelyard_version": __version__,
             **(extra_lineage or {}),
         },
@@ -60,5 +70,9 @@ def store_model(ctx: RunContext, spec: dict, trained: trainers.TrainedObject, en
 
     trainers.register_for_pickling()
     version, path = ModelStore(ctx.store_path).save(spec["canonical_name"], cloudpickle.dumps(trained.model), envelope)
-    return {"canonical_name": spec["canonical_name"], "version": version, "model_path": str(path),
-            "metrics": envelope["metrics"]}
+    return {
+        "canonical_name": spec["canonical_name"],
+        "version": version,
+        "model_path": str(path),
+        "metrics": envelope["metrics"],
+    }

@@ -1,5 +1,6 @@
 """The ``extract`` node: render-time SQL (in the IR) -> a warehouse table, reused while its cache
 key holds. The cache key is computed here only: the UI asks the same function."""
+
 from __future__ import annotations
 
 from modelyard.engine.context import RunContext

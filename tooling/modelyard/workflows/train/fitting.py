@@ -1,11 +1,13 @@
 """Calling a user's trainer: construct it, train, evaluate, and pickle what it returned. Tuning
 trials and backtest windows fit through here too, so every kind reports trainer errors alike."""
+
 from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from modelyard.engine.context import RunContext
 from modelyard.errors import Position, TrainerError
@@ -23,8 +25,10 @@ def fit(ctx: RunContext, spec: dict, frames: dict[str, Any], overrides: dict | N
     trainer = make_trainer(ctx, spec, overrides)
     trained = trainers.call_user(ctx.root, f"{type(trainer).__name__}.train()", trainer.train, **frames)
     if not isinstance(trained, trainers.TrainedObject):
-        raise TrainerError(f"{type(trainer).__name__}.train() returned {type(trained).__name__}, "
-                           "expected modelyard.TrainedObject", Position(spec["trainer_file"]))
+        raise TrainerError(
+            f"{type(trainer).__name__}.train() returned {type(trained).__name__}, expected modelyard.TrainedObject",
+            Position(spec["trainer_file"]),
+        )
     return trained
 
 
@@ -36,7 +40,9 @@ def _accepted(func: Callable, frames: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in frames.items() if k in params}
 
 
-def score(ctx: RunContext, spec: dict, model: Any, frames: dict[str, Any], overrides: dict | None = None) -> dict[str, float]:
+def score(
+    ctx: RunContext, spec: dict, model: Any, frames: dict[str, Any], overrides: dict | None = None
+) -> dict[str, float]:
     trainer = make_trainer(ctx, spec, overrides)
     name = f"{type(trainer).__name__}.evaluate()"
     metrics = trainers.call_user(ctx.root, name, trainer.evaluate, model, **_accepted(trainer.evaluate, frames))
@@ -45,15 +51,18 @@ def score(ctx: RunContext, spec: dict, model: Any, frames: dict[str, Any], overr
 
 def check_metrics(metrics: Any, name: str, trainer_file: str) -> dict[str, float]:
     if not isinstance(metrics, dict) or not metrics:
-        raise TrainerError(f"{name} returned {type(metrics).__name__}; expected a non-empty dict of metric name -> number",
-                           Position(trainer_file))
+        raise TrainerError(
+            f"{name} returned {type(metrics).__name__}; expected a non-empty dict of metric name -> number",
+            Position(trainer_file),
+        )
     clean = {}
     for key, value in metrics.items():
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise TrainerError(f"{name}: metric {key!r} is {type(value).__name__}, not a number",
-                               Position(trainer_file)) from None
+            raise TrainerError(
+                f"{name}: metric {key!r} is {type(value).__name__}, not a number", Position(trainer_file)
+            ) from None
         clean[str(key)] = number if math.isfinite(number) else None
     return clean
 
@@ -66,10 +75,13 @@ def save_pickle(path: Path, trained: trainers.TrainedObject, spec: dict) -> None
         data = cloudpickle.dumps(trained)
     except Exception as exc:  # TypeError, PicklingError, RecursionError, ...: whatever the object raises
         # evaluate() and the store need the model pickled: say so where the trainer made it
-        raise TrainerError(f"{spec['trainer'].rpartition('.')[2]}.train() returned a TrainedObject that cannot be "
-                           f"pickled: {trainers.describe_exception(exc)}", Position(spec["trainer_file"]),
-                           hint="keep only picklable state in the model and the sample data "
-                                "(no open files, locks, connections or generators)") from None
+        raise TrainerError(
+            f"{spec['trainer'].rpartition('.')[2]}.train() returned a TrainedObject that cannot be "
+            f"pickled: {trainers.describe_exception(exc)}",
+            Position(spec["trainer_file"]),
+            hint="keep only picklable state in the model and the sample data "
+            "(no open files, locks, connections or generators)",
+        ) from None
     write_atomic(path, data)
 
 

@@ -4,6 +4,7 @@ A node reads its inputs from the warehouse (datasets) or from the run folder (a 
 metrics) and writes its outputs there; it returns a small JSON-able result (Airflow puts it in
 XCom).
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,10 @@ def run_register(workflow: Workflow, node: Node, ctx: RunContext, index: int | N
     trained = load_pickle(ctx.node_dir(spec["model_node"]) / runfolder.TRAINED)
     metrics = json.loads((ctx.node_dir(spec["metrics_node"]) / runfolder.METRICS).read_text())
     with ctx.warehouse(read_only=True) as wh:
-        rows = {param: int(wh.con.execute(f"SELECT count(*) FROM {qualified(item['table'])}").fetchone()[0])
-                for param, item in spec["row_count_inputs"].items()}
+        rows = {
+            param: int(wh.con.execute(f"SELECT count(*) FROM {qualified(item['table'])}").fetchone()[0])
+            for param, item in spec["row_count_inputs"].items()
+        }
     extra = runfolder.read_result(ctx, spec["lineage_from"])["lineage"] if "lineage_from" in spec else None
     envelope = build_envelope(spec, trained, metrics, ctx, rows, extra)
     return store_model(ctx, spec, trained, envelope)

@@ -7,15 +7,16 @@ An adaptive strategy (gaussian_process) is unrolled into rounds known at compile
 -> select. Every trial is a mapped item in every backend, so Airflow runs one task per trial
 with the tuning file's ``environment``.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 from modelyard import ir
-from modelyard.repo.project import ModelSpec, ParamBoundary, Project, TuningSpec
 from modelyard.errors import ModelyardError, Position
-from modelyard.suggest import did_you_mean
 from modelyard.repo.layout import workflow_id
+from modelyard.repo.project import ModelSpec, ParamBoundary, Project, TuningSpec
+from modelyard.suggest import did_you_mean
 from modelyard.workflows.train.build import file_hash, model_inputs, register_spec, source_files, trainer_spec
 from modelyard.workflows.tune import holdout
 from modelyard.workflows.tune.search import STRATEGIES
@@ -24,8 +25,14 @@ DEFAULT_FRACTION = 0.2
 
 
 def _param(boundary: ParamBoundary) -> dict[str, Any]:
-    return {"name": boundary.name, "low": boundary.low, "high": boundary.high, "step": boundary.step,
-            "log": boundary.log, "integer": boundary.is_integer}
+    return {
+        "name": boundary.name,
+        "low": boundary.low,
+        "high": boundary.high,
+        "step": boundary.step,
+        "log": boundary.log,
+        "integer": boundary.is_integer,
+    }
 
 
 def _line(project: Project, tuning: TuningSpec, path: tuple) -> int:
@@ -41,15 +48,20 @@ def _validation(project: Project, tuning: TuningSpec, model: ModelSpec, inputs: 
     line = _line(project, tuning, ("validation", "dataset"))
     where = Position(tuning.file, line)
     if dataset is None:
-        raise ModelyardError(f"validation.dataset: the model trains on {len(inputs)} datasets "
-                             f"({', '.join(inputs)}); name the one to hold rows out of (or a list of "
-                             "those to split together)", where)
+        raise ModelyardError(
+            f"validation.dataset: the model trains on {len(inputs)} datasets "
+            f"({', '.join(inputs)}); name the one to hold rows out of (or a list of "
+            "those to split together)",
+            where,
+        )
     for index, name in enumerate(holdout.datasets(dataset)):
         if name not in inputs:
             path = ("validation", "dataset") if isinstance(dataset, str) else ("validation", "dataset", index)
-            raise ModelyardError(f"validation.dataset: train() has no dataset {name!r}"
-                                 + did_you_mean(name, list(inputs)), Position(tuning.file, _line(project, tuning, path)),
-                                 hint=f"the model's datasets: {', '.join(inputs)}")
+            raise ModelyardError(
+                f"validation.dataset: train() has no dataset {name!r}" + did_you_mean(name, list(inputs)),
+                Position(tuning.file, _line(project, tuning, path)),
+                hint=f"the model's datasets: {', '.join(inputs)}",
+            )
     return {
         "dataset": dataset,
         "strategy": given.get("strategy", "time" if split else "random"),
@@ -69,7 +81,9 @@ def _rounds(project: Project, tuning: TuningSpec, space: list[dict]) -> tuple[li
         return sizes, strategy.propose(space, [], sizes[0], tuning.seed)
     except ModelyardError as exc:
         named = [p for p in tuning.params if exc.message.startswith(f"param_boundaries.{p.name}:")]
-        exc.position = named[0].position if named else Position(tuning.file, _line(project, tuning, ("param_boundaries",)))
+        exc.position = (
+            named[0].position if named else Position(tuning.file, _line(project, tuning, ("param_boundaries",)))
+        )
         raise
 
 
@@ -78,51 +92,115 @@ def tune_workflow(project: Project, tuning: TuningSpec) -> ir.Workflow:
     extract_nodes, inputs = model_inputs(project, model)
     trainer, code_hash = trainer_spec(project, model)
     extract_ids = tuple(n.id for n in extract_nodes)
-    parts = {"config": ir.content_hash({"tuning": project.documents[tuning.file].data,
-                                        "model": project.documents[model.file].data}),
-             "trainer_code": code_hash}
+    parts = {
+        "config": ir.content_hash(
+            {"tuning": project.documents[tuning.file].data, "model": project.documents[model.file].data}
+        ),
+        "trainer_code": code_hash,
+    }
     space = [_param(p) for p in tuning.params]
     sizes, first_points = _rounds(project, tuning, space)
-    goal = {"metric": tuning.objective_metric, "direction": tuning.objective_direction,
-            "file": tuning.file, "line": _line(project, tuning, ("objective", "metric"))}
-    trial_spec = {**trainer, "inputs": inputs, "validation": _validation(project, tuning, model, inputs),
-                  "objective": goal}
+    goal = {
+        "metric": tuning.objective_metric,
+        "direction": tuning.objective_direction,
+        "file": tuning.file,
+        "line": _line(project, tuning, ("objective", "metric")),
+    }
+    trial_spec = {
+        **trainer,
+        "inputs": inputs,
+        "validation": _validation(project, tuning, model, inputs),
+        "objective": goal,
+    }
     wid = workflow_id(tuning.file)
     nodes, trial_ids = list(extract_nodes), []
     for number, size in enumerate(sizes, start=1):
         trial_id = "trials" if len(sizes) == 1 else f"trials_{number:02d}"
-        where = {"first_trial": sum(sizes[:number - 1]) + 1, "round": number}
+        where = {"first_trial": sum(sizes[: number - 1]) + 1, "round": number}
         if number == 1:
-            nodes.append(ir.Node(trial_id, "trials", extract_ids, {**trial_spec, **where, "items": first_points},
-                                 parts, fan_out=True))
+            nodes.append(
+                ir.Node(
+                    trial_id, "trials", extract_ids, {**trial_spec, **where, "items": first_points}, parts, fan_out=True
+                )
+            )
         else:
             propose_id = f"propose_{number:02d}"
-            nodes.append(ir.Node(propose_id, "propose", tuple(trial_ids),
-                                 {"strategy": tuning.tuning_type, "space": space, "size": size,
-                                  "seed": tuning.seed + number, "objective": goal, "trial_nodes": list(trial_ids)},
-                                 {"config": parts["config"]}))
-            nodes.append(ir.Node(trial_id, "trials", (propose_id, *extract_ids),
-                                 {**trial_spec, **where, "items_from": propose_id}, parts, fan_out=True))
+            nodes.append(
+                ir.Node(
+                    propose_id,
+                    "propose",
+                    tuple(trial_ids),
+                    {
+                        "strategy": tuning.tuning_type,
+                        "space": space,
+                        "size": size,
+                        "seed": tuning.seed + number,
+                        "objective": goal,
+                        "trial_nodes": list(trial_ids),
+                    },
+                    {"config": parts["config"]},
+                )
+            )
+            nodes.append(
+                ir.Node(
+                    trial_id,
+                    "trials",
+                    (propose_id, *extract_ids),
+                    {**trial_spec, **where, "items_from": propose_id},
+                    parts,
+                    fan_out=True,
+                )
+            )
         trial_ids.append(trial_id)
     register = register_spec(project, model, extract_nodes)
-    lineage = {"workflow": wid, "tuning_file": tuning.file, "tuning_type": tuning.tuning_type,
-               "tuning_file_sha256": file_hash(project.root, tuning.file),
-               "validation": {k: v for k, v in trial_spec["validation"].items() if k not in ("file", "line")}}
+    lineage = {
+        "workflow": wid,
+        "tuning_file": tuning.file,
+        "tuning_type": tuning.tuning_type,
+        "tuning_file_sha256": file_hash(project.root, tuning.file),
+        "validation": {k: v for k, v in trial_spec["validation"].items() if k not in ("file", "line")},
+    }
     nodes += [
-        ir.Node("select", "select", tuple(trial_ids),
-                {"trial_nodes": trial_ids, "objective": goal, "tuning_file": tuning.file, "n_trials": sum(sizes),
-                 "table": f"tuning.{wid}_trials", "constructor_args": model.constructor_args, "lineage": lineage,
-                 "log_params": sorted(p.name for p in tuning.params if p.log)},
-                {"config": parts["config"]}),
-        ir.Node("train", "train", ("select", *extract_ids), {**trainer, "inputs": inputs, "params_from": "select"},
-                parts),
-        ir.Node("register", "register", ("train", "select"),
-                {**register, "model_node": "train", "metrics_node": "select", "lineage_from": "select",
-                 "constructor_args": model.constructor_args, "row_count_inputs": inputs},
-                {"config": parts["config"]}),
+        ir.Node(
+            "select",
+            "select",
+            tuple(trial_ids),
+            {
+                "trial_nodes": trial_ids,
+                "objective": goal,
+                "tuning_file": tuning.file,
+                "n_trials": sum(sizes),
+                "table": f"tuning.{wid}_trials",
+                "constructor_args": model.constructor_args,
+                "lineage": lineage,
+                "log_params": sorted(p.name for p in tuning.params if p.log),
+            },
+            {"config": parts["config"]},
+        ),
+        ir.Node(
+            "train", "train", ("select", *extract_ids), {**trainer, "inputs": inputs, "params_from": "select"}, parts
+        ),
+        ir.Node(
+            "register",
+            "register",
+            ("train", "select"),
+            {
+                **register,
+                "model_node": "train",
+                "metrics_node": "select",
+                "lineage_from": "select",
+                "constructor_args": model.constructor_args,
+                "row_count_inputs": inputs,
+            },
+            {"config": parts["config"]},
+        ),
     ]
-    settings = {"schedule": None, "retries": model.retries, "environment": tuning.environment,
-                "workers": tuning.n_workers}
+    settings = {
+        "schedule": None,
+        "retries": model.retries,
+        "environment": tuning.environment,
+        "workers": tuning.n_workers,
+    }
     sources = {tuning.file, *source_files(project, model, extract_nodes, trainer)}
     return ir.Workflow(wid, "tune", tuple(sorted(sources)), settings, ir.seal(nodes))
 

@@ -10,6 +10,7 @@ any process, or any Airflow task) gets the same rows and a rerun gets the same s
 - ``time``: the latest ``fraction`` of rows by ``time_column`` is held out, cut at a timestamp so
   no timestamp is on both sides (the model never trains on the future it is scored on).
 """
+
 from __future__ import annotations
 
 import math
@@ -26,24 +27,28 @@ def _held_out(name: str, frame, validation: dict) -> Any:
     n_valid = max(1, math.ceil(n * validation["fraction"]))
     where = Position(validation["file"], validation["line"])
     if n < 2:
-        raise ModelyardError(f"validation: dataset {name!r} has {n} row(s); "
-                             "a held-out split needs at least 2", where)
+        raise ModelyardError(f"validation: dataset {name!r} has {n} row(s); a held-out split needs at least 2", where)
     if validation["strategy"] == "random":
         mask = np.zeros(n, dtype=bool)
         mask[np.random.default_rng(validation["seed"]).permutation(n)[:n_valid]] = True
         return mask
     column = validation["time_column"]
     if column not in frame.columns:
-        raise ModelyardError(f"validation: dataset {name!r} has no time column {column!r} "
-                             f"(columns: {', '.join(map(str, frame.columns))})", where,
-                             hint="set validation.time_column, or validation.strategy: random")
+        raise ModelyardError(
+            f"validation: dataset {name!r} has no time column {column!r} "
+            f"(columns: {', '.join(map(str, frame.columns))})",
+            where,
+            hint="set validation.time_column, or validation.strategy: random",
+        )
     times = frame[column].to_numpy()
     cut = np.sort(times, kind="stable")[n - n_valid]
     mask = times >= cut
     if mask.all():
-        raise ModelyardError(f"validation: every row of {name!r} has the latest {column} "
-                             f"({cut}); nothing is left to train on", where,
-                             hint="use validation.strategy: random")
+        raise ModelyardError(
+            f"validation: every row of {name!r} has the latest {column} ({cut}); nothing is left to train on",
+            where,
+            hint="use validation.strategy: random",
+        )
     return mask
 
 
@@ -58,10 +63,12 @@ def split(frames: dict[str, Any], validation: dict) -> tuple[dict[str, Any], dic
     n = len(frames[names[0]])
     uneven = [f"{name!r} has {len(frames[name])}" for name in names[1:] if len(frames[name]) != n]
     if uneven:
-        raise ModelyardError(f"validation.dataset: the datasets split together must have as many rows as each "
-                             f"other: {names[0]!r} has {n}, {', '.join(uneven)}",
-                             Position(validation["file"], validation["line"]),
-                             hint="list only datasets whose rows match one to one; others reach every trial whole")
+        raise ModelyardError(
+            f"validation.dataset: the datasets split together must have as many rows as each "
+            f"other: {names[0]!r} has {n}, {', '.join(uneven)}",
+            Position(validation["file"], validation["line"]),
+            hint="list only datasets whose rows match one to one; others reach every trial whole",
+        )
     mask = _held_out(names[0], frames[names[0]], validation)
     train, held_out = dict(frames), dict(frames)
     for name, frame in frames.items():

@@ -9,6 +9,7 @@
   downstream. Rerunning it in the same run folder (an Airflow retry or clear) gives the same
   table and plot, never duplicate rows.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,15 @@ def _split_frames(ctx, spec: dict) -> tuple[dict, dict]:
 def run_trial(workflow, node, ctx, index: int | None) -> dict:
     spec = node.spec
     params = runfolder.fan_out_items(workflow, node, ctx)[index]
-    result = {"trial": spec["first_trial"] + index, "round": spec["round"], "params": params,
-              "metrics": {}, "status": "ok", "error": None, "warnings": []}
+    result = {
+        "trial": spec["first_trial"] + index,
+        "round": spec["round"],
+        "params": params,
+        "metrics": {},
+        "status": "ok",
+        "error": None,
+        "warnings": [],
+    }
     train, held_out = _split_frames(ctx, spec)
     # importing the trainer (and what it imports) is not the trial's time; an import error stops the study
     load_trainer_class(ctx.root, spec["trainer"], where=Position(spec["trainer_file"]))
@@ -102,9 +110,11 @@ def select(workflow, node, ctx, index: int | None) -> dict:
             trial.update(status="failed", error=f"objective {goal[0]} is not a finite number")
     failed = [t for t in trials if t["status"] != "ok"]
     if len(failed) == len(trials):
-        raise ModelyardError(f"all {len(trials)} trials failed; the first one: {failed[0]['error']}",
-                             Position(spec["tuning_file"]),
-                             hint="fix the trainer or the parameter ranges; the run folder keeps every trial's result")
+        raise ModelyardError(
+            f"all {len(trials)} trials failed; the first one: {failed[0]['error']}",
+            Position(spec["tuning_file"]),
+            hint="fix the trainer or the parameter ranges; the run folder keeps every trial's result",
+        )
     metric, direction = goal
     best = _best(trials, metric, direction)
     run_id = ctx.run_dir.name
@@ -123,9 +133,16 @@ def select(workflow, node, ctx, index: int | None) -> dict:
         "trials": trials,
         "lineage": {
             "constructor_args": {**spec["constructor_args"], **best["params"]},
-            "tuning": {**spec["lineage"], "run_id": run_id, "best_params": best["params"], "objective": summary,
-                       "best_trial": best["trial"], "n_trials": len(trials), "n_failed": len(failed),
-                       "trials_table": spec["table"]},
+            "tuning": {
+                **spec["lineage"],
+                "run_id": run_id,
+                "best_params": best["params"],
+                "objective": summary,
+                "best_trial": best["trial"],
+                "n_trials": len(trials),
+                "n_failed": len(failed),
+                "trials_table": spec["table"],
+            },
         },
     }
     report = (ctx.reports_dir or ctx.run_dir) / workflow.id / f"{run_id}.html"

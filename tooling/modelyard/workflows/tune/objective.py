@@ -3,6 +3,7 @@
 Default: the first metric ``evaluate()`` returns, maximised when its name says it is a score
 (r2, accuracy, auc, f1, ...) and minimised otherwise (errors and losses).
 """
+
 from __future__ import annotations
 
 import re
@@ -10,10 +11,32 @@ import re
 from modelyard.errors import ModelyardError, Position
 from modelyard.suggest import did_you_mean
 
-SCORE_WORDS = frozenset({
-    "r2", "accuracy", "acc", "auc", "roc", "f1", "fbeta", "precision", "recall", "score", "ap", "map",
-    "ndcg", "mrr", "explained", "jaccard", "iou", "dice", "kappa", "mcc", "likelihood", "neg",
-})
+SCORE_WORDS = frozenset(
+    {
+        "r2",
+        "accuracy",
+        "acc",
+        "auc",
+        "roc",
+        "f1",
+        "fbeta",
+        "precision",
+        "recall",
+        "score",
+        "ap",
+        "map",
+        "ndcg",
+        "mrr",
+        "explained",
+        "jaccard",
+        "iou",
+        "dice",
+        "kappa",
+        "mcc",
+        "likelihood",
+        "neg",
+    }
+)
 
 
 def default_direction(metric: str) -> str:
@@ -28,10 +51,10 @@ def check_metric(objective: dict, trial: dict) -> None:
         return
     raise ModelyardError(
         f"objective.metric: in trial {trial['trial']} ({_describe(trial['params'])}) evaluate() returned "
-        f"no metric {metric!r}; it returned {', '.join(metrics)}"
-        + did_you_mean(metric, list(metrics)),
+        f"no metric {metric!r}; it returned {', '.join(metrics)}" + did_you_mean(metric, list(metrics)),
         Position(objective["file"], objective["line"]),
-        hint="name one of those metrics in objective.metric, or remove objective to use the first one")
+        hint="name one of those metrics in objective.metric, or remove objective to use the first one",
+    )
 
 
 def _describe(params: dict) -> str:

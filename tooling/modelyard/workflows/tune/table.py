@@ -5,6 +5,7 @@ warnings``, then ``param_<name>`` and ``metric_<name>`` for each parameter and m
 run with new parameters or metrics adds columns; earlier rows read NULL there. Writing a run
 again (a select node retried or cleared in Airflow, rerun in the UI) replaces that run's rows.
 """
+
 from __future__ import annotations
 
 from modelyard.warehouse.duckdb_warehouse import qualified, quote
@@ -15,13 +16,22 @@ def trials_frame(run_id: str, workflow_id: str, trials: list[dict], metric: str)
 
     rows = []
     for t in trials:
-        rows.append({
-            "run_id": run_id, "workflow": workflow_id, "trial": t["trial"], "round": t["round"],
-            "status": t["status"], "objective_metric": metric, "objective": t["objective"],
-            "seconds": t["seconds"], "error": t["error"], "warnings": "\n".join(t["warnings"]) or None,
-            **{f"param_{k}": v for k, v in t["params"].items()},
-            **{f"metric_{k}": v for k, v in t["metrics"].items()},
-        })
+        rows.append(
+            {
+                "run_id": run_id,
+                "workflow": workflow_id,
+                "trial": t["trial"],
+                "round": t["round"],
+                "status": t["status"],
+                "objective_metric": metric,
+                "objective": t["objective"],
+                "seconds": t["seconds"],
+                "error": t["error"],
+                "warnings": "\n".join(t["warnings"]) or None,
+                **{f"param_{k}": v for k, v in t["params"].items()},
+                **{f"metric_{k}": v for k, v in t["metrics"].items()},
+            }
+        )
     frame = pd.DataFrame(rows)
     for column in ("error", "warnings"):
         frame[column] = frame[column].astype("string")

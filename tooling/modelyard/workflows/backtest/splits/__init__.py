@@ -7,6 +7,7 @@ the backtest's split node finds the last day in the data and counts rows per win
 Semantics (docs/backtesting.md): the range is the ``days_backward`` days ending with ``last_day``,
 i.e. ``[last_day + 1 day - days_backward, last_day + 1 day)``. Every interval is half-open.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,17 +50,25 @@ class WindowSizes:
     slide_by: dt.timedelta
 
     @classmethod
-    def of(cls, sizes: Sizes) -> "WindowSizes":
+    def of(cls, sizes: Sizes) -> WindowSizes:
         return cls(sizes.days_backward, sizes.train_size, sizes.test_size, sizes.slide_by)
 
     def to_json(self) -> dict:
-        return {"days_backward": self.days_backward, "train_size_seconds": self.train_size.total_seconds(),
-                "test_size_seconds": self.test_size.total_seconds(), "slide_by_seconds": self.slide_by.total_seconds()}
+        return {
+            "days_backward": self.days_backward,
+            "train_size_seconds": self.train_size.total_seconds(),
+            "test_size_seconds": self.test_size.total_seconds(),
+            "slide_by_seconds": self.slide_by.total_seconds(),
+        }
 
     @classmethod
-    def from_json(cls, data: dict) -> "WindowSizes":
-        return cls(data["days_backward"], dt.timedelta(seconds=data["train_size_seconds"]),
-                   dt.timedelta(seconds=data["test_size_seconds"]), dt.timedelta(seconds=data["slide_by_seconds"]))
+    def from_json(cls, data: dict) -> WindowSizes:
+        return cls(
+            data["days_backward"],
+            dt.timedelta(seconds=data["train_size_seconds"]),
+            dt.timedelta(seconds=data["test_size_seconds"]),
+            dt.timedelta(seconds=data["slide_by_seconds"]),
+        )
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -75,7 +84,7 @@ class Window:
         return {name: getattr(self, name).isoformat() for name in BOUNDS}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Window":
+    def from_json(cls, data: dict) -> Window:
         return cls(*(dt.datetime.fromisoformat(data[name]) for name in BOUNDS))
 
 

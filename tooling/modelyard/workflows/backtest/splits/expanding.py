@@ -1,13 +1,12 @@
 """``expanding_time_window``: the sliding strategy's test windows, each trained on everything
 from the start of the range up to the test window."""
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 
-from modelyard.workflows.backtest.splits import Sizes, Window, day_range
-
-from modelyard.workflows.backtest.splits import sliding
+from modelyard.workflows.backtest.splits import Sizes, Window, day_range, sliding
 
 NAME = "expanding_time_window"
 

@@ -4,6 +4,7 @@ The latest window tests on the ``test_size`` ending with the last day and trains
 ``train_size`` just before it; each earlier window is shifted back by ``slide_by``; a window is
 kept while its training period starts inside the range.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,10 @@ def windows(last_day: dt.date, sizes: Sizes) -> list[Window]:
         test_start = test_end - sizes.test_size
         found.append(Window(train_start, test_start, test_start, test_end))
         if len(found) > MAX_WINDOWS:
-            raise SplitError(f"split_config: more than {MAX_WINDOWS} windows fit in {sizes.days_backward:g} days "
-                             f"with slide_by {sizes.slide_by}; at most {MAX_WINDOWS} are allowed",
-                             hint="use a larger slide_by or a smaller days_backward")
+            raise SplitError(
+                f"split_config: more than {MAX_WINDOWS} windows fit in {sizes.days_backward:g} days "
+                f"with slide_by {sizes.slide_by}; at most {MAX_WINDOWS} are allowed",
+                hint="use a larger slide_by or a smaller days_backward",
+            )
         test_end -= sizes.slide_by
     return found[::-1]

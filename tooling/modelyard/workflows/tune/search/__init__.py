@@ -8,13 +8,12 @@ IR; later rounds are ``propose`` nodes that see every earlier trial's result.
 A parameter of the search space is a JSON object (it travels in the IR):
 ``{"name", "low", "high", "step", "log", "integer"}``.
 """
+
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from modelyard.workflows.tune.search import gaussian_process
-
-from modelyard.workflows.tune.search import grid
+from modelyard.workflows.tune.search import gaussian_process, grid
 
 Param = dict[str, Any]
 Point = dict[str, float | int]

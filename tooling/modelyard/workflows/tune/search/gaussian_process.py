@@ -6,6 +6,7 @@ length scale suits parameters of very different ranges. The first round is a see
 to the finished trials and pick ``size`` points by expected improvement, with the constant-liar
 heuristic so a batch spreads out instead of proposing one point ``size`` times.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,7 +41,7 @@ def to_value(param: dict, unit: float) -> float | int:
     low, high = _edges(param)
     value = low + min(max(unit, 0.0), 1.0) * (high - low)
     if param["log"]:
-        value = 10 ** value
+        value = 10**value
     if param["integer"]:
         return min(max(round(value), param["low"]), param["high"])
     return float(f"{value:.6g}")  # the optimiser's further digits are noise; keep tables readable
@@ -59,7 +60,10 @@ def _latin_hypercube(space: list[dict], size: int, seed: int) -> list[dict]:
         strata = list(range(size))
         rng.shuffle(strata)
         columns.append([(s + rng.random()) / size for s in strata])
-    return [{param["name"]: to_value(param, column[i]) for param, column in zip(space, columns)} for i in range(size)]
+    return [
+        {param["name"]: to_value(param, column[i]) for param, column in zip(space, columns, strict=True)}
+        for i in range(size)
+    ]
 
 
 def propose(space: list[dict], observations: list[tuple[dict, float]], size: int, seed: int) -> list[dict]:
@@ -68,11 +72,17 @@ def propose(space: list[dict], observations: list[tuple[dict, float]], size: int
     from bayes_opt import BayesianOptimization, acquisition
 
     names = [param["name"] for param in space]
-    liar = acquisition.ConstantLiar(acquisition.ExpectedImprovement(xi=EXPLORATION, random_state=seed),
-                                    random_state=seed)
-    optimizer = BayesianOptimization(f=None, pbounds={name: (0.0, 1.0) for name in names},
-                                     acquisition_function=liar, random_state=seed, verbose=0,
-                                     allow_duplicate_points=True)
+    liar = acquisition.ConstantLiar(
+        acquisition.ExpectedImprovement(xi=EXPLORATION, random_state=seed), random_state=seed
+    )
+    optimizer = BayesianOptimization(
+        f=None,
+        pbounds={name: (0.0, 1.0) for name in names},
+        acquisition_function=liar,
+        random_state=seed,
+        verbose=0,
+        allow_duplicate_points=True,
+    )
     # The library prints a line per repeated point (rounded integers repeat) to stdout, where
     # `--format json` writes; sklearn warns when a length scale hits its bound on few points.
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():

@@ -3,6 +3,7 @@
 Values are computed in decimal arithmetic from the numbers as written, so ``[0.1, 0.8, 0.1]`` gives
 exactly 0.1, 0.2, ... 0.8 (not 0.30000000000000004), and integer bounds and step give integers.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -22,8 +23,10 @@ def values(param: dict) -> list[float | int]:
         raise ModelyardError(f"param_boundaries.{name}: min {param['low']} is above max {param['high']}")
     count = int((high - low) / step_d) + 1
     if count > MAX_POINTS:
-        raise ModelyardError(f"param_boundaries.{name}: {count} values between {param['low']} and "
-                             f"{param['high']} with step {step}; a grid allows at most {MAX_POINTS}")
+        raise ModelyardError(
+            f"param_boundaries.{name}: {count} values between {param['low']} and "
+            f"{param['high']} with step {step}; a grid allows at most {MAX_POINTS}"
+        )
     cast = int if param["integer"] else float
     return [cast(low + i * step_d) for i in range(count)]
 
@@ -34,10 +37,12 @@ def _grid(space: list[dict]) -> list[dict]:
     for axis in axes:
         total *= len(axis)
     if total > MAX_POINTS:
-        raise ModelyardError(f"param_boundaries: the grid has {total} points; at most {MAX_POINTS} are allowed",
-                             hint="use larger steps, fewer parameters, or tuning_type: gaussian_process")
+        raise ModelyardError(
+            f"param_boundaries: the grid has {total} points; at most {MAX_POINTS} are allowed",
+            hint="use larger steps, fewer parameters, or tuning_type: gaussian_process",
+        )
     names = [param["name"] for param in space]
-    return [dict(zip(names, combo)) for combo in itertools.product(*axes)]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes)]
 
 
 def batches(space: list[dict], n_trials: int | None, n_workers: int) -> list[int]:
