@@ -20,6 +20,7 @@ worker detached with ``setpgrp``, uvicorn children...), so a test that fails mid
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import secrets
@@ -60,6 +61,14 @@ FAST_CONFIG = {
     # the registration shows up as healthy quickly.
     "AIRFLOW__EDGE__JOB_POLL_INTERVAL": "1",
     "AIRFLOW__EDGE__HEARTBEAT_INTERVAL": "2",
+    # Workers start together with the API server and retry their registration until it answers;
+    # the default backoff grows to 90 s between tries, so a worker could idle long after the API
+    # is up. These two are read from the environment only (edge3's api_client), not airflow.cfg.
+    "AIRFLOW__EDGE__API_RETRY_WAIT_MAX": "2",
+    "AIRFLOW__EDGE__API_RETRIES": "60",
+    # task supervisor (on the worker): it sleeps in select() up to this many seconds between looks
+    # at its task process, so a task that returned in 0.3 s was reported done 5 s later (default 5).
+    "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
     # fork tasks from the worker (the default, stated so nobody flips it: a fresh interpreter per
     # task costs ~3 s each on these machines).
     "AIRFLOW__CORE__EXECUTE_TASKS_NEW_PYTHON_INTERPRETER": "False",
@@ -146,8 +155,20 @@ def sqlalchemy_url(dsn: str) -> str:
 
 
 class _Proc:
-    def __init__(self, name: str, popen: subprocess.Popen, log: Path):
+    def __init__(self, name: str, popen: subprocess.Popen, log: Path, done_marker: str | None = None):
         self.name, self.popen, self.log = name, popen, log
+        # A log line after which the process has nothing left to do but exit; see `_terminate`.
+        self.done_marker = done_marker
+
+    def says_done(self) -> bool:
+        if not self.done_marker:
+            return False
+        try:
+            with self.log.open("rb") as f:
+                f.seek(max(0, self.log.stat().st_size - 4096))
+                return self.done_marker.encode() in f.read()
+        except OSError:
+            return False
 
     def tail(self, chars: int = 4000) -> str:
         try:
@@ -235,7 +256,8 @@ class AirflowCluster:
         return env
 
     # ---------------------------------------------------------------- processes
-    def _spawn(self, name: str, args: list[str], env: dict[str, str], cwd: Path) -> _Proc:
+    def _spawn(self, name: str, args: list[str], env: dict[str, str], cwd: Path,
+               done_marker: str | None = None) -> _Proc:
         logs = self.home / "proc-logs"
         logs.mkdir(parents=True, exist_ok=True)
         log = logs / f"{name}.log"
@@ -244,7 +266,7 @@ class AirflowCluster:
                 [self.airflow, *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True,  # own process group to signal
             )
-        proc = _Proc(name, popen, log)
+        proc = _Proc(name, popen, log, done_marker)
         self._procs.append(proc)
         return proc
 
@@ -291,12 +313,14 @@ class AirflowCluster:
 
         t1 = time.monotonic()
         self._spawn("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(self.port),
-                                   "--workers", "1"], central, self.home)
+                                   "--workers", "1"], central, self.home,
+                    # uvicorn logs this once it has closed every connection; the interpreter then
+                    # spends 3-6 s in a final garbage collection of the app's heap before exiting.
+                    done_marker="Finished server process")
         self._spawn("scheduler", ["scheduler"], central, self.home)
         self._spawn("dag-processor", ["dag-processor"], central, self.home)
-        self._wait("the API server", lambda: self._get("/api/v2/version"), self.startup_timeout)
-        self.timings["api_server_up"] = time.monotonic() - t1
-
+        # Workers start now too, not after the API answers: importing Airflow takes each process
+        # seconds of CPU, and overlapping that with the API server's start-up uses both cores.
         for w in self.workers:
             for folder in (w.workdir, w.home):
                 Path(folder).mkdir(parents=True, exist_ok=True)
@@ -304,6 +328,8 @@ class AirflowCluster:
             if w.queues:
                 args += ["--queues", ",".join(w.queues)]
             self._spawn(f"worker-{w.name}", args, self._worker_env(w), Path(w.workdir))
+        self._wait("the API server", lambda: self._get("/api/v2/version"), self.startup_timeout)
+        self.timings["api_server_up"] = time.monotonic() - t1
         self._wait("all edge workers to register and report idle", self._workers_healthy, self.startup_timeout)
         self.timings["startup_total"] = time.monotonic() - t0
 
@@ -318,9 +344,12 @@ class AirflowCluster:
         central = [p for p in self._procs if p not in workers]
         # Order matters for a clean shutdown: the scheduler and dag-processor can go with the
         # API server, but only after the workers have deregistered through it.
-        _terminate(workers, grace=15)
-        _terminate(central, grace=15)
+        t0 = time.monotonic()
+        _terminate(workers, grace=20)
+        self.timings["stop_workers"] = time.monotonic() - t0
+        _terminate(central, grace=20)
         _reap_tagged(self.cluster_id)
+        self.timings["stop_total"] = time.monotonic() - t0
         self._procs.clear()
 
     def __enter__(self) -> "AirflowCluster":
@@ -455,38 +484,66 @@ def _log_text(payload: Any) -> str:
     return "\n".join(lines)
 
 
+def _gone(proc: psutil.Process) -> bool:
+    # A zombie counts as gone. This machine's PID 1 does not reap orphans, so a grandchild that
+    # exited after its parent stays a zombie for good and psutil.wait_procs would wait it out.
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    alive = [p for p in procs if not _gone(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in alive if not _gone(p)]
+    return alive
+
+
 def _terminate(procs: Iterable[_Proc], grace: float) -> None:
-    """SIGTERM each process group (and any descendants that left it), SIGKILL what outlives ``grace``."""
-    victims: list[psutil.Process] = []
+    """SIGTERM each root process once and let it shut its own children down (a second SIGTERM
+    through the process group interrupts Airflow's shutdown half-way); SIGKILL the process group and
+    every descendant still there after ``grace`` (a second or two for descendants of a root that
+    already exited)."""
+    procs = [p for p in procs if p.popen.poll() is None]
+    family: list[psutil.Process] = []
     for p in procs:
-        if p.popen.poll() is not None:
-            continue
         try:
             root = psutil.Process(p.popen.pid)
-            victims += [root, *root.children(recursive=True)]
+            family += [root, *root.children(recursive=True)]
+            root.terminate()
         except psutil.NoSuchProcess:
             continue
-        try:
-            os.killpg(p.popen.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    for v in victims:
-        try:
-            v.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(victims, timeout=grace)
-    for v in alive:
-        try:
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and not all(_gone_pid(p.popen.pid) or p.says_done() for p in procs):
+        time.sleep(0.1)
+    roots = {p.popen.pid for p in procs}
+    for p in procs:
+        if p.says_done():
+            with contextlib.suppress(ProcessLookupError):
+                p.popen.kill()  # finished its work; skip the interpreter's exit-time cleanup
+    survivors = _wait_gone([f for f in family if f.pid not in roots], 2)
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(p.popen.pid, signal.SIGKILL)
+    for v in survivors:
+        with contextlib.suppress(psutil.NoSuchProcess):
             v.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(alive, timeout=5)
+    _wait_gone(survivors, 5)
     for p in procs:
         try:
-            p.popen.wait(timeout=5)
+            p.popen.wait(timeout=5)  # reap our direct children so they do not linger as zombies
         except subprocess.TimeoutExpired:
             pass
+
+
+def _gone_pid(pid: int) -> bool:
+    try:
+        return _gone(psutil.Process(pid))
+    except psutil.NoSuchProcess:
+        return True
 
 
 def _reap_tagged(cluster_id: str) -> None:
@@ -507,7 +564,7 @@ def _reap_tagged(cluster_id: str) -> None:
             proc.kill()
         except psutil.NoSuchProcess:
             pass
-    psutil.wait_procs(leftovers, timeout=5)
+    _wait_gone(leftovers, timeout=5)
 
 
 def tagged_processes(cluster_id: str) -> list[int]:
@@ -515,7 +572,7 @@ def tagged_processes(cluster_id: str) -> list[int]:
     found = []
     for proc in psutil.process_iter(["pid"]):
         try:
-            if proc.environ().get(TAG_VAR) == cluster_id and proc.status() != psutil.STATUS_ZOMBIE:
+            if proc.environ().get(TAG_VAR) == cluster_id and not _gone(proc):
                 found.append(proc.pid)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
             continue

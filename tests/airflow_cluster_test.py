@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("airflow.providers.edge3", reason="needs the airflow extra (apache-airflow-providers-edge3)")
 psycopg2 = pytest.importorskip("psycopg2", reason="needs the airflow extra (psycopg2-binary)")
 
-from airflow_cluster import AirflowCluster, WorkerSpec, free_port, tagged_processes  # noqa: E402
+from airflow_cluster import AirflowCluster, ClusterError, WorkerSpec, free_port, tagged_processes  # noqa: E402
 
 
 # ---------------------------------------------------------------- throwaway PostgreSQL
@@ -74,7 +74,8 @@ def throwaway_postgres():
         yield dsn
     finally:
         if server is not None and server.poll() is None:
-            server.send_signal(signal.SIGINT)  # "fast" shutdown: disconnect clients, no waiting
+            # "Immediate" shutdown: no checkpoint, the data directory is deleted next anyway.
+            server.send_signal(signal.SIGQUIT)
             try:
                 server.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -189,4 +190,23 @@ def test_two_edge_workers_run_tasks_and_failures_show_their_log(postgres_dsn, tm
         with pytest.raises(AssertionError, match="boom-marker-4711"):
             boom.assert_success()
 
+    print(f"timings: {cluster.timings}")
+    assert tagged_processes(cluster.cluster_id) == []
+
+
+def test_a_worker_dying_at_start_up_fails_readably_and_leaves_no_process(postgres_dsn, tmp_path):
+    """Start-up fails midway, with the API server, scheduler and dag-processor already running:
+    the error carries the dead worker's log and every process of the cluster is gone after it."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    broken = WorkerSpec(name="broken", dags_folder=dags, workdir=tmp_path / "work", home=tmp_path / "home",
+                        # an empty API URL makes `airflow edge worker` exit at once, by design
+                        env={"AIRFLOW__EDGE__API_URL": ""})
+    cluster = AirflowCluster(db_dsn=fresh_database(postgres_dsn, "airflow_cluster_broken"), dags_folder=dags,
+                             home=tmp_path / "central", workers=[broken])
+    with pytest.raises(ClusterError, match="worker-broken exited") as failure:
+        with cluster:
+            pytest.fail("start-up should have failed")
+    assert "API URL is not configured" in str(failure.value)
+    assert cluster.timings.get("stop_total") is not None
     assert tagged_processes(cluster.cluster_id) == []
