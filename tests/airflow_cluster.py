@@ -32,9 +32,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Self
 
 import psutil  # an Airflow dependency; finds descendants and tagged leftovers
 
@@ -154,6 +155,27 @@ def sqlalchemy_url(dsn: str) -> str:
     return f"{scheme}://{rest}"
 
 
+def _load_prctl():
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# Resolved here, in the parent: the child between fork and exec should only call into C, not
+# import (another thread of the test process could hold the import lock at fork time).
+_PRCTL = _load_prctl() if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: ask Linux to SIGKILL it when the test process dies (pytest
+    killed with SIGKILL never reaches `stop`). Best effort; a no-op where prctl is missing."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
 class _Proc:
     def __init__(self, name: str, popen: subprocess.Popen, log: Path, done_marker: str | None = None):
         self.name, self.popen, self.log = name, popen, log
@@ -235,6 +257,7 @@ class AirflowCluster:
         env = self._base_env()
         env.update({
             "AIRFLOW_HOME": str(self.home),
+            "HOME": str(self.home),  # nothing of the central site lands in the caller's home
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(self.db_dsn),
         })
@@ -265,6 +288,7 @@ class AirflowCluster:
             popen = subprocess.Popen(
                 [self.airflow, *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True,  # own process group to signal
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 -- only a C call, see _PRCTL
             )
         proc = _Proc(name, popen, log, done_marker)
         self._procs.append(proc)
@@ -290,7 +314,7 @@ class AirflowCluster:
         logs = "\n".join(f"==== {p.name}\n{p.tail(2500)}" for p in self._procs)
         raise ClusterError(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last_error})\n{logs}")
 
-    def start(self) -> "AirflowCluster":
+    def start(self) -> AirflowCluster:
         atexit.register(self.stop)  # last resort if the caller never reaches __exit__
         try:
             self._start()
@@ -305,7 +329,7 @@ class AirflowCluster:
         self.port = free_port()
         self.api_url = f"http://127.0.0.1:{self.port}"
         central = self._central_env()
-        migrate = subprocess.run([self.airflow, "db", "migrate"], env=central, cwd=self.home,
+        migrate = subprocess.run([self.airflow, "db", "migrate"], check=False, env=central, cwd=self.home,
                                  capture_output=True, text=True, timeout=300)
         if migrate.returncode:
             raise ClusterError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
@@ -352,7 +376,7 @@ class AirflowCluster:
         self.timings["stop_total"] = time.monotonic() - t0
         self._procs.clear()
 
-    def __enter__(self) -> "AirflowCluster":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -445,7 +469,12 @@ class AirflowCluster:
         return self.wait_for_run(dag_id, self.trigger(dag_id, conf), timeout=timeout)
 
     def task_results(self, dag_id: str, run_id: str) -> list[TaskResult]:
-        tis = self._get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=1000)["task_instances"]
+        tis: list[dict] = []
+        while True:  # paged: the API caps a page at [api] maximum_page_limit (100)
+            page = self._get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=100, offset=len(tis))
+            tis += page["task_instances"]
+            if not page["task_instances"] or len(tis) >= page["total_entries"]:
+                break
         return [TaskResult(task_id=t["task_id"], map_index=t["map_index"], state=t["state"],
                            worker=t.get("hostname") or None, pid=t.get("pid"), queue=t.get("queue"),
                            try_number=t.get("try_number") or 0) for t in tis]
@@ -468,19 +497,23 @@ class AirflowCluster:
 
 
 def _log_text(payload: Any) -> str:
-    """The logs endpoint returns structured records (Airflow 3 logs are JSON lines); flatten them."""
+    """The logs endpoint returns structured records (Airflow 3 task logs are JSON lines): render
+    them as ``[level] event`` lines, exceptions as a Python-style traceback."""
     content = payload.get("content", payload) if isinstance(payload, dict) else payload
     if isinstance(content, str):
         return content
     lines = []
     for item in content or []:
-        if isinstance(item, dict):
-            event = item.get("event", "")
-            extra = {k: v for k, v in item.items() if k not in ("event", "timestamp", "level", "logger")}
-            prefix = f"[{item.get('level', '')}] " if item.get("level") else ""
-            lines.append(prefix + str(event) + (f" {extra}" if extra and "error_detail" in extra else ""))
-        else:
+        if not isinstance(item, dict):
             lines.append(str(item))
+            continue
+        prefix = f"[{item['level']}] " if item.get("level") else ""
+        lines.append(f"{prefix}{item.get('event', '')}")
+        for error in item.get("error_detail") or []:
+            lines.append("Traceback (most recent call last):")
+            lines += [f'  File "{f.get("filename")}", line {f.get("lineno")}, in {f.get("name")}'
+                      for f in error.get("frames", [])]
+            lines.append(f"{error.get('exc_type')}: {error.get('exc_value')}")
     return "\n".join(lines)
 
 

@@ -17,8 +17,13 @@ import pytest
 pytest.importorskip("airflow.providers.edge3", reason="needs the airflow extra (apache-airflow-providers-edge3)")
 psycopg2 = pytest.importorskip("psycopg2", reason="needs the airflow extra (psycopg2-binary)")
 
-from airflow_cluster import AirflowCluster, ClusterError, WorkerSpec, free_port, tagged_processes  # noqa: E402
-
+from airflow_cluster import (
+    AirflowCluster,
+    ClusterError,
+    WorkerSpec,
+    free_port,
+    tagged_processes,
+)
 
 # ---------------------------------------------------------------- throwaway PostgreSQL
 # Minimal and self-contained on purpose. When tests/servers.py's `postgres_server` fixture lands,
@@ -185,7 +190,7 @@ def test_two_edge_workers_run_tasks_and_failures_show_their_log(postgres_dsn, tm
         assert boom.state == "failed"
         [failed] = boom.failed()
         assert failed.task_id == "boom" and failed.state == "failed"
-        assert "boom-marker-4711" in failed.log, failed.log
+        assert "ValueError: boom-marker-4711" in failed.log, failed.log  # rendered as a traceback
         assert "boom-marker-4711" in boom.report()
         with pytest.raises(AssertionError, match="boom-marker-4711"):
             boom.assert_success()
@@ -204,9 +209,8 @@ def test_a_worker_dying_at_start_up_fails_readably_and_leaves_no_process(postgre
                         env={"AIRFLOW__EDGE__API_URL": ""})
     cluster = AirflowCluster(db_dsn=fresh_database(postgres_dsn, "airflow_cluster_broken"), dags_folder=dags,
                              home=tmp_path / "central", workers=[broken])
-    with pytest.raises(ClusterError, match="worker-broken exited") as failure:
-        with cluster:
-            pytest.fail("start-up should have failed")
+    with pytest.raises(ClusterError, match="worker-broken exited") as failure, cluster:
+        pytest.fail("start-up should have failed")
     assert "API URL is not configured" in str(failure.value)
     assert cluster.timings.get("stop_total") is not None
     assert tagged_processes(cluster.cluster_id) == []
