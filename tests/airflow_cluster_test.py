@@ -21,6 +21,7 @@ from airflow_cluster import (
     AirflowCluster,
     ClusterError,
     WorkerSpec,
+    _die_with_parent,
     free_port,
     tagged_processes,
 )
@@ -65,7 +66,9 @@ def throwaway_postgres():
              # A test database: durability buys nothing and costs seconds in `airflow db migrate`.
              "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
              "-c", "max_connections=200"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True, **user)
+            stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True,
+            # runs after the switch to the postgres user (a credential change would reset it)
+            preexec_fn=_die_with_parent, **user)  # noqa: PLW1509 -- a C call only
         dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         deadline = time.monotonic() + 30
         while True:
