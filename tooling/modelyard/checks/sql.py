@@ -109,7 +109,9 @@ def _bind_all(project, sandbox, rendered, reads, broken: set[str]) -> Iterable[D
         except ModelyardError as exc:
             line, col = template_position(template, sql, exc.line, exc.col) if exc.line else (0, 0)
             rule = "sql-syntax" if exc.kind == "parser" else "sql-binding"
-            out.append(Diagnostic.error(Position(spec.sql_file, line, col), rule, f"{exc.message} (extract {spec.name})"))
+            out.append(
+                Diagnostic.error(Position(spec.sql_file, line, col), rule, f"{exc.message} (extract {spec.name})")
+            )
             return False
         sandbox.add_table(spec.table, columns)
         bound[key] = True

@@ -92,7 +92,10 @@ def sql_error(exc: Exception, statement: str, query_start: int) -> SqlError:
         info = json.loads(detail)
     except ValueError:
         info = {"exception_message": detail or text}
-    message = " ".join(part.strip() for part in str(info.get("exception_message", "")).splitlines() if part.strip())
+    # the first paragraph, on one line: the message and its hints ("Candidate bindings", "Did you
+    # mean"); a CSV error's later paragraphs list every reader option, with the file's full path
+    paragraph = str(info.get("exception_message", "")).strip().split("\n\n")[0]
+    message = " ".join(part.strip() for part in paragraph.splitlines() if part.strip())
     label = f"{info['exception_type']} Error" if info.get("exception_type") else kind
     line = col = 0
     if str(info.get("position", "")).isdigit():
@@ -354,13 +357,10 @@ class Warehouse:
         import duckdb
 
         statement = f"CREATE OR REPLACE TABLE {qualified(table)} AS "
+        self.con.execute("SET errors_as_json = true")  # the error's position in the query (see sql_error)
         try:
             self.con.execute("BEGIN")
-            self.con.execute("SET errors_as_json = true")
-            try:
-                self.con.execute(statement + sql)
-            finally:
-                self.con.execute("RESET errors_as_json")
+            self.con.execute(statement + sql)
             rows = self.con.execute(f"SELECT count(*) FROM {qualified(table)}").fetchone()[0]
             self.con.execute(
                 "INSERT OR REPLACE INTO _modelyard.extracts VALUES (?, ?, ?, now())", [table, cache_key or "", rows]
@@ -369,6 +369,8 @@ class Warehouse:
         except duckdb.Error as exc:
             self.con.execute("ROLLBACK")
             raise sql_error(exc, statement + sql, len(statement)) from None
+        finally:
+            self.con.execute("RESET errors_as_json")
         return rows
 
     def table_version(self, table: str) -> tuple | None:
