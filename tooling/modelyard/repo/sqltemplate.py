@@ -82,6 +82,10 @@ def variable_uses(text: str) -> dict[str, Position]:
 def render_sql(text: str, kwargs: dict, display: str, kwargs_at: Position | None = None) -> str:
     """The SQL ``text`` renders to; ``kwargs_at`` (the extract's kwargs) is named in the message
     of an undefined variable, which is placed at its line of the SQL file."""
+    simple = _simple_variables(text)
+    if simple is not None and simple <= set(kwargs):
+        # jinja renders `{{ name }}` as str(value): the same without importing it (pre-commit speed)
+        return _PLACEHOLDER.sub(lambda m: str(kwargs[m.group(1).strip()]), text)
     import jinja2
 
     try:
