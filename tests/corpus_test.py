@@ -3,7 +3,10 @@ and lists every diagnostic `modelyard validate` must print for it (rule, file, l
 
 A case folder holds ``case.yaml`` (``description``; ``replace``: exact text edits of repo files,
 each ``old`` must occur once; ``delete``: repo files to remove; ``expect``: ``"rule path:line"``
-lines) and optionally ``files/``, copied over the repo.
+lines; ``messages``: whole lines the output must hold, message and column included) and optionally
+``files/``, copied over the repo. A case with ``command`` (e.g. ``[run, models/m.yaml]``) runs that
+instead of `validate` and lists the whole lines its error output must hold in ``stderr``, and its
+exit status in ``exit``.
 """
 
 from __future__ import annotations
@@ -50,8 +53,15 @@ def test_corpus_is_large_enough():
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_case(name, model_repo):
     spec = apply_case(CASES / name, model_repo)
+    if "command" in spec:
+        result = cli(*spec["command"], cwd=model_repo)
+        assert "Traceback" not in result.stderr, result
+        assert result.returncode == spec["exit"], result
+        assert set(spec["stderr"]) <= set(result.stderr.splitlines()), result
+        return
     result = cli("validate", cwd=model_repo)
     assert "Traceback" not in result.stderr, result
+    assert set(spec.get("messages") or []) <= set(result.stdout.splitlines()), result
     expected = sorted(spec.get("expect") or [])
     assert sorted(produced(result.stdout)) == expected, result
     has_errors = any(" error[" in line for line in result.stdout.splitlines())

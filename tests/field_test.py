@@ -303,7 +303,8 @@ def test_a_removed_seed_file_drops_its_table(model_repo):
     assert cli("run", LINEAR, cwd=model_repo).returncode == 0
     (model_repo / "data" / "sample_data.csv").rename(model_repo / "sample_data.csv.bak")
     result = cli("run", LINEAR, cwd=model_repo)
-    assert_clean_failure(result, "extract 'training_data'", "sample_data")
+    # refused before the run: the SQL no longer binds
+    assert_clean_failure(result, "Table with name sample_data does not exist", "(extract training_data)")
     assert "reused" not in result.stdout + result.stderr
 
 
@@ -472,7 +473,7 @@ def test_a_missing_key_of_a_kwarg_is_not_called_a_missing_kwarg(model_repo):
     result = cli("run", LINEAR, cwd=model_repo)
     assert_clean_failure(
         result,
-        "extracts/training_data.sql: SQL template: 'dict object' has no attribute 'row'",
-        "hint: check the attribute or key",
+        "extracts/training_data.sql:6: error[sql-template]: SQL template: 'dict object' has no attribute 'row' "
+        "(kwargs: extracts/extract_inputs.yaml:8:3)",
     )
     assert "add the variable" not in result.stderr

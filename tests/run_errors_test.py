@@ -63,17 +63,30 @@ def test_unknown_trainer_module(model_repo: Path):
     _fails_cleanly(model_repo, expect=[f"{MODEL}:", "trainers/sklearn/nowhere.py"])
 
 
-def test_sql_error_names_extract(model_repo: Path):
+def test_sql_error_is_refused_before_the_run(model_repo: Path):
     (model_repo / "extracts" / "training_data.sql").write_text(
         "SELECT no_such_column FROM sample_data LIMIT {{ limit }}\n"
     )
     _fails_cleanly(
         model_repo,
         expect=[
-            "extracts/extract_inputs.yaml:5",
-            "SQL error",
-            "no_such_column",
+            'extracts/training_data.sql:1:8: error[sql-binding]: Binder Error: Referenced column "no_such_column" '
+            "not found in FROM clause! Candidate bindings: ",
+        ],
+    )
+
+
+def test_sql_error_at_run_time_names_sql_file_and_extract(model_repo: Path):
+    # binds fine; only the rows show the cast fails
+    (model_repo / "extracts" / "training_data.sql").write_text(
+        "SELECT date, x_0, x_1, x_2, y\nFROM sample_data\nWHERE CAST(date AS VARCHAR)::INT > 0\nLIMIT {{ limit }}\n"
+    )
+    _fails_cleanly(
+        model_repo,
+        expect=[
             "extract__extract_inputs__training_data",
+            "extracts/training_data.sql:3:28: extract 'training_data' (extracts/extract_inputs.yaml:5): "
+            "Conversion Error: Could not convert string '2024-01-01' to INT32",
         ],
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from modelyard.checks import extracts, names, references, trainers, tuning
+from modelyard.checks import extracts, names, references, sql, trainers, tuning
 from modelyard.errors import Diagnostic
 from modelyard.repo.project import Project
 
@@ -20,6 +20,7 @@ CHECKS: list[Callable[[Project], Iterable[Diagnostic]]] = [
     references.check_tuning_model,
     references.check_editor_schemas,
     extracts.check_extract_references,
+    sql.check_sql,
     trainers.check_trainer_classes,
     tuning.check_tuning_files,
     tuning.check_split_configs,

@@ -13,7 +13,7 @@ from modelyard.suggest import did_you_mean
 
 
 def check_extract_files(project: Project) -> Iterable[Diagnostic]:
-    from modelyard.repo.sqltemplate import template_variables
+    from modelyard.repo.sqltemplate import variable_uses
 
     root = project.root
     for spec in project.extracts.values():
@@ -34,7 +34,7 @@ def check_extract_files(project: Project) -> Iterable[Diagnostic]:
             yield Diagnostic.error(where, "missing-file", f"{spec.name}.sql_file: {spec.sql_file} does not exist")
             continue
         try:
-            variables = template_variables(sql_path.read_text("utf-8"))
+            uses = variable_uses(sql_path.read_text("utf-8"))
         except UnicodeDecodeError:
             yield Diagnostic.error(Position(spec.sql_file), "file-encoding", "SQL file is not valid UTF-8 text")
             continue
@@ -46,14 +46,14 @@ def check_extract_files(project: Project) -> Iterable[Diagnostic]:
                 f"SQL template syntax error: {getattr(exc, 'message', exc)}",
             )
             continue
-        for name in sorted(variables - set(spec.kwargs)):
+        for name in sorted(set(uses) - set(spec.kwargs)):
             yield Diagnostic.error(
-                doc.where((spec.name, "kwargs") if "kwargs" in doc.data[spec.name] else (spec.name,), key=True),
+                Position(spec.sql_file, uses[name].line, uses[name].col),
                 "sql-undefined-variable",
-                f"{spec.name}: {spec.sql_file} uses {{{{ {name} }}}} but kwargs does not define {name!r}"
-                + did_you_mean(name, spec.kwargs),
+                f"{{{{ {name} }}}} is not defined: the kwargs of {spec.name} ({spec.kwargs_position}) "
+                f"do not define {name!r}" + did_you_mean(name, spec.kwargs),
             )
-        for name in sorted(set(spec.kwargs) - variables):
+        for name in sorted(set(spec.kwargs) - set(uses)):
             yield Diagnostic(
                 doc.where((spec.name, "kwargs", name), key=True),
                 "warning",

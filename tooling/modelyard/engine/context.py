@@ -28,6 +28,7 @@ class RunContext:
     refresh: bool = False
     source: dict = dataclasses.field(default_factory=dict)  # commit of the model repo
     reports_dir: Path | None = None  # HTML reports people open (default: the run folder)
+    seed_options: dict = dataclasses.field(default_factory=dict)  # per seed: how to read its file
 
     def node_dir(self, node_id: str, index: int | None = None) -> Path:
         return runfolder.node_dir(self.run_dir, node_id, index)
@@ -73,4 +74,5 @@ def for_settings(
         refresh=refresh,
         source=source or {},
         reports_dir=settings.reports_dir,
+        seed_options=settings.seed_options(),
     )

@@ -27,6 +27,21 @@ from modelyard.repo.yamlsource import YamlDocument, YamlSyntaxError, read_yaml
 
 
 @dataclasses.dataclass(frozen=True)
+class SeedOptions:
+    """How to read one seed file where DuckDB's sniffing guesses wrong (``seeds:`` in modelyard.yaml)."""
+
+    column_types: dict[str, str]
+    null_strings: tuple[str, ...]
+    delimiter: str | None
+    position: Position  # the seed's key in modelyard.yaml
+
+    def reader_options(self) -> dict[str, Any]:
+        """The plain mapping the warehouse reads the file with."""
+        options = {"column_types": self.column_types, "null_strings": list(self.null_strings)}
+        return {k: v for k, v in {**options, "delimiter": self.delimiter}.items() if v}
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     root: Path
     state_dir: Path
@@ -38,6 +53,11 @@ class Settings:
     publish_backend: str
     retries: int
     schedule: str | None
+    seeds: dict[str, SeedOptions] = dataclasses.field(default_factory=dict)
+
+    def seed_options(self) -> dict[str, dict[str, Any]]:
+        """Per seed table name: its reading options, for the warehouse."""
+        return {name: options.reader_options() for name, options in self.seeds.items()}
 
     @property
     def runs_dir(self) -> Path:
@@ -58,6 +78,8 @@ class ExtractSpec:
     kwargs: dict[str, Any]
     description: str
     position: Position
+    kwargs_position: Position  # its `kwargs:` key (or its name, without kwargs)
+    allow_empty: bool  # an extract returning no rows is an error unless it says so
 
     @property
     def key(self) -> tuple[str, str]:
@@ -170,8 +192,8 @@ def duration(value: dict | None) -> dt.timedelta | None:
     return dt.timedelta(weeks=value.get("weeks", 0), days=value.get("days", 0), hours=value.get("hours", 0))
 
 
-def _settings(root: Path, data: dict | None) -> Settings:
-    data = data or {}
+def _settings(root: Path, doc: YamlDocument | None) -> Settings:
+    data = (doc.data if doc else None) or {}
     state = root / data.get("state_dir", ".modelyard")
     warehouse = data.get("warehouse") or {}
     store = data.get("model_store") or {}
@@ -188,6 +210,15 @@ def _settings(root: Path, data: dict | None) -> Settings:
         publish_backend=publish.get("backend", "airflow"),
         retries=defaults.get("retries", 1),
         schedule=defaults.get("schedule"),
+        seeds={
+            name: SeedOptions(
+                column_types=dict(options.get("column_types") or {}),
+                null_strings=tuple(options.get("null_strings") or ()),
+                delimiter=options.get("delimiter"),
+                position=doc.where(("seeds", name), key=True),
+            )
+            for name, options in (data.get("seeds") or {}).items()
+        },
     )
 
 
@@ -205,6 +236,8 @@ def _extracts(doc: YamlDocument, root: Path) -> list[ExtractSpec]:
                 kwargs=dict(body.get("kwargs") or {}),
                 description=body.get("description", ""),
                 position=doc.where((name,), key=True),
+                kwargs_position=doc.where((name, "kwargs") if "kwargs" in body else (name,), key=True),
+                allow_empty=body.get("allow_empty", False),
             )
         )
     return out
@@ -305,7 +338,7 @@ def read_project(root: Path) -> tuple[Project, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     documents: dict[str, YamlDocument] = {}
     settings_doc = _read(root, root / SETTINGS_FILE, "settings", diagnostics)
-    settings = _settings(root, settings_doc.data if settings_doc else None)
+    settings = _settings(root, settings_doc)
     extracts: dict[tuple[str, str], ExtractSpec] = {}
     models: dict[str, ModelSpec] = {}
     tunings: dict[str, TuningSpec] = {}
@@ -331,4 +364,4 @@ def load_settings(root: Path) -> Settings:
     doc = _read(root, root / SETTINGS_FILE, "settings", diagnostics)
     if diagnostics and any(d.severity == "error" for d in diagnostics):
         raise ConfigError(diagnostics)
-    return _settings(root, doc.data if doc else None)
+    return _settings(root, doc)

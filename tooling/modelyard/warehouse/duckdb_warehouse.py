@@ -1,7 +1,7 @@
 """The embedded DuckDB warehouse: seed tables from ``data/``, extract tables, and their cache.
 
-Seeds (like dbt's): every ``data/NAME.csv`` or ``data/NAME.parquet`` is table ``NAME``, reloaded
-when the file's content changes. Extracts live in schema ``extracts``; ``_modelyard.extracts``
+Seeds (like dbt's): every ``data/NAME.csv`` or ``data/NAME.parquet`` is table ``NAME``, loaded when
+an extract reads it and reloaded when the file's content (or its options) change. Extracts live in schema ``extracts``; ``_modelyard.extracts``
 remembers the cache key each was built with, so an unchanged extract is reused, not recomputed.
 
 DuckDB lets one process write a database file at a time; a second process gets a lock error.
@@ -11,6 +11,7 @@ We wait (polling) up to ``lock_timeout`` and then fail with a message that says 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +47,67 @@ def qualified(table: str) -> str:
     return ".".join(quote(part) for part in table.split(".", 1))
 
 
+def literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def seed_reader(file: Path, options: dict | None = None) -> str:
+    """The table function call reading a seed file with its options from ``modelyard.yaml``
+    (``column_types``, ``null_strings``, ``delimiter``; CSV only)."""
+    options = options or {}
+    if file.suffix.lower() != ".csv":
+        return f"{SEED_SUFFIXES[file.suffix.lower()]}({literal(str(file))})"
+    args = [literal(str(file))]
+    if options.get("column_types"):
+        types = ", ".join(f"{literal(c)}: {literal(t)}" for c, t in options["column_types"].items())
+        args.append(f"types={{{types}}}")
+    if options.get("null_strings"):
+        args.append("nullstr=[" + ", ".join(literal(v) for v in options["null_strings"]) + "]")
+    if options.get("delimiter"):
+        args.append(f"delim={literal(options['delimiter'])}")
+    return f"read_csv({', '.join(args)})"
+
+
+def options_digest(options: dict | None) -> str:
+    """Stored after a seed's file hash: changing its options reloads it (and changes its fingerprint)."""
+    if not options:
+        return ""
+    return "/" + hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class SqlError(WarehouseError):
+    """DuckDB refused a query; ``line``/``col`` (1-based, 0 when unknown) place it in the query."""
+
+    def __init__(self, message: str, kind: str, line: int = 0, col: int = 0):
+        super().__init__(message)
+        self.kind, self.line, self.col = kind, line, col
+
+
+def sql_error(exc: Exception, statement: str, query_start: int) -> SqlError:
+    """DuckDB's error for ``statement`` (run with ``errors_as_json``), placed in the query that starts
+    at character ``query_start`` of it. The engine's message is kept whole, on one line."""
+    text = str(exc)
+    kind, _, detail = text.partition(": ")
+    try:
+        info = json.loads(detail)
+    except ValueError:
+        info = {"exception_message": detail or text}
+    # the first paragraph, on one line: the message and its hints ("Candidate bindings", "Did you
+    # mean"); a CSV error's later paragraphs list every reader option, with the file's full path
+    paragraph = str(info.get("exception_message", "")).strip().split("\n\n")[0]
+    message = " ".join(part.strip() for part in paragraph.splitlines() if part.strip())
+    label = f"{info['exception_type']} Error" if info.get("exception_type") else kind
+    line = col = 0
+    if str(info.get("position", "")).isdigit():
+        # DuckDB counts bytes of the UTF-8 statement
+        offset = len(statement.encode()[: int(info["position"])].decode(errors="ignore")) - query_start
+        if offset >= 0:
+            before = statement[query_start : query_start + offset]
+            line = before.count("\n") + 1
+            col = offset - (before.rfind("\n") + 1) + 1
+    return SqlError(f"{label}: {message}", label.split()[0].lower(), line, col)
+
+
 def seed_files(data_dir: Path) -> list[Path]:
     """The seed files in ``data_dir``; two files for one table (DuckDB names ignore case) are an error."""
     if not data_dir.is_dir():
@@ -63,6 +125,37 @@ def seed_files(data_dir: Path) -> list[Path]:
                 hint="keep one of them, or rename one (the file name is the table name)",
             )
     return files
+
+
+def tables_read(con, sql: str) -> tuple[list[tuple[str, str]], bool] | None:
+    """The (schema, table) pairs ``sql`` reads, CTE names left out, and whether it also reads
+    something untracked (a file through a table function, another database); None when it does
+    not parse."""
+    tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    if tree.get("error"):
+        return None
+    ctes: set[str] = set()
+    tables: set[tuple[str, str]] = set()
+    untracked = False
+
+    def walk(value) -> None:
+        nonlocal untracked
+        if isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            if value.get("type") == "BASE_TABLE":
+                untracked |= bool(value.get("catalog_name"))
+                tables.add((value.get("schema_name") or "", value["table_name"]))
+            elif value.get("type") == "TABLE_FUNCTION":
+                untracked = True
+            if isinstance(value.get("cte_map"), dict):
+                ctes.update(entry["key"].lower() for entry in value["cte_map"].get("map", []))
+            for item in value.values():
+                walk(item)
+
+    walk(tree["statements"])
+    return sorted((schema, name) for schema, name in tables if schema or name.lower() not in ctes), untracked
 
 
 class Warehouse:
@@ -143,9 +236,10 @@ class Warehouse:
             self.con.close()
             self.con = None
 
-    def sync_seeds(self, data_dir: Path) -> list[str]:
-        """Load new or changed seed files and drop the tables of removed ones; return the names of
-        the tables (re)loaded."""
+    def sync_seeds(self, data_dir: Path, options: dict | None = None, only: set[str] | None = None) -> list[str]:
+        """Load new or changed seed files (those named in ``only``, case ignored, when given: one bad
+        file must not block an extract that never reads it) and drop the tables of removed ones;
+        return the names of the tables (re)loaded. ``options``: per-seed reading options."""
         import concurrent.futures as futures
 
         known = {
@@ -159,34 +253,40 @@ class Warehouse:
             # a removed seed must not live on as a stale table that extracts keep reading
             self.con.execute(f"DROP TABLE IF EXISTS {quote(name)}")
             self.con.execute("DELETE FROM _modelyard.seeds WHERE table_name = ?", [name])
+        wanted = None if only is None else {name.lower() for name in only}
         loaded = []
         for file in files:
-            reader = SEED_SUFFIXES[file.suffix.lower()]
             name = file.stem
+            if wanted is not None and name.lower() not in wanted:
+                continue
+            reader = seed_reader(file, (options or {}).get(name))
+            suffix = options_digest((options or {}).get(name))
             stat = file.stat()
             previous = known.get(name)
-            if previous and previous[0] == file.name and previous[1:3] == (stat.st_size, stat.st_mtime_ns):
+            same_file = previous and previous[0] == file.name and previous[3][64:] == suffix
+            if same_file and previous[1:3] == (stat.st_size, stat.st_mtime_ns):
                 continue
-            if previous and previous[0] == file.name and previous[1] == stat.st_size and self.has_table(name):
+            if same_file and previous[1] == stat.st_size and self.has_table(name):
                 sha = file_sha256(file)  # touched or checked out again: often the same content
-                if sha == previous[3]:
+                if sha + suffix == previous[3]:
                     self.con.execute(
                         "UPDATE _modelyard.seeds SET size=?, mtime_ns=? WHERE table_name=?",
                         [stat.st_size, stat.st_mtime_ns, name],
                     )
                     continue
-                self._load_seed(name, reader, file, stat, lambda known=sha: known)
+                self._load_seed(name, reader, file, stat, lambda known=sha + suffix: known)
             else:
                 # a new or resized file has new content: hash it while DuckDB loads it (both free the GIL)
                 with futures.ThreadPoolExecutor(1) as pool:
-                    self._load_seed(name, reader, file, stat, pool.submit(file_sha256, file).result)
+                    hashing = pool.submit(file_sha256, file)
+                    self._load_seed(name, reader, file, stat, lambda h=hashing, s=suffix: h.result() + s)
             loaded.append(name)
         return loaded
 
     def _load_seed(self, name: str, reader: str, file: Path, stat, sha: Callable[[], str]) -> None:
         try:
             self.con.execute("BEGIN")
-            self.con.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM {reader}(?)", [str(file)])
+            self.con.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM {reader}")
             self.con.execute(
                 "INSERT OR REPLACE INTO _modelyard.seeds VALUES (?, ?, ?, ?, ?)",
                 [name, file.name, stat.st_size, stat.st_mtime_ns, sha()],
@@ -222,35 +322,14 @@ class Warehouse:
     def source_tables(self, sql: str) -> list[tuple[str, str]] | None:
         """The (schema, table) pairs ``sql`` reads; None when it reads something else too (a file
         through a table function, another database) or does not parse: its content is untracked."""
-        import json
+        read = tables_read(self.con, sql)
+        return None if read is None or read[1] else read[0]
 
-        tree = json.loads(self.con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
-        if tree.get("error"):
-            return None
-        ctes: set[str] = set()
-        tables: set[tuple[str, str]] = set()
-        untracked = False
-
-        def walk(value) -> None:
-            nonlocal untracked
-            if isinstance(value, list):
-                for item in value:
-                    walk(item)
-            elif isinstance(value, dict):
-                if value.get("type") == "BASE_TABLE":
-                    untracked |= bool(value.get("catalog_name"))
-                    tables.add((value.get("schema_name") or "", value["table_name"]))
-                elif value.get("type") == "TABLE_FUNCTION":
-                    untracked = True
-                if isinstance(value.get("cte_map"), dict):
-                    ctes.update(entry["key"].lower() for entry in value["cte_map"].get("map", []))
-                for item in value.values():
-                    walk(item)
-
-        walk(tree["statements"])
-        if untracked:
-            return None
-        return sorted((schema, name) for schema, name in tables if schema or name.lower() not in ctes)
+    def seeds_read(self, sql: str) -> set[str]:
+        """The tables of the main schema (seeds) ``sql`` reads; none when it does not parse (its
+        error comes when it runs)."""
+        read = tables_read(self.con, sql)
+        return {name for schema, name in (read[0] if read else []) if schema.lower() in ("", "main")}
 
     def cache_key(self, node_hash: str, sql: str) -> str | None:
         """None when some source's content is untracked: such an extract is never reused."""
@@ -273,12 +352,15 @@ class Warehouse:
         ).fetchone()
         return row[1] if row and row[0] == cache_key else None
 
-    def materialize(self, table: str, sql: str, cache_key: str | None, *, where: Position | None = None) -> int:
+    def materialize(self, table: str, sql: str, cache_key: str | None) -> int:
+        """Build ``table`` from ``sql``; a failing query raises ``SqlError`` placed in ``sql``."""
         import duckdb
 
+        statement = f"CREATE OR REPLACE TABLE {qualified(table)} AS "
+        self.con.execute("SET errors_as_json = true")  # the error's position in the query (see sql_error)
         try:
             self.con.execute("BEGIN")
-            self.con.execute(f"CREATE OR REPLACE TABLE {qualified(table)} AS {sql}")
+            self.con.execute(statement + sql)
             rows = self.con.execute(f"SELECT count(*) FROM {qualified(table)}").fetchone()[0]
             self.con.execute(
                 "INSERT OR REPLACE INTO _modelyard.extracts VALUES (?, ?, ?, now())", [table, cache_key or "", rows]
@@ -286,10 +368,9 @@ class Warehouse:
             self.con.execute("COMMIT")
         except duckdb.Error as exc:
             self.con.execute("ROLLBACK")
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise WarehouseError(
-                f"SQL error: {message}", where, hint="fix the query; the rendered SQL is in `modelyard compile` output"
-            ) from None
+            raise sql_error(exc, statement + sql, len(statement)) from None
+        finally:
+            self.con.execute("RESET errors_as_json")
         return rows
 
     def table_version(self, table: str) -> tuple | None:

@@ -39,7 +39,7 @@ def upstream_extracts(project: Project, sql: str) -> list[ExtractSpec]:
 
 
 def extract_node(project: Project, spec: ExtractSpec) -> ir.Node:
-    sql = render_sql(read_sql(project.root, spec.sql_file), spec.kwargs, spec.sql_file)
+    sql = render_sql(read_sql(project.root, spec.sql_file), spec.kwargs, spec.sql_file, spec.kwargs_position)
     body = project.documents[spec.file].data[spec.name]
     return ir.Node(
         id=extract_node_id(spec),
@@ -52,6 +52,7 @@ def extract_node(project: Project, spec: ExtractSpec) -> ir.Node:
             "dataset": spec.name,
             "sql_file": spec.sql_file,
             "line": spec.position.line,
+            **({"allow_empty": True} if spec.allow_empty else {}),
         },
         hash_parts={"config": ir.content_hash(body), "sql": ir.content_hash(sql)},
     )

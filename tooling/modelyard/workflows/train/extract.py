@@ -6,6 +6,8 @@ from __future__ import annotations
 from modelyard.engine.context import RunContext
 from modelyard.errors import ModelyardError, Position
 from modelyard.ir import Node, Workflow
+from modelyard.repo.sqltemplate import read_sql, template_position
+from modelyard.warehouse.duckdb_warehouse import SqlError
 
 
 def cache_key(wh, node: Node) -> str:
@@ -17,14 +19,36 @@ def run_extract(workflow: Workflow, node: Node, ctx: RunContext, index: int | No
     spec = node.spec
     where = Position(spec["extract_file"], spec["line"])
     with ctx.warehouse() as wh:
-        wh.sync_seeds(ctx.data_dir)
+        # only the seeds this query reads: a broken file elsewhere in data/ must not stop it
+        wh.sync_seeds(ctx.data_dir, ctx.seed_options, only=wh.seeds_read(spec["sql"]))
         key = cache_key(wh, node)
         rows = None if ctx.refresh else wh.cached_rows(spec["table"], key)
-        if rows is not None:
-            return {"table": spec["table"], "rows": rows, "reused": True}
-        try:
-            rows = wh.materialize(spec["table"], spec["sql"], key, where=where)
-        except ModelyardError as exc:
-            exc.message = f"extract {spec['dataset']!r} ({spec['sql_file']}): {exc.message}"
-            raise
-    return {"table": spec["table"], "rows": rows, "reused": False}
+        reused = rows is not None
+        if not reused:
+            try:
+                rows = wh.materialize(spec["table"], spec["sql"], key)
+            except SqlError as exc:
+                raise ModelyardError(
+                    f"extract {spec['dataset']!r} ({where}): {exc.message}",
+                    _sql_position(ctx, spec, exc),
+                    hint="fix the query; `modelyard validate` checks it against the seeds' and extracts' columns",
+                ) from None
+    if rows == 0 and not spec.get("allow_empty"):
+        raise ModelyardError(
+            f"extract {spec['dataset']!r} returned 0 rows ({spec['sql_file']}); a model would train on nothing",
+            where,
+            hint="check the query's filters and the seed files it reads; "
+            f"if no rows is expected, set `allow_empty: true` on {spec['dataset']!r}",
+        )
+    return {"table": spec["table"], "rows": rows, "reused": reused}
+
+
+def _sql_position(ctx: RunContext, spec: dict, exc: SqlError) -> Position:
+    """The error's place in the SQL file (the IR holds the rendered SQL: map it back)."""
+    if not exc.line:
+        return Position(spec["sql_file"])
+    try:
+        template = read_sql(ctx.root, spec["sql_file"])
+    except (OSError, UnicodeDecodeError):
+        return Position(spec["sql_file"])
+    return Position(spec["sql_file"], *template_position(template, spec["sql"], exc.line, exc.col))
