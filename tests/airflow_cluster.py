@@ -17,6 +17,7 @@ cluster's id; ``stop()`` signals workers first (they hang on SIGTERM once the AP
 then the central processes, then kills whatever still carries the tag (task processes that the
 worker detached with ``setpgrp``, uvicorn children...), so a test that fails midway leaves nothing.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -235,32 +236,36 @@ class AirflowCluster:
     def _base_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
         env.update(FAST_CONFIG)
-        env.update({
-            TAG_VAR: self.cluster_id,
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "airflow.providers.edge3.executors.EdgeExecutor",
-            # Every process signs and checks the JWTs (task tokens, worker tokens) with this key.
-            "AIRFLOW__API_AUTH__JWT_SECRET": self._jwt_secret,
-            "AIRFLOW__API__BASE_URL": self.api_url,
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
-            "AIRFLOW__EDGE__API_ENABLED": "True",
-            "AIRFLOW__EDGE__API_URL": f"{self.api_url}/edge_worker/v1/rpcapi",
-            # Tests talk to the REST API without a password: GET /auth/token hands out an admin token.
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                TAG_VAR: self.cluster_id,
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__EXECUTOR": "airflow.providers.edge3.executors.EdgeExecutor",
+                # Every process signs and checks the JWTs (task tokens, worker tokens) with this key.
+                "AIRFLOW__API_AUTH__JWT_SECRET": self._jwt_secret,
+                "AIRFLOW__API__BASE_URL": self.api_url,
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
+                "AIRFLOW__EDGE__API_ENABLED": "True",
+                "AIRFLOW__EDGE__API_URL": f"{self.api_url}/edge_worker/v1/rpcapi",
+                # Tests talk to the REST API without a password: GET /auth/token hands out an admin token.
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         env.update(self.extra_env)
         return env
 
     def _central_env(self) -> dict[str, str]:
         env = self._base_env()
-        env.update({
-            "AIRFLOW_HOME": str(self.home),
-            "HOME": str(self.home),  # nothing of the central site lands in the caller's home
-            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(self.db_dsn),
-        })
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "HOME": str(self.home),  # nothing of the central site lands in the caller's home
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url(self.db_dsn),
+            }
+        )
         return env
 
     def _worker_env(self, w: WorkerSpec) -> dict[str, str]:
@@ -268,26 +273,34 @@ class AirflowCluster:
         env = self._base_env()
         tmp = Path(w.workdir) / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
-        env.update({
-            "AIRFLOW_HOME": str(w.workdir),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(w.dags_folder),
-            "HOME": str(w.home),
-            "TMPDIR": str(tmp),
-            "WORKER_NAME": w.name,
-        })
+        env.update(
+            {
+                "AIRFLOW_HOME": str(w.workdir),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(w.dags_folder),
+                "HOME": str(w.home),
+                "TMPDIR": str(tmp),
+                "WORKER_NAME": w.name,
+            }
+        )
         env.update(w.env)
         return env
 
     # ---------------------------------------------------------------- processes
-    def _spawn(self, name: str, args: list[str], env: dict[str, str], cwd: Path,
-               done_marker: str | None = None) -> _Proc:
+    def _spawn(
+        self, name: str, args: list[str], env: dict[str, str], cwd: Path, done_marker: str | None = None
+    ) -> _Proc:
         logs = self.home / "proc-logs"
         logs.mkdir(parents=True, exist_ok=True)
         log = logs / f"{name}.log"
         with log.open("ab") as out:
             popen = subprocess.Popen(
-                [self.airflow, *args], env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True,  # own process group to signal
+                [self.airflow, *args],
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # own process group to signal
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 -- only a C call, see _PRCTL
             )
         proc = _Proc(name, popen, log, done_marker)
@@ -329,18 +342,29 @@ class AirflowCluster:
         self.port = free_port()
         self.api_url = f"http://127.0.0.1:{self.port}"
         central = self._central_env()
-        migrate = subprocess.run([self.airflow, "db", "migrate"], check=False, env=central, cwd=self.home,
-                                 capture_output=True, text=True, timeout=300)
+        migrate = subprocess.run(
+            [self.airflow, "db", "migrate"],
+            check=False,
+            env=central,
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if migrate.returncode:
             raise ClusterError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
         self.timings["db_migrate"] = time.monotonic() - t0
 
         t1 = time.monotonic()
-        self._spawn("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(self.port),
-                                   "--workers", "1"], central, self.home,
-                    # uvicorn logs this once it has closed every connection; the interpreter then
-                    # spends 3-6 s in a final garbage collection of the app's heap before exiting.
-                    done_marker="Finished server process")
+        self._spawn(
+            "api-server",
+            ["api-server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
+            central,
+            self.home,
+            # uvicorn logs this once it has closed every connection; the interpreter then
+            # spends 3-6 s in a final garbage collection of the app's heap before exiting.
+            done_marker="Finished server process",
+        )
         self._spawn("scheduler", ["scheduler"], central, self.home)
         self._spawn("dag-processor", ["dag-processor"], central, self.home)
         # Workers start now too, not after the API answers: importing Airflow takes each process
@@ -388,8 +412,16 @@ class AirflowCluster:
             self._token = self._request("GET", "/auth/token", auth=False)["access_token"]
         return self._token
 
-    def _request(self, method: str, path: str, body: Any = None, *, auth: bool = True,
-                 accept: str = "application/json", params: Mapping[str, Any] | None = None) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        auth: bool = True,
+        accept: str = "application/json",
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
         url = self.api_url + path + ("?" + urllib.parse.urlencode(params) if params else "")
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Accept": accept}
@@ -431,8 +463,9 @@ class AirflowCluster:
                     raise
             errors = self.import_errors()
             if errors:
-                raise ClusterError(f"DAG {dag_id} not parsed; import errors:\n"
-                                   + "\n".join(f"{f}:\n{t}" for f, t in errors.items()))
+                raise ClusterError(
+                    f"DAG {dag_id} not parsed; import errors:\n" + "\n".join(f"{f}:\n{t}" for f, t in errors.items())
+                )
             return False
 
         self._wait(f"DAG {dag_id} to be parsed", parsed, timeout, interval=0.5)
@@ -440,8 +473,7 @@ class AirflowCluster:
     def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None) -> str:
         """Unpause and trigger ``dag_id``; returns the run id."""
         self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
-        run = self._request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
-                            {"logical_date": None, "conf": dict(conf or {})})
+        run = self._request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": dict(conf or {})})
         return run["dag_run_id"]
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 120) -> DagRunResult:
@@ -456,8 +488,9 @@ class AirflowCluster:
         except ClusterError as e:
             # Say where it was stuck: the task states are the useful part of a timeout.
             partial = self.task_results(dag_id, run_id)
-            raise ClusterError(f"{e}\n\ntask states at timeout:\n"
-                               + "\n".join(f"  {t.key}: {t.state} on {t.worker}" for t in partial)) from None
+            raise ClusterError(
+                f"{e}\n\ntask states at timeout:\n" + "\n".join(f"  {t.key}: {t.state} on {t.worker}" for t in partial)
+            ) from None
         result = DagRunResult(dag_id, run_id, state, time.monotonic() - t0, self.task_results(dag_id, run_id))
         for t in result.failed():
             t.log = self.task_log(dag_id, run_id, t.task_id, t.map_index, max(t.try_number, 1))
@@ -475,22 +508,35 @@ class AirflowCluster:
             tis += page["task_instances"]
             if not page["task_instances"] or len(tis) >= page["total_entries"]:
                 break
-        return [TaskResult(task_id=t["task_id"], map_index=t["map_index"], state=t["state"],
-                           worker=t.get("hostname") or None, pid=t.get("pid"), queue=t.get("queue"),
-                           try_number=t.get("try_number") or 0) for t in tis]
+        return [
+            TaskResult(
+                task_id=t["task_id"],
+                map_index=t["map_index"],
+                state=t["state"],
+                worker=t.get("hostname") or None,
+                pid=t.get("pid"),
+                queue=t.get("queue"),
+                try_number=t.get("try_number") or 0,
+            )
+            for t in tis
+        ]
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, key: str = "return_value") -> Any:
         """The XCom value as stored in the metadata DB (JSON-native values come back as such)."""
-        entry = self._get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
-                          map_index=map_index)
+        entry = self._get(
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}", map_index=map_index
+        )
         return entry["value"]
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int = 1) -> str:
         """The task's log as text (pushed by the edge worker to the central site)."""
         try:
-            raw = self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
-                                f"/logs/{try_number}", params={"map_index": map_index, "full_content": "true"},
-                                accept="application/json")
+            raw = self._request(
+                "GET",
+                f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+                params={"map_index": map_index, "full_content": "true"},
+                accept="application/json",
+            )
         except ClusterError as e:
             return f"(log unavailable: {e})"
         return _log_text(raw)
@@ -511,8 +557,10 @@ def _log_text(payload: Any) -> str:
         lines.append(f"{prefix}{item.get('event', '')}")
         for error in item.get("error_detail") or []:
             lines.append("Traceback (most recent call last):")
-            lines += [f'  File "{f.get("filename")}", line {f.get("lineno")}, in {f.get("name")}'
-                      for f in error.get("frames", [])]
+            lines += [
+                f'  File "{f.get("filename")}", line {f.get("lineno")}, in {f.get("name")}'
+                for f in error.get("frames", [])
+            ]
             lines.append(f"{error.get('exc_type')}: {error.get('exc_value')}")
     return "\n".join(lines)
 

@@ -1,5 +1,6 @@
 """The multi-worker Airflow harness against real processes: two edge workers, each with its own
 folders, both take tasks; a failing task's log reaches the test; stopping leaves no process behind."""
+
 from __future__ import annotations
 
 import contextlib
@@ -12,11 +13,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import psycopg2
 import pytest
-
-pytest.importorskip("airflow.providers.edge3", reason="needs the airflow extra (apache-airflow-providers-edge3)")
-psycopg2 = pytest.importorskip("psycopg2", reason="needs the airflow extra (psycopg2-binary)")
-
 from airflow_cluster import (
     AirflowCluster,
     ClusterError,
@@ -29,6 +27,7 @@ from airflow_cluster import (
 # ---------------------------------------------------------------- throwaway PostgreSQL
 # Minimal and self-contained on purpose. When tests/servers.py's `postgres_server` fixture lands,
 # swap `postgres_dsn` below for it: the harness only needs a libpq DSN of a fresh, empty database.
+
 
 def _pg_bindir() -> Path:
     """Debian keeps the server binaries off PATH; pg_config (libpq-dev / postgresql) knows where."""
@@ -58,17 +57,55 @@ def throwaway_postgres():
     port = free_port()
     server = None
     try:
-        subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                        "--no-sync", "--no-instructions"], check=True, capture_output=True, cwd=root, **user)
+        subprocess.run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            check=True,
+            capture_output=True,
+            cwd=root,
+            **user,
+        )
         log = (root / "server.log").open("wb")
         server = subprocess.Popen(
-            [str(bindir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(root),
-             # A test database: durability buys nothing and costs seconds in `airflow db migrate`.
-             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=200"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True,
+            [
+                str(bindir / "postgres"),
+                "-D",
+                str(data),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-k",
+                str(root),
+                # A test database: durability buys nothing and costs seconds in `airflow db migrate`.
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=root,
+            start_new_session=True,
             # runs after the switch to the postgres user (a credential change would reset it)
-            preexec_fn=_die_with_parent, **user)  # noqa: PLW1509 -- a C call only
+            preexec_fn=_die_with_parent,
+            **user,
+        )  # noqa: PLW1509 -- a C call only
         dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         deadline = time.monotonic() + 30
         while True:
@@ -154,8 +191,17 @@ def test_two_edge_workers_run_tasks_and_failures_show_their_log(postgres_dsn, tm
         base = root / f"machine-{name}"
         dags = base / "dags"
         shutil.copytree(central_dags, dags)  # each "machine" has its own copy of the DAG files
-        workers.append(WorkerSpec(name=name, dags_folder=dags, workdir=base / "work", home=base / "home",
-                                  queues=("default", name), env={"PROBE_MARK": f"mark-{name}"}, concurrency=2))
+        workers.append(
+            WorkerSpec(
+                name=name,
+                dags_folder=dags,
+                workdir=base / "work",
+                home=base / "home",
+                queues=("default", name),
+                env={"PROBE_MARK": f"mark-{name}"},
+                concurrency=2,
+            )
+        )
     dsn = fresh_database(postgres_dsn, "airflow_cluster_test")
 
     t0 = time.monotonic()
@@ -171,8 +217,10 @@ def test_two_edge_workers_run_tasks_and_failures_show_their_log(postgres_dsn, tm
         boom_run = cluster.trigger("cluster_boom")
         probe = cluster.wait_for_run("cluster_probe", probe_run, timeout=120)
         boom = cluster.wait_for_run("cluster_boom", boom_run, timeout=120)
-        print(f"\nstart-up {startup:.1f}s ({cluster.timings}); probe run {probe.seconds:.1f}s; "
-              f"then boom's wait {boom.seconds:.1f}s (it ran alongside)\n{probe.report()}")
+        print(
+            f"\nstart-up {startup:.1f}s ({cluster.timings}); probe run {probe.seconds:.1f}s; "
+            f"then boom's wait {boom.seconds:.1f}s (it ran alongside)\n{probe.report()}"
+        )
 
         probe.assert_success()
         assert len(probe.tasks) == 6
@@ -207,11 +255,20 @@ def test_a_worker_dying_at_start_up_fails_readably_and_leaves_no_process(postgre
     the error carries the dead worker's log and every process of the cluster is gone after it."""
     dags = tmp_path / "dags"
     dags.mkdir()
-    broken = WorkerSpec(name="broken", dags_folder=dags, workdir=tmp_path / "work", home=tmp_path / "home",
-                        # an empty API URL makes `airflow edge worker` exit at once, by design
-                        env={"AIRFLOW__EDGE__API_URL": ""})
-    cluster = AirflowCluster(db_dsn=fresh_database(postgres_dsn, "airflow_cluster_broken"), dags_folder=dags,
-                             home=tmp_path / "central", workers=[broken])
+    broken = WorkerSpec(
+        name="broken",
+        dags_folder=dags,
+        workdir=tmp_path / "work",
+        home=tmp_path / "home",
+        # an empty API URL makes `airflow edge worker` exit at once, by design
+        env={"AIRFLOW__EDGE__API_URL": ""},
+    )
+    cluster = AirflowCluster(
+        db_dsn=fresh_database(postgres_dsn, "airflow_cluster_broken"),
+        dags_folder=dags,
+        home=tmp_path / "central",
+        workers=[broken],
+    )
     with pytest.raises(ClusterError, match="worker-broken exited") as failure, cluster:
         pytest.fail("start-up should have failed")
     assert "API URL is not configured" in str(failure.value)
