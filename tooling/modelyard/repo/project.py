@@ -23,6 +23,7 @@ from modelyard.repo.layout import (
     yaml_files,
 )
 from modelyard.repo.schemas import check_schema
+from modelyard.repo.targets import LOCAL, TargetSpec, choose, parse_targets, target_diagnostics
 from modelyard.repo.yamlsource import YamlDocument, YamlSyntaxError, read_yaml
 
 
@@ -38,6 +39,12 @@ class Settings:
     publish_backend: str
     retries: int
     schedule: str | None
+    targets: dict[str, TargetSpec] = dataclasses.field(default_factory=dict)  # always holds "local"
+    default_target: str = LOCAL
+
+    def target(self, name: str | None = None) -> TargetSpec:
+        """The chosen target: ``name``, else ``MODELYARD_TARGET``, else the settings' ``target``."""
+        return choose(self.targets, self.default_target, name)
 
     @property
     def runs_dir(self) -> Path:
@@ -177,17 +184,29 @@ def _settings(root: Path, data: dict | None) -> Settings:
     store = data.get("model_store") or {}
     publish = data.get("publish") or {}
     defaults = data.get("defaults") or {}
+    warehouse_path = root / warehouse["path"] if "path" in warehouse else state / "warehouse.duckdb"
+    lock_timeout = float(warehouse.get("lock_timeout_seconds", 60))
+    store_path = root / store["path"] if "path" in store else state / "models"
+    local = TargetSpec(
+        name=LOCAL,
+        warehouse={"type": "duckdb", "path": warehouse_path, "lock_timeout_seconds": lock_timeout},
+        store=store_path,
+        runs=state / "runs",
+        s3={},
+    )
     return Settings(
         root=root,
         state_dir=state,
         data_dir=root / data.get("data_dir", "data"),
-        warehouse_path=root / warehouse["path"] if "path" in warehouse else state / "warehouse.duckdb",
-        lock_timeout_seconds=float(warehouse.get("lock_timeout_seconds", 60)),
-        store_path=root / store["path"] if "path" in store else state / "models",
+        warehouse_path=warehouse_path,
+        lock_timeout_seconds=lock_timeout,
+        store_path=store_path,
         publish_target=root / publish["target"] if "target" in publish else state / "published",
         publish_backend=publish.get("backend", "airflow"),
         retries=defaults.get("retries", 1),
         schedule=defaults.get("schedule"),
+        targets=parse_targets(root, data, local),
+        default_target=data.get("target", LOCAL),
     )
 
 
@@ -305,6 +324,8 @@ def read_project(root: Path) -> tuple[Project, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     documents: dict[str, YamlDocument] = {}
     settings_doc = _read(root, root / SETTINGS_FILE, "settings", diagnostics)
+    if settings_doc and settings_doc.data:
+        diagnostics.extend(target_diagnostics(settings_doc.data, lambda path: settings_doc.where(path, key=True)))
     settings = _settings(root, settings_doc.data if settings_doc else None)
     extracts: dict[tuple[str, str], ExtractSpec] = {}
     models: dict[str, ModelSpec] = {}
