@@ -46,7 +46,7 @@ def check_extract_files(project: Project) -> Iterable[Diagnostic]:
                 f"SQL template syntax error: {getattr(exc, 'message', exc)}",
             )
             continue
-        for name in sorted(variables - set(spec.kwargs)):
+        for name in sorted(variables - set(spec.kwargs) - {"target"}):  # `target`: the chosen target
             yield Diagnostic.error(
                 doc.where((spec.name, "kwargs") if "kwargs" in doc.data[spec.name] else (spec.name,), key=True),
                 "sql-undefined-variable",

@@ -80,13 +80,13 @@ def target_diagnostics(data: dict, where) -> list[Diagnostic]:
 
 def choose(targets: dict[str, TargetSpec], default: str, name: str | None = None) -> TargetSpec:
     """The target named by ``name``, else ``MODELYARD_TARGET``, else the settings' default."""
-    source = "--target" if name else None
-    if not name and os.environ.get(TARGET_ENV):
-        name, source = os.environ[TARGET_ENV], TARGET_ENV
+    source = "the caller" if name else None
+    if not name and os.environ.get(TARGET_ENV):  # --target sets it too (see cli)
+        name, source = os.environ[TARGET_ENV], f"--target or {TARGET_ENV}"
     name = name or default
     if name in targets:
         return targets[name]
-    named_by = f" (from {source})" if source else ""
+    named_by = f" (from {source})" if source else f" (from `target:` in {SETTINGS_FILE})"
     raise ModelyardError(
         f"unknown target {name!r}{named_by}{did_you_mean(name, targets)}",
         Position(SETTINGS_FILE),
