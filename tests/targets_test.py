@@ -9,8 +9,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -93,16 +93,9 @@ def test_train_on_s3_and_load_from_elsewhere(shared, s3_server, tmp_path: Path):
 
 def test_concurrent_runs_on_s3_get_distinct_versions(shared, s3_server):
     repo, prefix, env = shared
-    results = []
-
-    def run():
-        results.append(cli("--target", "shared", "run", MODEL, "--format", "json", cwd=repo, env=env))
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(2) as pool:
+        args = ("--target", "shared", "run", MODEL, "--format", "json")
+        results = list(pool.map(lambda _: cli(*args, cwd=repo, env=env), range(2)))
     assert all(r.returncode == 0 for r in results), results
     assert sorted(r.json()["version"] for r in results) == [1, 2]
     fs = raw_fs(s3_server)
