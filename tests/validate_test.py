@@ -126,7 +126,8 @@ def test_a_yaml_file_symlinked_from_outside_the_repo_is_a_path_escape(model_repo
 
 
 def test_validate_imports_nothing_heavy(model_repo):
-    """A pre-commit hook must start fast: no pandas, sklearn, duckdb, rich, jinja2 or trainer module."""
+    """A pre-commit hook must start fast: no pandas, sklearn, rich, jinja2 or trainer module, and no DuckDB
+    while nothing the SQL check reads changed."""
     code = (
         "import sys\n"
         "from modelyard.cli import main\n"
@@ -135,11 +136,26 @@ def test_validate_imports_nothing_heavy(model_repo):
         " 'jinja2', 'pyarrow', 'cloudpickle', 'git', 'modelyard_user_trainers'})\n"
         "print(heavy, code)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=model_repo, capture_output=True, text=True, env={**os.environ}, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[-1] == "[] 0"
+
+    def imports() -> str:
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=model_repo,
+            capture_output=True,
+            text=True,
+            env={**os.environ},
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.splitlines()[-1]
+
+    # the first validate binds the extracts' SQL in DuckDB; later ones of an unchanged repo reuse
+    # its answer, and a changed SQL file binds again
+    assert imports() == "['duckdb'] 0"
+    assert imports() == "[] 0"
+    sql = model_repo / "extracts" / "training_data.sql"
+    sql.write_text(sql.read_text() + "\n")
+    assert imports() == "['duckdb'] 0"
 
 
 def test_yaml_pasted_without_indentation_gets_an_indent_hint(model_repo):
@@ -170,3 +186,24 @@ def test_yaml_pasted_without_indentation_gets_an_indent_hint(model_repo):
         )
         for line in lines
     )
+
+
+def test_the_sql_check_cache_never_answers_for_changed_files(model_repo):
+    """The SQL binding check keeps its answer between runs; each input it depends on, changed,
+    makes it check again."""
+    assert cli("validate", cwd=model_repo).returncode == 0
+    sql = model_repo / "extracts" / "training_data.sql"
+    good = sql.read_text()
+    sql.write_text(good.replace("x_2", "x_22", 1))
+    typo = cli("validate", cwd=model_repo)
+    assert typo.returncode == 1 and "error[sql-binding]" in typo.stdout and '"x_22"' in typo.stdout
+    sql.write_text(good)
+    assert cli("validate", cwd=model_repo).returncode == 0
+    seed = model_repo / "data" / "sample_data.csv"
+    rows = seed.read_text().splitlines()
+    header = rows[0].split(",")
+    renamed = rows[0].replace("x_2", "x_9", 1)
+    assert "x_2" in header
+    seed.write_text("\n".join([renamed, *rows[1:]]) + "\n")
+    moved = cli("validate", cwd=model_repo)
+    assert moved.returncode == 1 and "error[sql-binding]" in moved.stdout, moved

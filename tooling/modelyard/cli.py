@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 
 from modelyard.errors import ConfigError, ModelyardError
+from modelyard.repo.targets import TARGET_ENV
 from modelyard.version import __version__
 
 COMMANDS = {
@@ -40,6 +42,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "-C", "--repo", metavar="DIR", help="the model repo (default: found from the working directory)"
     )
+    parser.add_argument(
+        "--target",
+        metavar="NAME",
+        help="the target of modelyard.yaml to use: where the warehouse, model store and run folders are "
+        "(default: $MODELYARD_TARGET, else the settings' `target`, else local)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in COMMANDS.items():
         if only is not None and name != only:
@@ -56,9 +64,9 @@ def _command_named(argv: list[str]) -> str | None:
     rest = list(argv)
     while rest and rest[0].startswith("-"):
         option = rest.pop(0)
-        if option in ("-C", "--repo") and rest:
+        if option in ("-C", "--repo", "--target") and rest:
             rest.pop(0)
-        elif option not in ("-C", "--repo") and not option.startswith("--repo="):
+        elif option not in ("-C", "--repo", "--target") and not option.startswith(("--repo=", "--target=")):
             return None  # --help, --version: the full parser answers
     return rest[0] if rest and rest[0] in COMMANDS else None
 
@@ -74,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _interrupt)
     args = build_parser(_command_named(argv)).parse_args(argv)
+    if args.target:
+        # one way to choose, seen alike by this process, its worker pools and the UI's runs
+        os.environ[TARGET_ENV] = args.target
     try:
         return args.handler(args)
     except ConfigError as exc:

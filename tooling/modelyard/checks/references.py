@@ -46,7 +46,7 @@ def check_extract_files(project: Project) -> Iterable[Diagnostic]:
                 f"SQL template syntax error: {getattr(exc, 'message', exc)}",
             )
             continue
-        for name in sorted(set(uses) - set(spec.kwargs)):
+        for name in sorted(set(uses) - set(spec.kwargs) - {"target"}):  # `target`: the chosen target
             yield Diagnostic.error(
                 Position(spec.sql_file, uses[name].line, uses[name].col),
                 "sql-undefined-variable",

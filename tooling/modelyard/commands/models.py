@@ -23,10 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from modelyard.commands.common import repo_root
     from modelyard.console import out, print_json
+    from modelyard.engine.target import resolve
     from modelyard.repo.project import load_settings
     from modelyard.store.models import ModelStore
 
-    store = ModelStore(load_settings(repo_root(args)).store_path)
+    settings = load_settings(repo_root(args))
+    store = ModelStore(resolve(settings.target(), settings.root).store)
     if args.models_command == "list":
         rows = store.list(args.name)
         if args.format == "json":

@@ -1,8 +1,10 @@
 """Where a run's things are: the model repo, the warehouse, the model store, the run folder.
 
-One source for the mapping from settings to a run: a local run (``for_settings``) and an
-orchestrator's task (``execute.task``, which first reads the workers' environment) both build the
-context here. It is never built from the IR, which holds no machine paths.
+One source for the mapping from settings and the chosen target to a run: a local run
+(``for_settings``) and an orchestrator's task (``execute.task``, which first reads the workers'
+environment) both build the context here. It is never built from the IR, which holds no machine
+paths and no secrets. The model store and the run folder are a ``Path`` or, on an object store, a
+``UPath`` (see ``fsio``): the nodes use the same operations on both.
 """
 
 from __future__ import annotations
@@ -12,29 +14,48 @@ import datetime as dt
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from modelyard.engine import runfolder
+from modelyard.engine.target import Connection, Target, resolve
+from modelyard.errors import ModelyardError
+from modelyard.fsio import is_remote
 from modelyard.warehouse.duckdb_warehouse import Warehouse
 
 
 @dataclasses.dataclass(frozen=True)
 class RunContext:
     root: Path  # the model repo: trainers/ and lineage
-    warehouse_path: Path
-    store_path: Path
+    warehouse_path: Path | None  # the DuckDB file (a duckdb target)
+    store_path: Any  # the model store: a Path or a UPath
     data_dir: Path
-    run_dir: Path  # this run's scratch folder: trained models, metrics
+    run_dir: Any  # this run's folder (trained models, metrics): a Path or a UPath
     lock_timeout: float = 60.0
     refresh: bool = False
     source: dict = dataclasses.field(default_factory=dict)  # commit of the model repo
     reports_dir: Path | None = None  # HTML reports people open (default: the run folder)
     seed_options: dict = dataclasses.field(default_factory=dict)  # per seed: how to read its file
+    target: Target | None = None  # where it all is; its warehouse connection (secrets) stays out of reprs
+    warehouse_type: str = "duckdb"
 
-    def node_dir(self, node_id: str, index: int | None = None) -> Path:
+    def node_dir(self, node_id: str, index: int | None = None):
         return runfolder.node_dir(self.run_dir, node_id, index)
 
     def warehouse(self, *, read_only: bool = False) -> Warehouse:
+        if self.warehouse_type != "duckdb":
+            raise ModelyardError(
+                f"target {self.target.name!r}: the {self.warehouse_type} warehouse is not available in this "
+                "modelyard version",
+                hint="choose a target with a duckdb warehouse",
+            )
         return Warehouse(self.warehouse_path, read_only=read_only, lock_timeout=self.lock_timeout)
+
+    def prepare(self) -> None:
+        """Before the first node: the run folder exists, and an object store takes our credentials."""
+        if self.target is not None:
+            self.target.check_access()
+        if not is_remote(self.run_dir):  # an object store has no folders to make
+            self.run_dir.mkdir(parents=True, exist_ok=True)
 
 
 def new_run_id() -> str:
@@ -46,7 +67,7 @@ def safe_run_id(run_id: str | None) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", run_id or "manual")
 
 
-def run_dir(runs_dir: Path, workflow_id: str, run_id: str) -> Path:
+def run_dir(runs_dir, workflow_id: str, run_id: str):
     return runs_dir / workflow_id / run_id
 
 
@@ -57,22 +78,31 @@ def for_settings(
     run_id: str | None = None,
     refresh: bool = False,
     source: dict | None = None,
+    target: str | None = None,
     warehouse_path: Path | None = None,
-    store_path: Path | None = None,
-    runs_dir: Path | None = None,
+    store: str | None = None,
+    runs: str | None = None,
     root: Path | None = None,
+    connection: Connection | None = None,
 ) -> RunContext:
-    """The context of a run of ``workflow_id`` with the repo's settings; an orchestrator's workers
+    """The context of a run of ``workflow_id`` with the repo's settings on the chosen target
+    (``target``, else MODELYARD_TARGET, else the settings' default); an orchestrator's workers
     may override where the warehouse, the store and the run folders are."""
+    spec = settings.target(target)
+    resolved = resolve(spec, settings.root, store=store, runs=runs, connection=connection)
+    duckdb_file = resolved.warehouse.get("path") if resolved.warehouse_type == "duckdb" else None
     return RunContext(
         root=root or settings.root,
-        warehouse_path=warehouse_path or settings.warehouse_path,
-        store_path=store_path or settings.store_path,
+        warehouse_path=warehouse_path or duckdb_file,
+        store_path=resolved.store,
         data_dir=settings.data_dir,
-        run_dir=run_dir(runs_dir or settings.runs_dir, workflow_id, run_id or new_run_id()),
-        lock_timeout=settings.lock_timeout_seconds,
+        run_dir=run_dir(resolved.runs, workflow_id, run_id or new_run_id()),
+        lock_timeout=float(resolved.warehouse.get("lock_timeout_seconds", settings.lock_timeout_seconds)),
         refresh=refresh,
         source=source or {},
-        reports_dir=settings.reports_dir,
         seed_options=settings.seed_options(),
+        # reports stay in the run folder when that is shared: a worker's own disk is nobody's to open
+        reports_dir=None if is_remote(resolved.runs) else settings.reports_dir,
+        target=resolved,
+        warehouse_type=resolved.warehouse_type,
     )

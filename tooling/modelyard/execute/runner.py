@@ -131,7 +131,7 @@ def run_workflow(
 ) -> dict[str, dict]:
     """Execute ``workflow`` (or only the nodes in ``only``); return each node's result."""
     emit = on_event or (lambda event: None)
-    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    ctx.prepare()
     results: dict[str, dict] = {}
     nodes = [node for node in workflow.nodes if only is None or node.id in only]
     files = sorted({f for node in nodes for f in node.spec.get("trainer_files", [])})

@@ -6,7 +6,10 @@ from the environment of the workers, never from the IR (which holds no absolute 
 
 - ``MODELYARD_PROJECT_DIR`` (required): a checkout of the model repo the DAG was compiled from;
   its ``trainers/`` run, its ``modelyard.yaml`` says where the warehouse and model store are.
-- ``MODELYARD_WAREHOUSE``, ``MODELYARD_STORE``, ``MODELYARD_RUNS_DIR`` (optional): override them.
+- ``MODELYARD_TARGET`` (optional): the target of ``modelyard.yaml`` (default: its ``target``, else
+  ``local``). A target's ``conn_id`` keys are Airflow connections, read here at run time.
+- ``MODELYARD_WAREHOUSE``, ``MODELYARD_STORE``, ``MODELYARD_RUNS_DIR`` (optional): override them;
+  the store and the run folders may be URLs (``s3://bucket/prefix/runs``).
 
 All tasks of one orchestrator run share a run folder named after the orchestrator's run id, so
 nodes hand over trained models and metrics exactly as in a local run.
@@ -58,23 +61,34 @@ def project_dir(source: dict) -> Path:
     return root
 
 
+def airflow_connection(conn_id: str):
+    """An Airflow connection, looked up when the task runs (never at compile time)."""
+    from airflow.sdk import BaseHook
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except Exception as exc:  # AirflowNotFoundException, without importing its module path here
+        raise ModelyardError(
+            f"the Airflow connection {conn_id!r} named by the target is not defined: {exc}",
+            hint=f"create it (`airflow connections add {conn_id} ...` or AIRFLOW_CONN_{conn_id.upper()})",
+        ) from None
+
+
 def context(workflow_id: str, run_id: str | None, source: dict) -> RunContext:
     from modelyard.repo.project import load_settings
 
     root = project_dir(source)
-
-    def env_path(name: str) -> Path | None:
-        return Path(os.environ[name]) if os.environ.get(name) else None
-
+    warehouse = os.environ.get(WAREHOUSE_ENV)
     return for_settings(
         load_settings(root),
         workflow_id,
         run_id=safe_run_id(run_id),
         source=source,
-        warehouse_path=env_path(WAREHOUSE_ENV),
-        store_path=env_path(STORE_ENV),
-        runs_dir=env_path(RUNS_ENV),
+        warehouse_path=Path(warehouse) if warehouse else None,
+        store=os.environ.get(STORE_ENV) or None,
+        runs=os.environ.get(RUNS_ENV) or None,
         root=root,
+        connection=airflow_connection,
     )
 
 
@@ -85,7 +99,9 @@ def run_node(
     label = node_id if index is None else f"{node_id}[{index}]"
     try:
         workflow, source = load_workflow(ir_file, workflow_id)
-        return execute_node(workflow, node_id, context(workflow_id, run_id, source), index)
+        ctx = context(workflow_id, run_id, source)
+        ctx.prepare()
+        return execute_node(workflow, node_id, ctx, index)
     except ModelyardError as exc:
         raise NodeError(workflow_id, label, exc) from None
 

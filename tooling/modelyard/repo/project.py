@@ -23,6 +23,7 @@ from modelyard.repo.layout import (
     yaml_files,
 )
 from modelyard.repo.schemas import check_schema
+from modelyard.repo.targets import LOCAL, TargetSpec, choose, parse_targets, target_diagnostics
 from modelyard.repo.yamlsource import YamlDocument, YamlSyntaxError, read_yaml
 
 
@@ -58,6 +59,13 @@ class Settings:
     def seed_options(self) -> dict[str, dict[str, Any]]:
         """Per seed table name: its reading options, for the warehouse."""
         return {name: options.reader_options() for name, options in self.seeds.items()}
+
+    targets: dict[str, TargetSpec] = dataclasses.field(default_factory=dict)  # always holds "local"
+    default_target: str = LOCAL
+
+    def target(self, name: str | None = None) -> TargetSpec:
+        """The chosen target: ``name``, else ``MODELYARD_TARGET``, else the settings' ``target``."""
+        return choose(self.targets, self.default_target, name)
 
     @property
     def runs_dir(self) -> Path:
@@ -199,13 +207,23 @@ def _settings(root: Path, doc: YamlDocument | None) -> Settings:
     store = data.get("model_store") or {}
     publish = data.get("publish") or {}
     defaults = data.get("defaults") or {}
+    warehouse_path = root / warehouse["path"] if "path" in warehouse else state / "warehouse.duckdb"
+    lock_timeout = float(warehouse.get("lock_timeout_seconds", 60))
+    store_path = root / store["path"] if "path" in store else state / "models"
+    local = TargetSpec(
+        name=LOCAL,
+        warehouse={"type": "duckdb", "path": warehouse_path, "lock_timeout_seconds": lock_timeout},
+        store=store_path,
+        runs=state / "runs",
+        s3={},
+    )
     return Settings(
         root=root,
         state_dir=state,
         data_dir=root / data.get("data_dir", "data"),
-        warehouse_path=root / warehouse["path"] if "path" in warehouse else state / "warehouse.duckdb",
-        lock_timeout_seconds=float(warehouse.get("lock_timeout_seconds", 60)),
-        store_path=root / store["path"] if "path" in store else state / "models",
+        warehouse_path=warehouse_path,
+        lock_timeout_seconds=lock_timeout,
+        store_path=store_path,
         publish_target=root / publish["target"] if "target" in publish else state / "published",
         publish_backend=publish.get("backend", "airflow"),
         retries=defaults.get("retries", 1),
@@ -219,6 +237,8 @@ def _settings(root: Path, doc: YamlDocument | None) -> Settings:
             )
             for name, options in (data.get("seeds") or {}).items()
         },
+        targets=parse_targets(root, data, local),
+        default_target=data.get("target", LOCAL),
     )
 
 
@@ -338,6 +358,8 @@ def read_project(root: Path) -> tuple[Project, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     documents: dict[str, YamlDocument] = {}
     settings_doc = _read(root, root / SETTINGS_FILE, "settings", diagnostics)
+    if settings_doc and settings_doc.data:
+        diagnostics.extend(target_diagnostics(settings_doc.data, lambda path: settings_doc.where(path, key=True)))
     settings = _settings(root, settings_doc)
     extracts: dict[tuple[str, str], ExtractSpec] = {}
     models: dict[str, ModelSpec] = {}

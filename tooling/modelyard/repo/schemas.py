@@ -155,6 +155,18 @@ def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
                 f"{error.schema.get('description', error.message)}",
             )
         ]
+    if validator == "not" and "x-secret-env" in error.schema:
+        variable = error.schema["x-secret-env"]
+        return [
+            Diagnostic(
+                doc.where(path, key=True),
+                "error",
+                "secret-in-repo",
+                f"{where}: a secret does not belong in the repo (everyone who can read the repo could use it); "
+                f"delete it and set the environment variable {variable} where modelyard runs "
+                "(or name another variable with the matching `*_env` key), or a `conn_id` in Airflow",
+            )
+        ]
     if validator in _RULES:
         return [Diagnostic(doc.where(path), "error", _RULES[validator], f"{where}: {error.message}")]
     if validator == "oneOf" and error.context:

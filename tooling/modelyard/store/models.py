@@ -1,36 +1,38 @@
 """The model store: versioned artifacts, each with an envelope of signature, metrics and lineage.
 
-Layout: ``<store>/<canonical_name>/<version>/{model.pkl, envelope.json}``. A version is written in
-a temporary folder and renamed into place while holding a per-model file lock, so concurrent runs
-get distinct versions and a reader never sees half a version. Loading checks the artifact's
-sha256 against its envelope and refuses a mismatch.
+Layout: ``<store>/<canonical_name>/<version>/{model.pkl, envelope.json}``, where ``<store>`` is a
+folder or an fsspec URL (``s3://bucket/prefix/models``). Versions are claimed without rename, which
+object stores lack: a writer claims version N by a create-if-absent write of ``N/.claim`` (S3's
+conditional PUT, ``O_EXCL`` locally); exactly one of several concurrent writers wins, the others
+move on to N+1. The winner then writes the artifact and, last, the envelope: a version exists for
+readers only once its envelope does, so a writer that dies midway leaves an unused number and no
+half version. Loading checks the artifact's sha256 against its envelope and refuses a mismatch.
+The envelope holds no location: the artifact is named relative to it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import shutil
 import uuid
-from pathlib import Path
 from typing import Any
 
 from modelyard.errors import StoreError
-from modelyard.fsio import locked
+from modelyard.fsio import create_exclusive, write_atomic
 
 ARTIFACT = "model.pkl"
 ENVELOPE = "envelope.json"
+CLAIM = ".claim"
 # tags.canonical_name's pattern in model.schema.json: a name is one folder of the store, never a path
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class ModelStore:
-    def __init__(self, root: Path):
-        self.root = Path(root)
+    def __init__(self, root):
+        self.root = root  # a Path or a UPath (see fsio.location)
 
-    def _folder(self, name: str) -> Path:
+    def _folder(self, name: str):
         if not isinstance(name, str) or not NAME.fullmatch(name):
             raise StoreError(
                 f"{name!r} is not a model name: a canonical name is letters, digits, '_', '-' "
@@ -39,50 +41,48 @@ class ModelStore:
         return self.root / name
 
     def _versions(self, name: str) -> list[int]:
-        folder = self._folder(name)
-        if not folder.is_dir():
-            return []
-        return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and (p / ENVELOPE).is_file())
+        """Committed versions: those with an envelope (one listing, also on an object store)."""
+        found = (p.parent.name for p in self._folder(name).glob(f"*/{ENVELOPE}"))
+        return sorted(int(v) for v in found if v.isdigit())
 
-    def save(self, name: str, artifact: bytes, envelope: dict[str, Any]) -> tuple[int, Path]:
+    def _claim(self, folder) -> int:
+        taken = [int(p.name) for p in folder.iterdir() if p.name.isdigit()] if folder.is_dir() else []
+        version = max(taken, default=0) + 1
+        while not create_exclusive(folder / str(version) / CLAIM, uuid.uuid4().hex.encode()):
+            version += 1
+        return version
+
+    def save(self, name: str, artifact: bytes, envelope: dict[str, Any]):
         folder = self._folder(name)
-        folder.mkdir(parents=True, exist_ok=True)
-        staging = folder / f".tmp-{uuid.uuid4().hex}"
-        staging.mkdir()
-        try:
-            envelope = dict(
-                envelope,
-                artifact={
-                    "file": ARTIFACT,
-                    "sha256": hashlib.sha256(artifact).hexdigest(),
-                    "bytes": len(artifact),
-                    "serializer": "cloudpickle",
-                },
-            )
-            (staging / ARTIFACT).write_bytes(artifact)
-            with locked(folder):
-                versions = [int(p.name) for p in folder.iterdir() if p.name.isdigit()]
-                version = max(versions, default=0) + 1
-                envelope["version"] = version
-                (staging / ENVELOPE).write_text(json.dumps(envelope, indent=2, sort_keys=True, default=str) + "\n")
-                for file in staging.iterdir():
-                    with open(file, "rb") as handle:
-                        os.fsync(handle.fileno())
-                final = folder / str(version)
-                os.rename(staging, final)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+        envelope = dict(
+            envelope,
+            artifact={
+                "file": ARTIFACT,
+                "sha256": hashlib.sha256(artifact).hexdigest(),
+                "bytes": len(artifact),
+                "serializer": "cloudpickle",
+            },
+        )
+        version = self._claim(folder)
+        final = folder / str(version)
+        envelope["version"] = version
+        write_atomic(final / ARTIFACT, artifact)
+        # the commit: written last, so a reader never sees a version without its artifact
+        write_atomic(final / ENVELOPE, (json.dumps(envelope, indent=2, sort_keys=True, default=str) + "\n").encode())
         return version, final
 
     def envelope(self, name: str, version: int | None = None) -> dict[str, Any]:
-        path = self._version_dir(name, version) / ENVELOPE
+        return self._read_envelope(self._version_dir(name, version))
+
+    @staticmethod
+    def _read_envelope(folder) -> dict[str, Any]:
+        path = folder / ENVELOPE
         try:
             return json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise StoreError(f"cannot read envelope {path}: {exc}") from None
 
-    def _version_dir(self, name: str, version: int | None) -> Path:
+    def _version_dir(self, name: str, version: int | None):
         versions = self._versions(name)
         if not versions:
             known = self.names()
@@ -102,8 +102,15 @@ class ModelStore:
         import cloudpickle
 
         folder = self._version_dir(name, version)
-        envelope = self.envelope(name, version)
-        data = (folder / ARTIFACT).read_bytes()
+        envelope = self._read_envelope(folder)
+        try:
+            data = (folder / ARTIFACT).read_bytes()
+        except FileNotFoundError:
+            raise StoreError(
+                f"the artifact {folder / ARTIFACT} is missing although its envelope is there: "
+                "it was deleted after the model was stored",
+                hint="retrain the model to store a fresh version",
+            ) from None
         expected = envelope.get("artifact", {}).get("sha256")
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected:

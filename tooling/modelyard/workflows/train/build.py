@@ -15,7 +15,7 @@ from modelyard import ir
 from modelyard.errors import ConfigError, Diagnostic
 from modelyard.repo.layout import workflow_id
 from modelyard.repo.project import ExtractSpec, ModelSpec, Project
-from modelyard.repo.sqltemplate import extract_tables, read_sql, render_sql
+from modelyard.repo.sqltemplate import extract_tables, read_sql, render_sql, template_variables
 from modelyard.repo.trainer_source import trainer_code_files
 
 
@@ -38,8 +38,21 @@ def upstream_extracts(project: Project, sql: str) -> list[ExtractSpec]:
     return [found[key] for key in sorted(found)]
 
 
+def render_extract(project: Project, spec: ExtractSpec) -> tuple[str, str, dict | None]:
+    """An extract's template, its rendered SQL, and the target it was rendered for (None when the
+    SQL does not read ``target``). The one rendering that compile and validate both use."""
+    text = read_sql(project.root, spec.sql_file)
+    # SQL may branch on the target (`{% if target.type == 'postgres' %}`): rendered for the chosen
+    # target, which the node records so a run on another target refuses it instead of running it
+    target = None
+    if "target" in template_variables(text) and "target" not in spec.kwargs:
+        target = project.settings.target().jinja()
+    kwargs = {**spec.kwargs, "target": target} if target else spec.kwargs
+    return text, render_sql(text, kwargs, spec.sql_file, spec.kwargs_position), target
+
+
 def extract_node(project: Project, spec: ExtractSpec) -> ir.Node:
-    sql = render_sql(read_sql(project.root, spec.sql_file), spec.kwargs, spec.sql_file, spec.kwargs_position)
+    _, sql, target = render_extract(project, spec)
     body = project.documents[spec.file].data[spec.name]
     return ir.Node(
         id=extract_node_id(spec),
@@ -53,6 +66,7 @@ def extract_node(project: Project, spec: ExtractSpec) -> ir.Node:
             "sql_file": spec.sql_file,
             "line": spec.position.line,
             **({"allow_empty": True} if spec.allow_empty else {}),
+            **({"target": target} if target else {}),
         },
         hash_parts={"config": ir.content_hash(body), "sql": ir.content_hash(sql)},
     )

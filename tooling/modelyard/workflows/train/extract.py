@@ -18,6 +18,15 @@ def cache_key(wh, node: Node) -> str:
 def run_extract(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
     spec = node.spec
     where = Position(spec["extract_file"], spec["line"])
+    compiled_for, here = spec.get("target"), ctx.target.name if ctx.target else "local"
+    if compiled_for and (compiled_for["name"], compiled_for["type"]) != (here, ctx.warehouse_type):
+        raise ModelyardError(
+            f"extract {spec['dataset']!r}: {spec['sql_file']} uses `target` and was compiled for target "
+            f"{compiled_for['name']!r} ({compiled_for['type']}), but this run is on target {here!r} "
+            f"({ctx.warehouse_type})",
+            where,
+            hint=f"compile or publish with `--target {here}`, or run with the target it was compiled for",
+        )
     with ctx.warehouse() as wh:
         # only the seeds this query reads: a broken file elsewhere in data/ must not stop it
         wh.sync_seeds(ctx.data_dir, ctx.seed_options, only=wh.seeds_read(spec["sql"]))
