@@ -134,3 +134,11 @@ def _rebuild(cls, state):
 
 # Errors cross process boundaries (parallel trials and windows): keep position and hint intact.
 ModelyardError.__reduce__ = lambda self: (_rebuild, (type(self), dict(self.__dict__)))
+
+
+class CompileError(ModelyardError):
+    """A rule only compiling a workflow can check; ``validate`` reports it under ``rule``."""
+
+    def __init__(self, rule: str, message: str, position: Position | None = None, hint: str | None = None):
+        super().__init__(message, position, hint)
+        self.rule = rule

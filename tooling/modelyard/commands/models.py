@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from modelyard.commands.common import repo_root
     from modelyard.console import out, print_json
     from modelyard.repo.project import load_settings
-    from modelyard.store.models import ModelStore
+    from modelyard.store.models import ModelStore, describe_metrics_source
 
     store = ModelStore(load_settings(repo_root(args)).store_path)
     if args.models_command == "list":
@@ -34,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
             return 0
         from rich.table import Table
 
-        table = Table("canonical name", "version", "created", "metrics", "path", box=None)
+        table = Table("canonical name", "version", "created", "metrics", box=None)
+        table.add_column("scored on", no_wrap=True)  # what makes two versions' metrics comparable: keep it whole
+        table.add_column("path")
         for row in rows:
             metrics = ", ".join(
                 f"{k}={v:.4g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in row.get("metrics", {}).items()
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
                 str(row["version"]),
                 row["lineage"].get("created_at", ""),
                 metrics,
+                describe_metrics_source(row),
                 row["model_path"],
             )
         out().print(table if rows else f"no stored models in {store.root}")
