@@ -204,3 +204,22 @@ def test_debug_prints_the_full_traceback(model_repo: Path):
         assert result.stderr.rstrip().splitlines()[-1].startswith("  traceback: "), result
     quiet = cli("run", MODEL, cwd=model_repo, env={"MODELYARD_DEBUG": "0"})
     assert quiet.returncode == 1 and "Traceback" not in quiet.stderr, quiet
+
+
+def test_an_unrelated_broken_file_is_a_warning_for_run_and_an_error_for_validate(model_repo: Path):
+    other = model_repo / "models" / "model_elastic_net.yaml"
+    other.write_text(other.read_text().replace("model_name: An elastic net regression model", "model_name: [1]"))
+    ran = cli("run", MODEL, cwd=model_repo)
+    assert ran.returncode == 0, ran
+    assert "warning: 1 error(s) in files models/model_linear_regression.yaml does not use" in ran.stderr, ran
+    assert "models/model_elastic_net.yaml:2:13: error[wrong-type]" in ran.stderr, ran
+    for command in (("validate",), ("compile",), ("publish", "--allow-dirty")):
+        strict = cli(*command, cwd=model_repo)
+        assert strict.returncode == 1, (command, strict)
+        assert "models/model_elastic_net.yaml:2:13: error[wrong-type]" in strict.stdout + strict.stderr
+    # and a broken file the model does use still stops it
+    extract = model_repo / "extracts" / "extract_inputs.yaml"
+    extract.write_text(extract.read_text().replace("operator: sql", "operator: nosql"))
+    stopped = cli("run", MODEL, cwd=model_repo)
+    assert stopped.returncode == 1 and "Traceback" not in stopped.stderr, stopped
+    assert "extracts/extract_inputs.yaml:" in stopped.stderr and "error[unknown-value]" in stopped.stderr, stopped
