@@ -177,3 +177,62 @@ def test_ui_without_its_extra_says_how_to_install_it(model_repo: Path):
     assert proc.returncode == 1, proc.stderr
     assert "modelyard ui needs dash and dash_cytoscape" in proc.stderr and "modelyard[ui]" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _break_train(repo: Path) -> int:
+    path = repo / TRAINER
+    source = path.read_text().replace(
+        "        regression_model = linear_model.LinearRegression(fit_intercept=self.fit_intercept)",
+        "        raise ValueError('bad training data')",
+    )
+    path.write_text(source)
+    return next(i for i, text in enumerate(source.splitlines(), 1) if "bad training data" in text)
+
+
+def test_failed_node_saves_its_traceback_and_says_where(model_repo: Path):
+    line = _break_train(model_repo)
+    result = _fails_cleanly(model_repo, expect=["node 'train' failed"])
+    saved = Path(result.stderr.split("traceback: ", 1)[1].split()[0])
+    assert saved.name == "error.txt" and saved.parent.name == "train", result
+    assert saved.parent.parent.parent == model_repo / ".modelyard" / "runs" / "model_linear_regression"
+    text = saved.read_text()
+    # the trainer's own frame, hidden from the one-line message by the TrainerError that replaced it
+    assert f'{TRAINER}", line {line}, in train' in text, text
+    assert "raise ValueError('bad training data')" in text
+    assert text.rstrip().endswith("ValueError: bad training data"), text
+
+
+def test_debug_prints_the_full_traceback(model_repo: Path):
+    line = _break_train(model_repo)
+    for args, env in (
+        (("--debug", "run", MODEL), None),
+        (("run", MODEL, "--debug"), None),
+        (("run", MODEL), {"MODELYARD_DEBUG": "1"}),
+    ):
+        result = cli(*args, cwd=model_repo, env=env)
+        assert result.returncode == 1, result
+        assert "Traceback (most recent call last)" in result.stderr, result
+        assert f'{TRAINER}", line {line}, in train' in result.stderr, result
+        # the short message still comes last
+        assert result.stderr.rstrip().splitlines()[-1].startswith("  traceback: "), result
+    quiet = cli("run", MODEL, cwd=model_repo, env={"MODELYARD_DEBUG": "0"})
+    assert quiet.returncode == 1 and "Traceback" not in quiet.stderr, quiet
+
+
+def test_an_unrelated_broken_file_is_a_warning_for_run_and_an_error_for_validate(model_repo: Path):
+    other = model_repo / "models" / "model_elastic_net.yaml"
+    other.write_text(other.read_text().replace("model_name: An elastic net regression model", "model_name: [1]"))
+    ran = cli("run", MODEL, cwd=model_repo)
+    assert ran.returncode == 0, ran
+    assert "warning: 1 error(s) in files models/model_linear_regression.yaml does not use" in ran.stderr, ran
+    assert "models/model_elastic_net.yaml:2:13: error[wrong-type]" in ran.stderr, ran
+    for command in (("validate",), ("compile",), ("publish", "--allow-dirty")):
+        strict = cli(*command, cwd=model_repo)
+        assert strict.returncode == 1, (command, strict)
+        assert "models/model_elastic_net.yaml:2:13: error[wrong-type]" in strict.stdout + strict.stderr
+    # and a broken file the model does use still stops it
+    extract = model_repo / "extracts" / "extract_inputs.yaml"
+    extract.write_text(extract.read_text().replace("operator: sql", "operator: nosql"))
+    stopped = cli("run", MODEL, cwd=model_repo)
+    assert stopped.returncode == 1 and "Traceback" not in stopped.stderr, stopped
+    assert "extracts/extract_inputs.yaml:" in stopped.stderr and "error[unknown-value]" in stopped.stderr, stopped

@@ -334,7 +334,8 @@ def test_unknown_objective_metric_stops_after_the_first_trial(model_repo: Path):
     assert "in trial 1 (alpha=0.1, max_iter=10)" in result.stderr
     # one worker runs trials in order: a second finished trial would have left trials.1/result.json
     (run_dir,) = (repo / ".modelyard" / "runs" / "tune__bad_metric").iterdir()
-    assert not [p.name for p in run_dir.iterdir() if p.name.startswith("trials")]
+    assert not [p.name for p in run_dir.glob("trials*/result.json")]
+    assert "rmse" in (run_dir / "trials.0" / "error.txt").read_text()  # the failed item's traceback
     assert not (repo / ".modelyard" / "models").exists()
     assert warehouse_rows(repo, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'tuning'") == [
         (0,)

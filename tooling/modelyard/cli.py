@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from modelyard.errors import ConfigError, ModelyardError
+from modelyard.errors import ConfigError, ModelyardError, full_traceback
 from modelyard.repo.targets import TARGET_ENV
 from modelyard.version import __version__
 
@@ -33,6 +33,8 @@ DESCRIPTION = (
     "Train, tune, backtest and publish ML models from a model repo of YAML files and "
     "trainer classes. `modelyard COMMAND --help` shows a command's options."
 )
+DEBUG_VARIABLE = "MODELYARD_DEBUG"
+DEBUG_HELP = f"on an error, print its full traceback too (or set {DEBUG_VARIABLE}=1)"
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -48,6 +50,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="the target of modelyard.yaml to use: where the warehouse, model store and run folders are "
         "(default: $MODELYARD_TARGET, else the settings' `target`, else local)",
     )
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in COMMANDS.items():
         if only is not None and name != only:
@@ -55,6 +58,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         command.set_defaults(handler=module.run)
+        # also after the command (`modelyard run FILE --debug`); SUPPRESS keeps the global one's value
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
         module.add_arguments(command)
     return parser
 
@@ -66,7 +71,7 @@ def _command_named(argv: list[str]) -> str | None:
         option = rest.pop(0)
         if option in ("-C", "--repo", "--target") and rest:
             rest.pop(0)
-        elif option not in ("-C", "--repo", "--target") and not option.startswith(("--repo=", "--target=")):
+        elif option not in ("-C", "--repo", "--target", "--debug") and not option.startswith(("--repo=", "--target=")):
             return None  # --help, --version: the full parser answers
     return rest[0] if rest and rest[0] in COMMANDS else None
 
@@ -85,21 +90,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.target:
         # one way to choose, seen alike by this process, its worker pools and the UI's runs
         os.environ[TARGET_ENV] = args.target
+    debug = args.debug or os.environ.get(DEBUG_VARIABLE, "").strip().lower() not in ("", "0", "false", "no")
     try:
         return args.handler(args)
-    except ConfigError as exc:
-        sys.stderr.write(f"{exc}\n")
-        return 1
-    except ModelyardError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 1
-    except OSError as exc:  # a folder the user named that cannot be written or read
-        where = f"{exc.filename}: " if exc.filename else ""
-        sys.stderr.write(f"error: {where}{exc.strerror or exc}\n")
-        return 1
+    except (ModelyardError, OSError) as exc:
+        if debug:
+            sys.stderr.write(full_traceback(exc) + "\n")
+        return _report(exc)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
+
+
+def _report(exc: ModelyardError | OSError) -> int:
+    """The message of an error a user can fix (the one place errors are caught); exit status 1."""
+    if isinstance(exc, ConfigError):
+        sys.stderr.write(f"{exc}\n")
+    elif isinstance(exc, ModelyardError):
+        sys.stderr.write(f"error: {exc}\n")
+    else:  # an OSError: a folder the user named that cannot be written or read
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"error: {where}{exc.strerror or exc}\n")
+    return 1
 
 
 if __name__ == "__main__":

@@ -105,7 +105,24 @@ class NodeError(ModelyardError):
     def __init__(self, workflow: str, node: str, cause: ModelyardError | str):
         self.workflow, self.node = workflow, node
         detail = str(cause)
-        super().__init__(f"workflow {workflow!r}, node {node!r} failed:\n{detail}")
+        # execute.node saved the full traceback in the run folder: say where, so the cause is one open away
+        saved = getattr(cause, "traceback_file", None)
+        where = f"\n  traceback: {saved}" if saved else ""
+        super().__init__(f"workflow {workflow!r}, node {node!r} failed:\n{detail}{where}")
+
+
+def full_traceback(exc: BaseException) -> str:
+    """Every exception in ``exc``'s chain, oldest first, including the ones a ``raise ... from None``
+    hides: a trainer's own frames sit behind the TrainerError that replaced its exception."""
+    import traceback
+
+    chain, seen, current = [], set(), exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    parts = ["".join(traceback.format_exception(type(e), e, e.__traceback__, chain=False)) for e in reversed(chain)]
+    return "\nDuring handling of the above exception, another exception occurred:\n\n".join(parts)
 
 
 def _rebuild(cls, state):
@@ -117,3 +134,11 @@ def _rebuild(cls, state):
 
 # Errors cross process boundaries (parallel trials and windows): keep position and hint intact.
 ModelyardError.__reduce__ = lambda self: (_rebuild, (type(self), dict(self.__dict__)))
+
+
+class CompileError(ModelyardError):
+    """A rule only compiling a workflow can check; ``validate`` reports it under ``rule``."""
+
+    def __init__(self, rule: str, message: str, position: Position | None = None, hint: str | None = None):
+        super().__init__(message, position, hint)
+        self.rule = rule

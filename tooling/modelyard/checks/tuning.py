@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from decimal import Decimal
 
 from modelyard.checks.trainers import trainer_class
 from modelyard.errors import Diagnostic
@@ -80,26 +79,6 @@ def check_tuning_files(project: Project) -> Iterable[Diagnostic]:
                     "bad-log-scale",
                     f"param_boundaries.{bound.name}: a log scale needs min > 0, got {bound.low!r}",
                 )
-        yield from _grid_size(tuning, doc)
-
-
-def _grid_size(tuning, doc) -> Iterable[Diagnostic]:
-    """A grid over MAX_POINTS points is refused when tuning; say so before anything runs."""
-    from modelyard.workflows.tune.search.grid import MAX_POINTS
-
-    bounds = tuning.params
-    if tuning.tuning_type != "grid" or any(b.step is None or b.step <= 0 or b.low >= b.high for b in bounds):
-        return
-    total = 1
-    for bound in bounds:
-        total *= int((Decimal(repr(bound.high)) - Decimal(repr(bound.low))) / Decimal(repr(bound.step))) + 1
-    if total > MAX_POINTS:
-        yield Diagnostic.error(
-            doc.where(("param_boundaries",), key=True),
-            "grid-too-large",
-            f"param_boundaries: the grid has {total:,} points; at most {MAX_POINTS:,} are allowed "
-            "(use larger steps, fewer parameters, or tuning_type: gaussian_process)",
-        )
 
 
 def check_split_configs(project: Project) -> Iterable[Diagnostic]:

@@ -64,8 +64,7 @@ def _print(summary: dict, console) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from modelyard.commands.common import model_spec
-    from modelyard.commands.common import project as load
+    from modelyard.commands.common import model_spec, project_for
     from modelyard.console import err, out, print_json, progress_printer
     from modelyard.engine.context import for_settings
     from modelyard.errors import ModelyardError
@@ -75,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise ModelyardError(f"--workers {args.workers}: give at least 1")
-    project = load(args)
-    model = model_spec(project, args.model_file)
+    project, path = project_for(args, args.model_file, "models")
+    model = model_spec(project, path)
     if model.split_config is None:
         raise ModelyardError(
             f"{model.file} has no split_config", hint="add a split_config to the model file (see docs/backtesting.md)"

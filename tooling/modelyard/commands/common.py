@@ -23,6 +23,17 @@ def project(args: argparse.Namespace) -> Project:
     return load_project(repo_root(args))
 
 
+def project_for(args: argparse.Namespace, given: str, folder: str) -> tuple[Project, str]:
+    """The repo for a command on one file, and that file's repo path: only errors in what the file
+    touches stop it (others are printed as warnings)."""
+    from modelyard.validate.files import scoped
+    from modelyard.validate.project import collect_project
+
+    project, diagnostics = collect_project(repo_root(args))
+    path = repo_file(project, given, folder)
+    return scoped(project, diagnostics, path), path
+
+
 def repo_file(project: Project, given: str, folder: str) -> str:
     """A repo-relative path for a file the user named (relative to cwd, the repo, or ``folder``)."""
     candidates = [Path(given), project.root / given, project.root / folder / given]

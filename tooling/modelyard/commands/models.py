@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from modelyard.console import out, print_json
     from modelyard.engine.target import resolve
     from modelyard.repo.project import load_settings
-    from modelyard.store.models import ModelStore
+    from modelyard.store.models import ModelStore, describe_metrics_source
 
     settings = load_settings(repo_root(args))
     store = ModelStore(resolve(settings.target(), settings.root).store)
@@ -36,7 +36,9 @@ def run(args: argparse.Namespace) -> int:
             return 0
         from rich.table import Table
 
-        table = Table("canonical name", "version", "created", "metrics", "path", box=None)
+        table = Table("canonical name", "version", "created", "metrics", box=None)
+        table.add_column("scored on", no_wrap=True)  # what makes two versions' metrics comparable: keep it whole
+        table.add_column("path")
         for row in rows:
             metrics = ", ".join(
                 f"{k}={v:.4g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in row.get("metrics", {}).items()
@@ -46,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
                 str(row["version"]),
                 row["lineage"].get("created_at", ""),
                 metrics,
+                describe_metrics_source(row),
                 row["model_path"],
             )
         out().print(table if rows else f"no stored models in {store.root}")

@@ -16,16 +16,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from modelyard.commands.common import model_spec
-    from modelyard.commands.common import project as load
+    from modelyard.commands.common import model_spec, project_for
     from modelyard.console import err, out, print_json, progress_printer
     from modelyard.engine.context import for_settings
     from modelyard.execute.runner import run_workflow
     from modelyard.gitinfo import source_info
     from modelyard.workflows.train.build import train_workflow
 
-    project = load(args)
-    model = model_spec(project, args.model_file)
+    project, path = project_for(args, args.model_file, "models")
+    model = model_spec(project, path)
     workflow = train_workflow(project, model)
     ctx = for_settings(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
     results = run_workflow(workflow, ctx, on_event=progress_printer(workflow.id))

@@ -64,8 +64,7 @@ def _progress(label: str, total: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from modelyard.commands.common import project as load
-    from modelyard.commands.common import tuning_spec
+    from modelyard.commands.common import project_for, tuning_spec
     from modelyard.console import err, out, print_json
     from modelyard.engine.context import for_settings
     from modelyard.execute.runner import run_workflow
@@ -73,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
     from modelyard.workflows.tune.build import tune_workflow
     from modelyard.workflows.tune.report import trials_table
 
-    project = load(args)
-    tuning = tuning_spec(project, args.tuning_file)
+    project, path = project_for(args, args.tuning_file, "tuning")
+    tuning = tuning_spec(project, path)
     workflow = tune_workflow(project, tuning)
     ctx = for_settings(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
     results = run_workflow(

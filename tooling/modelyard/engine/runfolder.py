@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from modelyard.errors import full_traceback
 from modelyard.fsio import write_atomic
 from modelyard.ir import Node, Workflow
 
 RESULT = "result.json"
 TRAINED = "trained.pkl"  # a pickled TrainedObject, from a train node to evaluate and register
 METRICS = "metrics.json"
+ERROR = "error.txt"  # a failed node's full traceback: the cause behind the one-line message
 
 
 def node_dir(run_dir: Path, node_id: str, index: int | None = None) -> Path:
@@ -25,6 +27,12 @@ def read_result(ctx, node_id: str, index: int | None = None) -> dict:
 
 def write_result(ctx, node_id: str, index: int | None, result: dict) -> None:
     write_atomic(ctx.node_dir(node_id, index) / RESULT, json.dumps(result, default=str).encode())
+
+
+def write_error(ctx, node_id: str, index: int | None, exc: BaseException) -> Path:
+    path = ctx.node_dir(node_id, index) / ERROR
+    write_atomic(path, full_traceback(exc).encode())
+    return path
 
 
 def has_result(run_dir: Path, node_id: str, index: int | None = None) -> bool:

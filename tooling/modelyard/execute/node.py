@@ -32,6 +32,12 @@ def execute_node(workflow: Workflow, node_id: str, ctx: RunContext, index: int |
     executor = EXECUTORS.get(node.kind)
     if executor is None:
         raise ModelyardError(f"node kind {node.kind!r} has no executor in this modelyard version ({__version__})")
-    result = executor(workflow, node, ctx, index)
+    try:
+        result = executor(workflow, node, ctx, index)
+    except Exception as exc:
+        saved = runfolder.write_error(ctx, node_id, index, exc)
+        if isinstance(exc, ModelyardError):
+            exc.traceback_file = str(saved)  # kept across processes: ModelyardError pickles its __dict__
+        raise
     runfolder.write_result(ctx, node_id, index, result)
     return result

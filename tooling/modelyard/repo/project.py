@@ -120,6 +120,22 @@ class SplitConfig:
     position: Position
 
 
+DEFAULT_HOLDOUT = 0.2
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """Where ``run`` scores the model: on held-out rows (``holdout`` a fraction) or, when the
+    model file says ``evaluation: in_sample``, on the rows it trained on (``holdout`` None)."""
+
+    holdout: float | None
+    seed: int
+    dataset: str | list[str] | None  # None: split_config's dataset, or the only one
+    refit: bool  # train the stored model again on all rows after scoring
+    declared: bool  # False: the model file has no ``evaluation:`` and gets the default
+    position: Position
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
     file: str
@@ -132,6 +148,7 @@ class ModelSpec:
     split_config: SplitConfig | None
     schedule: str | None
     retries: int
+    evaluation: Evaluation
 
     @property
     def canonical_name(self) -> str:
@@ -289,6 +306,16 @@ def _model(doc: YamlDocument, settings: Settings) -> ModelSpec:
             as_of=sc.get("as_of"),
             position=doc.where(("split_config",), key=True),
         )
+    given = data.get("evaluation")
+    options = given if isinstance(given, dict) else {}
+    evaluation = Evaluation(
+        holdout=None if given == "in_sample" else options.get("holdout", DEFAULT_HOLDOUT),
+        seed=options.get("seed", 0),
+        dataset=options.get("dataset"),
+        refit=options.get("refit", True),
+        declared=given is not None,
+        position=doc.where(("evaluation",)) if given is not None else Position(doc.path),
+    )
     return ModelSpec(
         file=doc.path,
         model_name=data["model_name"],
@@ -300,6 +327,7 @@ def _model(doc: YamlDocument, settings: Settings) -> ModelSpec:
         split_config=split,
         schedule=data.get("schedule", settings.schedule),
         retries=data.get("retries", settings.retries),
+        evaluation=evaluation,
     )
 
 

@@ -138,3 +138,24 @@ class ModelStore:
                 envelope["model_path"] = str(self.root / model / str(version))
                 out.append(envelope)
         return out
+
+
+def describe_metrics_source(envelope: dict[str, Any]) -> str:
+    """One line saying what a version's metrics were scored on (``models list``, the UI)."""
+    source = envelope.get("metrics_source")
+    if not source:
+        return "unknown (stored before modelyard recorded it)"
+    if source["kind"] == "in_sample":
+        return "in-sample (the training rows)"
+    how = "latest rows" if source["strategy"] == "time" else f"random, seed {source['seed']}"
+    text = f"held-out {source['fraction']:.0%} ({how})"
+    rows = source.get("rows")
+    if rows:  # counted on the dataset the rows were chosen on
+        name = source["dataset"] if isinstance(source["dataset"], str) else source["dataset"][0]
+        held_out = rows["held_out"][name]
+        text += f", {held_out} of {held_out + rows['train'][name]} rows"
+    if source["kind"] == "tuning_holdout":
+        text = f"tuning {text}, best trial {source['best_trial']}"
+    if source.get("refit_on_all_rows"):
+        text += "; refit on all rows"
+    return text

@@ -13,6 +13,7 @@ from typing import Any
 from modelyard import ir
 from modelyard.errors import WarehouseError
 from modelyard.repo.project import Settings
+from modelyard.store.models import describe_metrics_source
 from modelyard.ui import data
 
 PAGE_SIZE = 15
@@ -180,12 +181,14 @@ def model_panel(view: NodeView):
     evaluated = _result_of_kind(view, "evaluate")
     if evaluated and evaluated.get("metrics"):
         rows = [{"metric": k, "value": v} for k, v in evaluated["metrics"].items()]
-        parts.append(_section("Metrics", _table(rows, "metrics-table")))
+        scored_on = html.Div(f"scored on: {describe_metrics_source(evaluated)}", id="evaluate-source")
+        parts.append(_section("Metrics", scored_on, _table(rows, "metrics-table")))
     stored = data.envelope(view.settings, _result_of_kind(view, "register"))
     if stored:
         parts.append(
             _section(
                 f"Envelope of {stored.get('canonical_name')} version {stored.get('version')}",
+                html.Div(f"metrics scored on: {describe_metrics_source(stored)}", id="metrics-source"),
                 _json(stored, id="envelope"),
             )
         )

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 
-from modelyard.errors import Diagnostic, Position
+from modelyard.errors import CompileError, ConfigError, Diagnostic, ModelyardError, Position
 from modelyard.repo.layout import EXTRACTS_DIR, MODELS_DIR, SETTINGS_FILE, TRAINERS_DIR, TUNING_DIR, yaml_files
 from modelyard.repo.project import Project
 from modelyard.repo.trainer_source import trainer_code_files
@@ -87,8 +88,63 @@ def all_files(project: Project, edges: dict[str, set[str]]) -> set[str]:
     return files
 
 
+def _as_diagnostics(exc: ModelyardError, file: str) -> list[Diagnostic]:
+    if isinstance(exc, ConfigError):
+        return list(exc.diagnostics)
+    message = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+    return [
+        Diagnostic(
+            exc.position or Position(file), "error", exc.rule if isinstance(exc, CompileError) else "compile", message
+        )
+    ]
+
+
+def compile_diagnostics(project: Project, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """What compiling refuses, as diagnostics at their places: each model and tuning file is
+    compiled on its own (so every file's first problem is found), unless a file it touches already
+    has an error (compiling it would only repeat that error, or trip over it)."""
+    from modelyard.compile import compile_project
+
+    edges = reference_graph(project)
+    broken = {d.position.path for d in diagnostics if d.severity == "error"}
+    parts = [(path, dataclasses.replace(project, models={path: m}, tunings={})) for path, m in project.models.items()]
+    parts += [
+        (path, dataclasses.replace(project, models={t.model: project.models[t.model]}, tunings={path: t}))
+        for path, t in project.tunings.items()
+        if t.model in project.models
+    ]
+    found: set[Diagnostic] = set()
+    for path, part in parts:
+        if _reachable({path}, edges) & broken:
+            continue
+        try:
+            compile_project(part)
+        except ModelyardError as exc:
+            found.update(_as_diagnostics(exc, path))
+    return sorted(found)
+
+
+def scoped(project: Project, diagnostics: list[Diagnostic], path: str) -> Project:
+    """The project for a command on one file (``run``, ``tune``, ``backtest``): errors in the files
+    ``path`` touches (and the settings) stop it; errors elsewhere are printed as warnings, so one
+    broken, unrelated file does not block the rest of the repo."""
+    scope = _reachable({path, SETTINGS_FILE}, reference_graph(project))
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if any(d.position.path in scope for d in errors):
+        raise ConfigError([d for d in diagnostics if d.position.path in scope])
+    elsewhere = [d for d in errors if d.position.path not in scope]
+    if elsewhere:
+        sys.stderr.write(
+            f"warning: {len(elsewhere)} error(s) in files {path} does not use; going on "
+            "(`modelyard validate` lists them; compile and publish refuse them):\n"
+            + "".join(f"  {d}\n" for d in elsewhere)
+        )
+    return project
+
+
 def validate(root: Path, paths: list[str] | None = None) -> ValidationResult:
     project, diagnostics = collect_project(root)
+    diagnostics = sorted(set(diagnostics) | set(compile_diagnostics(project, diagnostics)))
     edges = reference_graph(project)
     files = all_files(project, edges)
     if paths is None:

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from modelyard import ir
-from modelyard.errors import ConfigError, Diagnostic
+from modelyard.errors import ConfigError, Diagnostic, ModelyardError, Position
 from modelyard.repo.layout import workflow_id
 from modelyard.repo.project import ExtractSpec, ModelSpec, Project
 from modelyard.repo.sqltemplate import extract_tables, read_sql, render_sql, template_variables
 from modelyard.repo.trainer_source import trainer_code_files
+from modelyard.workflows.tune import holdout
 
 
 def file_hash(root: Path, rel: str) -> str:
@@ -163,41 +164,96 @@ def source_files(project: Project, model: ModelSpec, extract_nodes: list[ir.Node
     return sorted(files)
 
 
+def evaluation_split(project: Project, model: ModelSpec, inputs: dict) -> dict[str, Any] | None:
+    """The held-out split ``run`` trains beside and scores on (``holdout.split``'s argument), or
+    None when the model file says ``evaluation: in_sample``."""
+    evaluation, split = model.evaluation, model.split_config
+    if evaluation.holdout is None:
+        return None
+    doc = project.documents[model.file]
+
+    def where(path: tuple) -> Position:
+        # an undeclared (default) evaluation has no line of its own: point at the datasets it splits
+        return doc.where(("evaluation", "dataset", *path) if evaluation.declared else ("dependencies", "data"))
+
+    try:
+        dataset = holdout.resolve_dataset(
+            evaluation.dataset,
+            split.train_param_name if split else None,
+            list(inputs),
+            "evaluation.dataset",
+            where,
+        )
+    except ModelyardError as exc:
+        if not evaluation.declared:
+            exc.hint = (
+                f"add `evaluation: {{holdout: {evaluation.holdout}, dataset: NAME}}` to the model file "
+                "(or `evaluation: in_sample` to score on the training rows)"
+            )
+        raise
+    return {
+        "key": "evaluation",
+        "dataset": dataset,
+        "strategy": "time" if split else "random",
+        "fraction": evaluation.holdout,
+        "time_column": split.time_column if split else "date",
+        "seed": evaluation.seed,
+        "file": model.file,
+        "line": where(()).line,
+    }
+
+
+def metrics_source(kind: str, validation: dict[str, Any] | None, refit: bool) -> dict[str, Any]:
+    """What a stored version's metrics were scored on (``metrics_source`` in its envelope)."""
+    if validation is None:
+        return {"kind": kind}
+    keep = ("fraction", "seed", "strategy", "dataset") + (("time_column",) if validation["strategy"] == "time" else ())
+    return {"kind": kind, **{k: validation[k] for k in keep}, "refit_on_all_rows": refit}
+
+
 def train_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
+    """extracts -> train -> evaluate -> register; with a held-out evaluation (the default) train
+    fits the training rows, evaluate scores the held-out rows, and ``refit`` (unless
+    ``evaluation.refit: false``) trains the stored model on all rows after the score is known."""
     extract_nodes, inputs = model_inputs(project, model)
     trainer, code_hash = trainer_spec(project, model)
     config_hash = ir.content_hash(project.documents[model.file].data)
     extract_ids = tuple(n.id for n in extract_nodes)
+    validation = evaluation_split(project, model, inputs)
+    refit = validation is not None and model.evaluation.refit
+    split = {"validation": validation} if validation else {}
+    parts = {"config": config_hash, "trainer_code": code_hash}
+    source = metrics_source("holdout" if validation else "in_sample", validation, refit)
     nodes = [
         *extract_nodes,
-        ir.Node(
-            "train",
-            "train",
-            extract_ids,
-            {**trainer, "inputs": inputs},
-            {"config": config_hash, "trainer_code": code_hash},
-        ),
+        ir.Node("train", "train", extract_ids, {**trainer, "inputs": inputs, **split}, parts),
         ir.Node(
             "evaluate",
             "evaluate",
             ("train", *extract_ids),
-            {**trainer, "inputs": inputs, "model_node": "train"},
-            {"config": config_hash, "trainer_code": code_hash},
+            {**trainer, "inputs": inputs, "model_node": "train", **split, "metrics_source": source},
+            parts,
         ),
+    ]
+    if refit:
+        # after evaluate: a trainer that cannot be scored fails before the second, longer fit
+        nodes.append(ir.Node("refit", "train", ("evaluate", *extract_ids), {**trainer, "inputs": inputs}, parts))
+    stored = "refit" if refit else "train"
+    nodes.append(
         ir.Node(
             "register",
             "register",
-            ("train", "evaluate"),
+            (stored, "evaluate"),
             {
                 **register_spec(project, model, extract_nodes),
-                "model_node": "train",
+                "model_node": stored,
                 "metrics_node": "evaluate",
                 "constructor_args": model.constructor_args,
                 "row_count_inputs": inputs,
             },
             {"config": config_hash},
-        ),
-    ]
+        )
+    )
     return ir.Workflow(
         workflow_id(model.file),
         "train",

@@ -41,6 +41,7 @@ def build_envelope(
     spec: dict,
     trained: trainers.TrainedObject,
     metrics: dict,
+    metrics_source: dict,
     ctx: RunContext,
     rows: dict[str, int],
     extra_lineage: dict | None = None,
@@ -52,6 +53,8 @@ def build_envelope(
         "tags": spec["tags"],
         "signature": signature(trained),
         "metrics": metrics,
+        # what the metrics were scored on: holdout (fraction, seed, rows), in_sample, tuning_holdout
+        "metrics_source": metrics_source,
         "lineage": {
             **spec["lineage"],
             "git_commit": ctx.source.get("commit"),

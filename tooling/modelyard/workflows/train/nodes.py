@@ -19,25 +19,36 @@ from modelyard.warehouse.duckdb_warehouse import qualified
 from modelyard.workflows.train.envelope import build_envelope, store_model
 from modelyard.workflows.train.extract import run_extract
 from modelyard.workflows.train.fitting import fit, load_pickle, save_pickle, score
+from modelyard.workflows.tune import holdout
+
+
+def _rows(frames: dict) -> dict[str, int]:
+    return {name: len(frame) for name, frame in frames.items()}
 
 
 def run_train(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
     frames = read_inputs(ctx, node.spec["inputs"])
+    if "validation" in node.spec:  # held-out evaluation: fit the training rows only
+        frames = holdout.split(frames, node.spec["validation"])[0]
     # a tune workflow retrains with the parameters its select node chose
     params_from = node.spec.get("params_from")
     overrides = runfolder.read_result(ctx, params_from)["best_params"] if params_from else None
     started = time.perf_counter()
     trained = fit(ctx, node.spec, frames, overrides)
     save_pickle(ctx.node_dir(node.id) / runfolder.TRAINED, trained, node.spec)
-    return {"rows": {k: len(v) for k, v in frames.items()}, "seconds": round(time.perf_counter() - started, 3)}
+    return {"rows": _rows(frames), "seconds": round(time.perf_counter() - started, 3)}
 
 
 def run_evaluate(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
     trained = load_pickle(ctx.node_dir(node.spec["model_node"]) / runfolder.TRAINED)
     frames = read_inputs(ctx, node.spec["inputs"])
+    source = dict(node.spec["metrics_source"])
+    if "validation" in node.spec:  # the same split as the train node's: a pure function of data and seed
+        train, frames = holdout.split(frames, node.spec["validation"])
+        source["rows"] = {"train": _rows(train), "held_out": _rows(frames)}
     metrics = score(ctx, node.spec, trained.model, frames)
     write_atomic(ctx.node_dir(node.id) / runfolder.METRICS, json.dumps(metrics).encode())
-    return {"metrics": metrics}
+    return {"metrics": metrics, "metrics_source": source}
 
 
 def run_register(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
@@ -50,7 +61,8 @@ def run_register(workflow: Workflow, node: Node, ctx: RunContext, index: int | N
             for param, item in spec["row_count_inputs"].items()
         }
     extra = runfolder.read_result(ctx, spec["lineage_from"])["lineage"] if "lineage_from" in spec else None
-    envelope = build_envelope(spec, trained, metrics, ctx, rows, extra)
+    source = runfolder.read_result(ctx, spec["metrics_node"])["metrics_source"]
+    envelope = build_envelope(spec, trained, metrics, source, ctx, rows, extra)
     return store_model(ctx, spec, trained, envelope)
 
 

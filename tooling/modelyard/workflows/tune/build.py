@@ -16,8 +16,14 @@ from modelyard import ir
 from modelyard.errors import ModelyardError, Position
 from modelyard.repo.layout import workflow_id
 from modelyard.repo.project import ModelSpec, ParamBoundary, Project, TuningSpec
-from modelyard.suggest import did_you_mean
-from modelyard.workflows.train.build import file_hash, model_inputs, register_spec, source_files, trainer_spec
+from modelyard.workflows.train.build import (
+    file_hash,
+    metrics_source,
+    model_inputs,
+    register_spec,
+    source_files,
+    trainer_spec,
+)
 from modelyard.workflows.tune import holdout
 from modelyard.workflows.tune.search import STRATEGIES
 
@@ -42,26 +48,13 @@ def _line(project: Project, tuning: TuningSpec, path: tuple) -> int:
 
 def _validation(project: Project, tuning: TuningSpec, model: ModelSpec, inputs: dict) -> dict[str, Any]:
     given, split = tuning.validation, model.split_config
-    dataset = given.get("dataset") or (split.train_param_name if split else None)
-    if dataset is None and len(inputs) == 1:
-        dataset = next(iter(inputs))
-    line = _line(project, tuning, ("validation", "dataset"))
-    where = Position(tuning.file, line)
-    if dataset is None:
-        raise ModelyardError(
-            f"validation.dataset: the model trains on {len(inputs)} datasets "
-            f"({', '.join(inputs)}); name the one to hold rows out of (or a list of "
-            "those to split together)",
-            where,
-        )
-    for index, name in enumerate(holdout.datasets(dataset)):
-        if name not in inputs:
-            path = ("validation", "dataset") if isinstance(dataset, str) else ("validation", "dataset", index)
-            raise ModelyardError(
-                f"validation.dataset: train() has no dataset {name!r}" + did_you_mean(name, list(inputs)),
-                Position(tuning.file, _line(project, tuning, path)),
-                hint=f"the model's datasets: {', '.join(inputs)}",
-            )
+    dataset = holdout.resolve_dataset(
+        given.get("dataset"),
+        split.train_param_name if split else None,
+        list(inputs),
+        "validation.dataset",
+        lambda path: Position(tuning.file, _line(project, tuning, ("validation", "dataset", *path))),
+    )
     return {
         "dataset": dataset,
         "strategy": given.get("strategy", "time" if split else "random"),
@@ -69,7 +62,7 @@ def _validation(project: Project, tuning: TuningSpec, model: ModelSpec, inputs: 
         "time_column": given.get("time_column") or (split.time_column if split else "date"),
         "seed": given.get("seed", 0),
         "file": tuning.file,
-        "line": line,
+        "line": _line(project, tuning, ("validation", "dataset")),
     }
 
 
@@ -174,6 +167,7 @@ def tune_workflow(project: Project, tuning: TuningSpec) -> ir.Workflow:
                 "constructor_args": model.constructor_args,
                 "lineage": lineage,
                 "log_params": sorted(p.name for p in tuning.params if p.log),
+                "metrics_source": metrics_source("tuning_holdout", trial_spec["validation"], refit=True),
             },
             {"config": parts["config"]},
         ),

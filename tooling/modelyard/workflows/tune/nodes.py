@@ -131,6 +131,7 @@ def select(workflow, node, ctx, index: int | None) -> dict:
         "table": spec["table"],
         "run_id": run_id,
         "trials": trials,
+        "metrics_source": {**spec["metrics_source"], "best_trial": best["trial"]},
         "lineage": {
             "constructor_args": {**spec["constructor_args"], **best["params"]},
             "tuning": {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
-from modelyard.errors import ModelyardError
+from modelyard.errors import CompileError, ModelyardError
 
 MAX_POINTS = 10_000  # a grid this large is a typo in a step, and would make an unreadable workflow
 
@@ -23,9 +23,10 @@ def values(param: dict) -> list[float | int]:
         raise ModelyardError(f"param_boundaries.{name}: min {param['low']} is above max {param['high']}")
     count = int((high - low) / step_d) + 1
     if count > MAX_POINTS:
-        raise ModelyardError(
+        raise CompileError(
+            "grid-too-large",
             f"param_boundaries.{name}: {count} values between {param['low']} and "
-            f"{param['high']} with step {step}; a grid allows at most {MAX_POINTS}"
+            f"{param['high']} with step {step}; a grid allows at most {MAX_POINTS}",
         )
     cast = int if param["integer"] else float
     return [cast(low + i * step_d) for i in range(count)]
@@ -37,8 +38,9 @@ def _grid(space: list[dict]) -> list[dict]:
     for axis in axes:
         total *= len(axis)
     if total > MAX_POINTS:
-        raise ModelyardError(
-            f"param_boundaries: the grid has {total} points; at most {MAX_POINTS} are allowed",
+        raise CompileError(
+            "grid-too-large",
+            f"param_boundaries: the grid has {total:,} points; at most {MAX_POINTS} are allowed",
             hint="use larger steps, fewer parameters, or tuning_type: gaussian_process",
         )
     names = [param["name"] for param in space]
