@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,19 +110,16 @@ def _flavor(stored: StoredVersion) -> Iterator[tuple[Any, dict, list[str], list[
         )
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    # the signature comes from our envelope: MLflow's advice to add type hints for one does not apply
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*Add type hints to the `predict` method")
-        yield
-
-
 class MlflowExporter:
     def export(self, stored: StoredVersion, out: Path) -> Exported:
         _require_mlflow()
-        with _flavor(stored) as (flavor, arguments, flavors, notes), new_folder(out) as staging, _quiet():
-            flavor.save_model(path=str(staging), **arguments)
+        import mlflow
+
+        with _flavor(stored) as (flavor, arguments, flavors, notes), new_folder(out) as staging:
+            try:
+                flavor.save_model(path=str(staging), **arguments)
+            except mlflow.exceptions.MlflowException as exc:  # e.g. the input example fails the signature
+                raise ExportError(f"{stored.label}: MLflow refused the export: {exc.message}") from None
         return Exported(out, flavors, notes)
 
 
@@ -143,7 +139,7 @@ def log_model(stored: StoredVersion, tracking_uri: str, register: str | None) ->
     envelope = stored.envelope
     metrics = {k: float(v) for k, v in envelope.get("metrics", {}).items() if isinstance(v, (int, float))}
     tags = {"modelyard.canonical_name": stored.name, "modelyard.version": str(stored.version)}
-    with _flavor(stored) as (flavor, arguments, _, notes), _quiet():
+    with _flavor(stored) as (flavor, arguments, _, notes):
         try:
             with mlflow.start_run(run_name=f"{stored.name}-v{stored.version}", tags=tags) as run:
                 mlflow.log_metrics(metrics)
