@@ -23,6 +23,7 @@ COMMANDS = {
     "tune": "modelyard.commands.tune",
     "backtest": "modelyard.commands.backtest",
     "models": "modelyard.commands.models",
+    "export": "modelyard.commands.export",
     "ui": "modelyard.commands.ui",
     "compile": "modelyard.commands.compile",
     "plan": "modelyard.commands.plan",

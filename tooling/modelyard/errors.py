@@ -99,6 +99,10 @@ class PublishError(ModelyardError):
     """Publishing refused or failed: a dirty tree, a foreign target folder, a failing backend."""
 
 
+class ExportError(ModelyardError):
+    """A stored model cannot be exported: a signature the format cannot express, a missing extra."""
+
+
 class NodeError(ModelyardError):
     """A node of a workflow failed; names the workflow and node around the cause."""
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,3 +97,22 @@ def write_atomic(path: Any, data: bytes) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def new_folder(out: Path) -> Iterator[Path]:
+    """A folder that appears whole at ``out`` or not at all: yields a temporary sibling to fill,
+    renamed to ``out`` when the block succeeds, removed when it fails.
+
+    ``out`` must not exist or be an empty folder: a folder with content is never overwritten."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(17, "exists and is not an empty folder: choose a new one", str(out))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        yield staging
+        if out.is_dir():
+            out.rmdir()  # empty (checked above); fails rather than lose files written there since
+        os.rename(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -98,9 +98,8 @@ class ModelStore:
             raise StoreError(f"model {name!r} has no version {version} (versions: {', '.join(map(str, versions))})")
         return self.root / name / str(version)
 
-    def load(self, name: str, version: int | None = None) -> Any:
-        import cloudpickle
-
+    def artifact(self, name: str, version: int | None = None) -> bytes:
+        """The stored artifact's bytes, checked against the sha256 in its envelope."""
         folder = self._version_dir(name, version)
         envelope = self._read_envelope(folder)
         try:
@@ -119,9 +118,16 @@ class ModelStore:
                 f"(sha256 {actual[:12]}..., expected {str(expected)[:12]}...): it was modified or corrupted",
                 hint="retrain the model to store a fresh version",
             )
+        return data
+
+    def load(self, name: str, version: int | None = None) -> Any:
+        import cloudpickle
+
+        data = self.artifact(name, version)
         try:
             return cloudpickle.loads(data)
         except Exception as exc:
+            folder = self._version_dir(name, version)
             raise StoreError(f"cannot unpickle {folder / ARTIFACT}: {type(exc).__name__}: {exc}") from None
 
     def names(self) -> list[str]:

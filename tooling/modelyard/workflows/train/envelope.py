@@ -1,5 +1,5 @@
-"""A stored version's envelope: the model's signature (from the trainer's sample data), its
-metrics and its lineage (files, SQL, commit, rows, arguments)."""
+"""A stored version's envelope: the model's signature and a few sample input rows (from the
+trainer's sample data), its metrics and its lineage (files, SQL, commit, rows, arguments)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,23 @@ def _describe_columns(value: Any) -> Any:
     return {"type": type(value).__name__}
 
 
+SAMPLE_ROWS = 5
+
+
+def _sample_rows(value: Any) -> Any:
+    """The first rows of a DataFrame (or a dict of them) as JSON, for an export's input example.
+
+    Other inputs (arrays, series) have no columns to name: they are left out, not guessed at."""
+    import json
+
+    if isinstance(value, dict):
+        rows = {str(k): _sample_rows(v) for k, v in value.items()}
+        return rows if all(v is not None for v in rows.values()) else None
+    if hasattr(value, "columns") and hasattr(value, "to_json"):
+        return json.loads(value.head(SAMPLE_ROWS).to_json(orient="split", index=False, date_format="iso"))
+    return None
+
+
 def signature(trained: trainers.TrainedObject) -> dict:
     return {
         "method": trained.method,
@@ -52,6 +69,7 @@ def build_envelope(
         "model_description": spec["model_description"],
         "tags": spec["tags"],
         "signature": signature(trained),
+        "sample_input": _sample_rows(trained.sample_input_data),
         "metrics": metrics,
         # what the metrics were scored on: holdout (fraction, seed, rows), in_sample, tuning_holdout
         "metrics_source": metrics_source,
