@@ -3,7 +3,8 @@ and lists every diagnostic `modelyard validate` must print for it (rule, file, l
 
 A case folder holds ``case.yaml`` (``description``; ``replace``: exact text edits of repo files,
 each ``old`` must occur once; ``delete``: repo files to remove; ``expect``: ``"rule path:line"``
-lines) and optionally ``files/``, copied over the repo.
+lines; optionally ``messages``: exact lines of the output) and optionally ``files/``, copied over
+the repo.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def test_case(name, model_repo):
     assert "Traceback" not in result.stderr, result
     expected = sorted(spec.get("expect") or [])
     assert sorted(produced(result.stdout)) == expected, result
+    for message in spec.get("messages") or []:
+        assert message in result.stdout.splitlines(), result
     has_errors = any(" error[" in line for line in result.stdout.splitlines())
     assert result.returncode == (1 if has_errors else 0), result
 

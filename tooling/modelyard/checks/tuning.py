@@ -81,6 +81,18 @@ def check_tuning_files(project: Project) -> Iterable[Diagnostic]:
                     f"param_boundaries.{bound.name}: a log scale needs min > 0, got {bound.low!r}",
                 )
         yield from _grid_size(tuning, doc)
+        yield from _objective_direction(tuning, doc)
+
+
+def _objective_direction(tuning, doc) -> Iterable[Diagnostic]:
+    """A named metric whose better end modelyard cannot know needs objective.direction.
+    (Without objective.metric the name comes from evaluate(): the study checks it when it runs.)"""
+    from modelyard.workflows.tune.objective import known_direction, unknown_direction_message
+
+    metric = tuning.objective_metric
+    if metric is None or tuning.objective_direction is not None or known_direction(metric):
+        return
+    yield Diagnostic.error(doc.where(("objective", "metric")), "unknown-direction", unknown_direction_message(metric))
 
 
 def _grid_size(tuning, doc) -> Iterable[Diagnostic]:

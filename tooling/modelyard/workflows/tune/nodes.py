@@ -74,6 +74,7 @@ def run_trial(workflow, node, ctx, index: int | None) -> dict:
     result["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     if result["status"] == "ok":
         objective.check_metric(spec["objective"], result)
+        objective.resolve(spec["objective"], [result])  # an unknown direction stops the study here
     return result
 
 
