@@ -55,12 +55,11 @@ def check_tuning_files(project: Project) -> Iterable[Diagnostic]:
                     "bad-range",
                     f"param_boundaries.{bound.name}: min {bound.low!r} must be below max {bound.high!r}",
                 )
-            if bound.step is not None and tuning.tuning_type != "grid":
+            if bound.step is not None and bound.log and tuning.tuning_type != "grid":  # grid: bad-log-scale
                 yield Diagnostic.error(
                     doc.where(here + (step_key,)),
                     "bad-step",
-                    f"param_boundaries.{bound.name}: a step only applies to tuning_type grid, "
-                    f"not {tuning.tuning_type}; remove it",
+                    f"param_boundaries.{bound.name}: a step and a log scale do not mix; remove one",
                 )
             elif bound.step is not None and bound.step <= 0:
                 yield Diagnostic.error(

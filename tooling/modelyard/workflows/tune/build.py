@@ -174,6 +174,7 @@ def tune_workflow(project: Project, tuning: TuningSpec) -> ir.Workflow:
                 "constructor_args": model.constructor_args,
                 "lineage": lineage,
                 "log_params": sorted(p.name for p in tuning.params if p.log),
+                "note": STRATEGIES[tuning.tuning_type].note(space, tuning.n_trials),
             },
             {"config": parts["config"]},
         ),

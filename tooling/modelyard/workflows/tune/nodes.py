@@ -91,7 +91,8 @@ def propose(workflow, node, ctx, index: int | None) -> dict:
     spec = node.spec
     trials = _trial_results(workflow, spec["trial_nodes"], ctx)
     observed = _observations(trials, objective.resolve(spec["objective"], trials))
-    items = STRATEGIES[spec["strategy"]].propose(spec["space"], observed, spec["size"], spec["seed"])
+    tried = [t["params"] for t in trials]
+    items = STRATEGIES[spec["strategy"]].propose(spec["space"], observed, spec["size"], spec["seed"], tried)
     return {"items": items, "observed": len(observed)}
 
 
