@@ -296,3 +296,15 @@ def test_locked_warehouse_is_a_message(model_repo, tab):
         locker.kill()
         locker.wait()
     assert tab.errors == []
+
+
+def test_a_busy_port_is_a_clear_error_before_anything_says_running(model_repo):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("ui", "--port", str(port), cwd=model_repo, timeout=60)
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr and "open http" not in result.stderr, result
+    assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in result.stderr, result
+    assert f"another program uses port {port}; choose another with --port" in result.stderr, result
