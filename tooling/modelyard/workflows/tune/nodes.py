@@ -147,8 +147,9 @@ def select(workflow, node, ctx, index: int | None) -> dict:
             },
         },
     }
-    report = (ctx.reports_dir or ctx.run_dir) / workflow.id / f"{run_id}.html"
-    write_plot(study, workflow.id, report, frozenset(spec["log_params"]))
+    folder = ctx.reports_dir or ctx.run_dir
+    report = folder / workflow.id / f"{run_id}.html"
+    write_plot(study, workflow.id, report, folder, frozenset(spec["log_params"]))
     return {**study, "report": str(report)}
 
 
