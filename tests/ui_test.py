@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
 EXTRACT = "extract__extract_inputs__training_data"
-NODES = [EXTRACT, "train", "evaluate", "register"]
+NODES = [EXTRACT, "train", "evaluate", "refit", "register"]
 SUCCEEDED_RGB = "rgb(47,158,68)"  # layout.COLOURS["succeeded"]
 TRAINER = "trainers/sklearn/sklearn_linear.py"
 TIMEOUT_MS = 60_000
