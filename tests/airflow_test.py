@@ -262,7 +262,9 @@ def test_a_failing_task_names_the_workflow_and_node(model_repo, tmp_path, airflo
         "workflow 'model_linear_regression', node 'extract__extract_inputs__training_data' failed:\n"
         "the environment variable MODELYARD_PROJECT_DIR is not set"
     ) in output
-    assert "set it on the workers to a checkout of the model repo" in output
+    assert "deploy the set `modelyard publish` writes" in output
+    assert "or set MODELYARD_PROJECT_DIR on the workers to a checkout of the model repo" in output
+    assert "AirflowFailException" in output  # a deployment mistake: failed at once, not retried
 
 
 FAN_OUT_RUN = """

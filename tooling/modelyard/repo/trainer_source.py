@@ -15,6 +15,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from modelyard import ir
 from modelyard.repo.layout import TRAINERS_DIR, USER_PACKAGE
 
 
@@ -115,6 +116,12 @@ def parse_module(root: Path, rel: str) -> ast.Module:
         raise TrainerSourceError(rel, exc.lineno or 0, f"Python syntax error: {exc.msg}") from None
     except (OSError, ValueError) as exc:
         raise TrainerSourceError(rel, 0, f"cannot read trainer module: {exc}") from None
+
+
+def code_hash(root: Path, files: list[str]) -> str:
+    """The content hash of a trainer's files (the IR's ``trainer_code``): compiled from the repo,
+    checked again by a task against the files it is about to run."""
+    return ir.content_hash({rel: ir.content_hash((root / rel).read_bytes()) for rel in files})
 
 
 def trainer_code_files(root: Path, trainer_file: str) -> list[str]:
