@@ -13,8 +13,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pandas as pd
 from conftest import ROOT, cli, edit_file
+from ui_panels_test import _components as components
 
 MODEL = "models/model_mlp.yaml"
 NAME = "sample_regression_model_v1_mlp"
@@ -47,12 +47,6 @@ def plant(folder: Path, module: str) -> Path:
         f"raise ModuleNotFoundError(\"No module named '{module}'\", name={module!r})\n"
     )
     return folder
-
-
-def the_extract(repo: Path) -> pd.DataFrame:
-    """The rows the model trains on, as extracts/training_data.sql orders them."""
-    frame = pd.read_csv(repo / "data" / "sample_data.csv")
-    return frame.sort_values(["date", "x_0"], kind="stable").reset_index(drop=True)
 
 
 def test_the_mlp_trains_logs_every_step_and_epoch_and_its_stored_model_loads_anywhere(model_repo, tmp_path):
@@ -132,6 +126,21 @@ def test_the_mlp_trains_logs_every_step_and_epoch_and_its_stored_model_loads_any
     )
     assert no_torch.returncode == 1
     assert "No module named 'torch'" in no_torch.stderr and "pip install 'modelyard[torch]'" in no_torch.stderr
+
+    # the UI draws the refit node's curves from its run folder
+    from modelyard import ir
+    from modelyard.ui import data, panels
+    from modelyard.validate.project import collect_project
+
+    settings = collect_project(model_repo)[0].settings
+    spec = {"trainer": "neural.mlp.MLPTrainer", "trainer_file": "trainers/neural/mlp.py", "constructor_args": {}}
+    workflow = ir.Workflow("model_mlp", "train", (), {}, ir.seal([ir.Node("refit", "train", (), spec, {"c": "c"})]))
+    state = data.NodeState("succeeded", run_folder(model_repo, "model_mlp"))
+    panel = panels.render(panels.NodeView(settings, workflow, workflow.node("refit"), state))
+    graphs = {c.figure.layout.title.text: c.figure for c in components(panel) if type(c).__name__ == "Graph"}
+    assert sorted(graphs) == sorted(history)
+    assert list(graphs["val_loss"].data[0].y) == history["val_loss"]["value"]
+    assert list(graphs["train_loss_step"].data[0].x) == history["train_loss_step"]["step"]
 
     # seeded and deterministic: a second run gives the same metrics and the same curves
     second = cli("run", MODEL, "--format", "json", cwd=model_repo)
