@@ -32,12 +32,14 @@ def live(target: Path) -> dict[str, bytes]:
 
 
 # What workers need of the template repo besides the backend files, listed by hand: its settings,
-# the trainer its models use (and its package's __init__), the extract SQL, the seed file.
+# the trainers its models use (and their packages' __init__), the extract SQL, the seed file.
 TEMPLATE_PROJECT = {
     ".airflowignore",
     "project/modelyard.yaml",
     "project/trainers/sklearn/__init__.py",
     "project/trainers/sklearn/sklearn_linear.py",
+    "project/trainers/neural/__init__.py",
+    "project/trainers/neural/mlp.py",
     "project/extracts/training_data.sql",
     "project/data/sample_data.csv",
 }

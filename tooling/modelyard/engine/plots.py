@@ -7,10 +7,10 @@ served as a whole. The version in the name keeps a page written by another plotl
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import posixpath
+from pathlib import Path, PurePosixPath
 
-from modelyard.fsio import write_atomic
+from modelyard.fsio import is_remote, write_atomic
 
 
 def plotly_js_name() -> str:
@@ -26,6 +26,11 @@ def write_figure(figure, path: Path, folder: Path) -> Path:
         from plotly.offline import get_plotlyjs
 
         write_atomic(shared, get_plotlyjs().encode())
-    src = Path(os.path.relpath(shared, path.parent)).as_posix()
+    src = posixpath.relpath(_posix(shared), _posix(path).parent)
     write_atomic(path, figure.to_html(include_plotlyjs=src, full_html=True).encode())
     return path
+
+
+def _posix(path) -> PurePosixPath:
+    """A folder on this machine or in an object store (an s3:// run folder), as a path to compare."""
+    return PurePosixPath(path.path if is_remote(path) else Path(path).as_posix())
