@@ -207,3 +207,24 @@ def test_the_sql_check_cache_never_answers_for_changed_files(model_repo):
     seed.write_text("\n".join([renamed, *rows[1:]]) + "\n")
     moved = cli("validate", cwd=model_repo)
     assert moved.returncode == 1 and "error[sql-binding]" in moved.stdout, moved
+
+
+def test_help_imports_nothing_heavy(model_repo):
+    """`modelyard --help` lists the commands without loading what they run: no YAML, JSON Schema,
+    rich, pandas, DuckDB or the trainer API."""
+    code = (
+        "import sys\n"
+        "from modelyard.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit as exit:\n"
+        "    code = exit.code\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'sklearn', 'duckdb', 'numpy', 'rich',"
+        " 'jinja2', 'yaml', 'jsonschema', 'pyarrow', 'cloudpickle'}"
+        " | {m for m in sys.modules if m in ('modelyard.repo.trainers', 'modelyard.validate.files', 'importlib.metadata')})\n"
+        "print(heavy, code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=model_repo, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "run" in proc.stdout and "validate" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "[] 0"
