@@ -78,17 +78,22 @@ def make_repo(folder: Path, rows: int) -> Path:
 
 
 def timed(cmd: list[str], cwd: Path) -> float:
-    return timed_json(cmd, cwd)[0]
+    return timed_output(cmd, cwd)[0]
 
 
 def timed_json(cmd: list[str], cwd: Path) -> tuple[float, object]:
-    """Seconds a command takes, and its output read as JSON (None when it prints none)."""
+    """Seconds a command takes, and its output read as JSON."""
+    seconds, output = timed_output(cmd, cwd)
+    return seconds, json.loads(output)
+
+
+def timed_output(cmd: list[str], cwd: Path) -> tuple[float, str]:
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, check=False, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
-    return seconds, json.loads(proc.stdout) if proc.stdout.startswith(("{", "[")) else None
+    return seconds, proc.stdout
 
 
 def stored(result: dict) -> tuple:
