@@ -154,6 +154,10 @@ def _older_modelyard(repo: Path) -> None:
     path.write_text(json.dumps(data))
 
 
+def _break_envelope(repo: Path) -> None:
+    (repo / ".modelyard" / "models" / NAME / "1" / "envelope.json").write_text("{")
+
+
 def _change_extract_kwargs(repo: Path) -> None:
     edit_file(repo / "extracts" / "extract_inputs.yaml", "limit: 10000", "limit: 2000")
 
@@ -167,6 +171,7 @@ CHANGES = {
     "changed evaluation": (_change_evaluation, "or the settings differ from what it was trained with"),
     "changed extract": (_change_extract_kwargs, "or the settings differ from what it was trained with"),
     "other modelyard version": (_older_modelyard, "trained by modelyard 0.0.1, this is"),
+    "unreadable envelope": (_break_envelope, "cannot read envelope"),
 }
 
 

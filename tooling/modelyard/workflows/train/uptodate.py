@@ -22,6 +22,7 @@ from typing import Any
 
 from modelyard import ir
 from modelyard.engine.context import RunContext
+from modelyard.errors import StoreError
 from modelyard.store.models import ModelStore
 from modelyard.version import __version__
 from modelyard.warehouse.duckdb_warehouse import file_sha256, seed_files, seed_fingerprint
@@ -96,7 +97,10 @@ def decide(workflow: ir.Workflow, ctx: RunContext) -> Decision:
     version = store.latest_version(name)
     if version is None:
         return Decision(False, f"no stored version of {name} yet")
-    envelope = store.envelope(name, version)
+    try:
+        envelope = store.envelope(name, version)
+    except StoreError as exc:  # a broken envelope: a new version replaces it
+        return Decision(False, f"version {version}: {exc}", version)
     reason = _changed(workflow, ctx, envelope.get("lineage") or {}) or store.artifact_problem(name, version)
     if reason:
         return Decision(False, f"version {version}: {reason}", version, envelope)
