@@ -7,16 +7,24 @@ pickles it. Every variant runs as a fresh process (imports count: that is what a
 - cold: `modelyard run` in a fresh clone (no warehouse yet: the seed is loaded, the extract built);
   target: at most 1.2x the baseline.
 - refresh: `modelyard run --refresh` (seed already loaded, extract recomputed).
-- cached: `modelyard run` again (extract reused); target: at least 2x faster than cold.
+- cached: `modelyard run --force` again (extract reused, model trained); target: at least 2x
+  faster than cold.
+- no-op: `modelyard run` again with nothing changed: the latest version is up to date, nothing is
+  trained; target: at least 5x faster than cold. Both report the same stored version and metrics.
+- many: a copy of the repo with N more model files (`--models`, default 40) all trained once; one
+  model file changes and `modelyard run` (every model) runs again: it trains that one and finds
+  the others up to date; target: at most 1.5x a cold `modelyard run` of that one model in a fresh
+  copy. Both store the same metrics for it.
 - floor: a process that only imports duckdb, pandas and scikit-learn: what every variant pays
   before doing any work; the ratios "above the floor" compare the work itself.
 
-Usage: python benchmarks/run_bench.py [--rows N] [--repeat N]
+Usage: python benchmarks/run_bench.py [--rows N] [--repeat N] [--models N]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
@@ -70,15 +78,84 @@ def make_repo(folder: Path, rows: int) -> Path:
 
 
 def timed(cmd: list[str], cwd: Path) -> float:
+    return timed_output(cmd, cwd)[0]
+
+
+def timed_json(cmd: list[str], cwd: Path) -> tuple[float, object]:
+    """Seconds a command takes, and its output read as JSON."""
+    seconds, output = timed_output(cmd, cwd)
+    return seconds, json.loads(output)
+
+
+def timed_output(cmd: list[str], cwd: Path) -> tuple[float, str]:
     started = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    proc = subprocess.run(cmd, cwd=cwd, check=False, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
+    return seconds, proc.stdout
+
+
+def stored(result: dict) -> tuple:
+    """What a run stored, to check two variants agree: the model, its version and metrics."""
+    return result["canonical_name"], result["version"], result["metrics"]
+
+
+def add_models(repo: Path, count: int) -> str:
+    """``count`` more model files like the example (each its own canonical name), committed; the
+    path of the one the benchmark changes."""
+    source = (repo / MODEL).read_text()
+    for i in range(count):
+        text = source.replace("canonical_name: sample_regression_model_v1", f"canonical_name: bench_model_{i:02d}")
+        (repo / "models" / f"bench_model_{i:02d}.yaml").write_text(text)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "models"], cwd=repo, check=True
+    )
+    return "models/bench_model_00.yaml"
+
+
+def change_model(repo: Path, model: str, step: int) -> None:
+    """A change that trains a different model: the holdout fraction."""
+    path = repo / model
+    text = path.read_text()
+    fraction = f"holdout: 0.{3 + step % 5}"
+    path.write_text(text[: text.index("holdout: ")] + fraction + text[text.index("holdout: ") + len(fraction) :])
+
+
+def many_models(repo: Path, modelyard: str, count: int, repeat: int) -> dict[str, list[float]]:
+    """The many-models variant in two copies of ``repo``: re-running every model after one changed,
+    against a cold run of that model alone in a fresh copy."""
+    folder = repo.parent
+    many, single = folder / "many", folder / "single"
+    for copy in (many, single):
+        shutil.copytree(repo, copy, ignore=shutil.ignore_patterns(".modelyard"))
+    changed = add_models(many, count)
+    add_models(single, count)
+    timed([modelyard, "run"], many)  # every model trained once
+    times: dict[str, list[float]] = {"many": [], "single cold": []}
+    for step in range(repeat):
+        for copy in (many, single):
+            change_model(copy, changed, step)
+        seconds, outcomes = timed_json([modelyard, "run", "--format", "json"], many)
+        times["many"].append(seconds)
+        statuses = sorted(o["status"] for o in outcomes)
+        if statuses != ["trained"] + ["up_to_date"] * (len(outcomes) - 1):
+            raise SystemExit(f"expected one model trained and the others up to date, got {statuses}")
+        shutil.rmtree(single / ".modelyard", ignore_errors=True)
+        seconds, alone = timed_json([modelyard, "run", "--format", "json", changed], single)
+        times["single cold"].append(seconds)
+        trained = next(o for o in outcomes if o["status"] == "trained")
+        if trained["model_file"] != changed or trained["metrics"] != alone["metrics"]:
+            raise SystemExit(f"the two runs of {changed} disagree: {trained} vs {alone}")
+    return times
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--models", type=int, default=40, help="model files of the many-models variant")
     args = parser.parse_args()
     modelyard = str(Path(sys.executable).with_name("modelyard"))
     folder = Path(tempfile.mkdtemp(prefix="modelyard-run-bench-"))
@@ -95,24 +172,43 @@ def main() -> int:
             str(folder / "baseline.pkl"),
         ]
         floor_cmd = [sys.executable, "-c", "import duckdb, pandas, sklearn.linear_model, sklearn.metrics"]
-        runs: dict[str, list[float]] = {"floor": [], "baseline": [], "cold": [], "refresh": [], "cached": []}
+        runs: dict[str, list[float]] = {
+            "floor": [],
+            "baseline": [],
+            "cold": [],
+            "refresh": [],
+            "cached": [],
+            "no-op": [],
+        }
+        run = [modelyard, "run", "--format", "json", MODEL]
         for _ in range(args.repeat):  # interleaved, so machine noise hits every variant alike
             runs["floor"].append(timed(floor_cmd, repo))
             runs["baseline"].append(timed(baseline_cmd, repo))
             shutil.rmtree(repo / ".modelyard", ignore_errors=True)
-            runs["cold"].append(timed([modelyard, "run", MODEL], repo))
-            runs["refresh"].append(timed([modelyard, "run", "--refresh", MODEL], repo))
-            runs["cached"].append(timed([modelyard, "run", MODEL], repo))
+            runs["cold"].append(timed(run, repo))
+            runs["refresh"].append(timed([*run, "--refresh"], repo))
+            cached, trained = timed_json([*run, "--force"], repo)
+            runs["cached"].append(cached)
+            noop, reused = timed_json(run, repo)
+            runs["no-op"].append(noop)
+            if reused["status"] != "up_to_date" or stored(reused) != stored(trained):
+                raise SystemExit(f"the no-op run did not report the stored version: {reused} vs {trained}")
+        runs.update(many_models(repo, modelyard, args.models, args.repeat))
         median = {name: statistics.median(times) for name, times in runs.items()}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"rows: {args.rows:,}  repeats: {args.repeat} (median seconds)")
     for name, seconds in median.items():
-        print(f"  {name:<9}{seconds:7.2f}s")
+        print(f"  {name:<12}{seconds:7.2f}s")
     cold, cached, floor = median["cold"], median["cached"], median["floor"]
     print(f"cold / baseline:    {cold / median['baseline']:.2f}x  (target <= 1.2x)")
     print(f"refresh / baseline: {median['refresh'] / median['baseline']:.2f}x")
     print(f"cold / cached:      {cold / cached:.2f}x  (target >= 2x)")
+    print(f"cold / no-op:       {cold / median['no-op']:.2f}x  (target >= 5x)")
+    print(
+        f"{args.models} models, one changed / that model alone, cold: "
+        f"{median['many'] / median['single cold']:.2f}x  (target <= 1.5x)"
+    )
     print(
         f"above the floor: cold / baseline {(cold - floor) / (median['baseline'] - floor):.2f}x, "
         f"cold / cached {(cold - floor) / (cached - floor):.2f}x"

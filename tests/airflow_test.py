@@ -223,7 +223,7 @@ def test_airflow_dags_test_trains_the_example_like_a_local_run(model_repo, tmp_p
     assert [(m["canonical_name"], m["version"]) for m in listed.json()] == [("sample_regression_model_v1", 1)]
     assert "sample_regression_model_v1" in cli("models", "list", cwd=model_repo).stdout
 
-    local = cli("run", "models/model_linear_regression.yaml", "--format", "json", cwd=model_repo)
+    local = cli("run", "models/model_linear_regression.yaml", "--format", "json", "--force", cwd=model_repo)
     assert local.returncode == 0, local
     assert local.json()["version"] == 2
     store = model_repo / ".modelyard" / "models" / "sample_regression_model_v1"

@@ -12,7 +12,8 @@ TABLE = "extracts.extract_inputs__training_data"
 
 
 def run(repo: Path, *extra: str) -> dict:
-    result = cli("run", MODEL, "--format", "json", *extra, cwd=repo)
+    # --force: these tests are about the extract cache, so every run trains (no up-to-date skip)
+    result = cli("run", MODEL, "--format", "json", "--force", *extra, cwd=repo)
     assert result.returncode == 0, result
     return result.json()
 
@@ -26,7 +27,7 @@ def rows_built(repo: Path) -> int:
 
 def test_second_run_reuses_the_extract_and_says_so(model_repo):
     assert run(model_repo)["reused_extracts"] == []
-    again = cli("run", MODEL, cwd=model_repo)
+    again = cli("run", MODEL, "--force", cwd=model_repo)
     assert again.returncode == 0, again
     assert f"reused cached extracts: {TABLE}" in again.stdout
     assert "reused cached table" in again.stderr

@@ -59,7 +59,7 @@ def test_chained_extract_runs_upstream_first(model_repo):
     }
     assert envelope_tables == {"extracts.extract_inputs__training_data", "extracts.features__features"}
     # unchanged upstream and downstream: both reused on the second run
-    again = cli("run", "models/model_linear_regression.yaml", "--format", "json", cwd=model_repo)
+    again = cli("run", "models/model_linear_regression.yaml", "--format", "json", "--force", cwd=model_repo)
     assert sorted(again.json()["reused_extracts"]) == [
         "extracts.extract_inputs__training_data",
         "extracts.features__features",

@@ -88,7 +88,7 @@ def test_git_commit_recorded_in_lineage(model_repo: Path):
 
 def test_models_list_and_show(model_repo: Path):
     assert cli("run", MODEL, cwd=model_repo).returncode == 0
-    assert cli("run", MODEL, cwd=model_repo).returncode == 0
+    assert cli("run", MODEL, "--force", cwd=model_repo).returncode == 0
     listing = cli("models", "list", "--format", "json", cwd=model_repo)
     assert listing.returncode == 0, listing
     rows = listing.json()
@@ -134,7 +134,7 @@ def test_concurrent_runs_get_distinct_versions(model_repo: Path):
     results = []
 
     def run():
-        results.append(cli("run", MODEL, "--format", "json", cwd=model_repo))
+        results.append(cli("run", MODEL, "--format", "json", "--force", cwd=model_repo))
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:

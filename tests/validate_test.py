@@ -126,14 +126,14 @@ def test_a_yaml_file_symlinked_from_outside_the_repo_is_a_path_escape(model_repo
 
 
 def test_validate_imports_nothing_heavy(model_repo):
-    """A pre-commit hook must start fast: no pandas, sklearn, rich, jinja2 or trainer module, and no DuckDB
-    while nothing the SQL check reads changed."""
+    """A pre-commit hook must start fast: no pandas, sklearn, rich, jinja2 or trainer module; no DuckDB
+    while nothing the SQL check reads changed, and no jsonschema while no YAML file changed."""
     code = (
         "import sys\n"
         "from modelyard.cli import main\n"
         "code = main(['validate'])\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'sklearn', 'duckdb', 'numpy', 'rich',"
-        " 'jinja2', 'pyarrow', 'cloudpickle', 'git', 'modelyard_user_trainers'})\n"
+        " 'jinja2', 'pyarrow', 'cloudpickle', 'git', 'modelyard_user_trainers', 'jsonschema'})\n"
         "print(heavy, code)\n"
     )
 
@@ -146,16 +146,26 @@ def test_validate_imports_nothing_heavy(model_repo):
             env={**os.environ},
             timeout=120,
         )
-        assert proc.returncode == 0, proc.stderr
+        assert proc.returncode == 0 or "error" in proc.stdout, proc.stderr
         return proc.stdout.splitlines()[-1]
 
-    # the first validate binds the extracts' SQL in DuckDB; later ones of an unchanged repo reuse
-    # its answer, and a changed SQL file binds again
-    assert imports() == "['duckdb'] 0"
+    # the first validate binds the extracts' SQL in DuckDB and checks every file's schema; later
+    # ones of an unchanged repo reuse both answers; a changed SQL file binds again, a changed YAML
+    # file is checked again
+    assert imports() == "['duckdb', 'jsonschema'] 0"
     assert imports() == "[] 0"
     sql = model_repo / "extracts" / "training_data.sql"
     sql.write_text(sql.read_text() + "\n")
     assert imports() == "['duckdb'] 0"
+    model = model_repo / "models" / "model_elastic_net.yaml"
+    model.write_text(model.read_text().replace("max_iter: 100", "max_iter: 200"))
+    assert imports() == "['jsonschema'] 0"
+    assert imports() == "[] 0"
+    # a file known valid that breaks is checked, not taken from the cache
+    model.write_text(model.read_text() + "schedul: daily\n")
+    broken = imports()
+    assert "'jsonschema'" in broken and broken.endswith("] 1"), broken
+    assert "schedul" in cli("validate", cwd=model_repo).stdout
 
 
 def test_yaml_pasted_without_indentation_gets_an_indent_hint(model_repo):
@@ -207,3 +217,24 @@ def test_the_sql_check_cache_never_answers_for_changed_files(model_repo):
     seed.write_text("\n".join([renamed, *rows[1:]]) + "\n")
     moved = cli("validate", cwd=model_repo)
     assert moved.returncode == 1 and "error[sql-binding]" in moved.stdout, moved
+
+
+def test_help_imports_nothing_heavy(model_repo):
+    """`modelyard --help` lists the commands without loading what they run: no YAML, JSON Schema,
+    rich, pandas, DuckDB or the trainer API."""
+    code = (
+        "import sys\n"
+        "from modelyard.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit as exit:\n"
+        "    code = exit.code\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'sklearn', 'duckdb', 'numpy', 'rich',"
+        " 'jinja2', 'yaml', 'jsonschema', 'pyarrow', 'cloudpickle'}"
+        " | {m for m in sys.modules if m in ('modelyard.repo.trainers', 'modelyard.validate.files', 'importlib.metadata')})\n"
+        "print(heavy, code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=model_repo, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "run" in proc.stdout and "validate" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "[] 0"

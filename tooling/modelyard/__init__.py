@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from modelyard.repo.trainers import AbstractTrainer, TrainedObject  # light: stdlib only
+from typing import TYPE_CHECKING
+
 from modelyard.version import __version__
+
+if TYPE_CHECKING:
+    from modelyard.repo.trainers import AbstractTrainer, TrainedObject
+
+
+def __getattr__(name: str):
+    # loaded on first use: every `modelyard` command imports this package, few need the trainer API
+    if name in ("AbstractTrainer", "TrainedObject"):
+        from modelyard.repo import trainers
+
+        return getattr(trainers, name)
+    raise AttributeError(f"module 'modelyard' has no attribute {name!r}")
 
 
 def load_model(canonical_name: str, version: int | None = None, *, repo=None):

@@ -30,10 +30,10 @@ def print_json(value: Any) -> None:
 
 def progress_printer(label: str):
     """An ``on_event`` sink that logs node progress, with a bar for fan-out nodes."""
-    console = err()
     state: dict[str, Any] = {}
 
     def on_event(event: dict) -> None:
+        console = err()  # here, not above: a run that finds its model up to date never imports rich
         kind = event["event"]
         if kind == "node_started":
             console.print(f"[dim]{label}[/]  {event['node']} ...")

@@ -37,3 +37,26 @@ def dirty_files(root: Path) -> list[str]:
     if status is None or status.returncode != 0:
         raise ModelyardError(f"git status failed in {root}: {status.stderr.strip() if status else 'no git executable'}")
     return status.stdout.splitlines()
+
+
+def changed_since(root: Path, ref: str) -> set[str]:
+    """Repo-relative paths that differ between commit ``ref`` and the working tree, new untracked
+    files included (``modelyard run --select changed-since:REF``)."""
+    commit = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if commit is None or commit.returncode != 0:
+        raise ModelyardError(
+            f"changed-since:{ref}: {ref!r} is not a commit of the git repo at {root}",
+            hint="name a branch, tag or commit, e.g. --select changed-since:main or changed-since:HEAD~1",
+        )
+    changed = set()
+    for args in (
+        ("diff", "--name-only", "--no-renames", commit.stdout.strip(), "--"),
+        ("ls-files", "--others", "--exclude-standard"),
+    ):
+        listed = _git(root, *args)
+        if listed is None or listed.returncode != 0:
+            raise ModelyardError(
+                f"git {args[0]} failed in {root}: {listed.stderr.strip() if listed else 'no git executable'}"
+            )
+        changed.update(filter(None, listed.stdout.splitlines()))
+    return changed

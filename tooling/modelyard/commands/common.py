@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelyard.errors import ModelyardError
 from modelyard.repo.layout import find_repo_root, relpath
-from modelyard.repo.project import ModelSpec, Project, TuningSpec
-from modelyard.validate.project import load_project
+
+if TYPE_CHECKING:  # every command's module imports this one: `modelyard --help` must stay light
+    from modelyard.repo.project import ModelSpec, Project, TuningSpec
 
 
 def add_format(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +22,8 @@ def repo_root(args: argparse.Namespace) -> Path:
 
 
 def project(args: argparse.Namespace) -> Project:
+    from modelyard.validate.project import load_project
+
     return load_project(repo_root(args))
 
 

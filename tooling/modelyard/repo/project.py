@@ -17,12 +17,13 @@ from modelyard.repo.layout import (
     EXTRACTS_DIR,
     MODELS_DIR,
     SETTINGS_FILE,
+    STATE_DIR,
     TRAINERS_DIR,
     TUNING_DIR,
     inside_repo,
     yaml_files,
 )
-from modelyard.repo.schemas import check_schema
+from modelyard.repo.schemas import SchemaChecker
 from modelyard.repo.targets import LOCAL, TargetSpec, choose, parse_targets, target_diagnostics
 from modelyard.repo.yamlsource import YamlDocument, YamlSyntaxError, read_yaml
 
@@ -219,7 +220,7 @@ def duration(value: dict | None) -> dt.timedelta | None:
 
 def _settings(root: Path, doc: YamlDocument | None) -> Settings:
     data = (doc.data if doc else None) or {}
-    state = root / data.get("state_dir", ".modelyard")
+    state = state_dir(root, data)
     warehouse = data.get("warehouse") or {}
     store = data.get("model_store") or {}
     publish = data.get("publish") or {}
@@ -357,7 +358,15 @@ def _tuning(doc: YamlDocument) -> TuningSpec:
     )
 
 
-def _read(root: Path, file: Path, kind: str, diagnostics: list[Diagnostic]) -> YamlDocument | None:
+def state_dir(root: Path, settings: Any) -> Path:
+    """The state folder the settings data name (the default when they name none, or not as a string)."""
+    state = settings.get("state_dir") if isinstance(settings, dict) else None
+    return root / (state if isinstance(state, str) else STATE_DIR)
+
+
+def _read(
+    root: Path, file: Path, kind: str, diagnostics: list[Diagnostic], schemas: SchemaChecker
+) -> YamlDocument | None:
     display = file.relative_to(root).as_posix()  # files are listed under root: no resolve() needed
     if not inside_repo(root, display):
         # a repo's behaviour must be in the repo: a commit would not record what a symlink out points to
@@ -375,7 +384,7 @@ def _read(root: Path, file: Path, kind: str, diagnostics: list[Diagnostic]) -> Y
     except YamlSyntaxError as exc:
         diagnostics.append(exc.diagnostic)
         return None
-    problems = check_schema(kind, doc)
+    problems = schemas.check(kind, doc)
     diagnostics.extend(problems)
     return None if any(p.severity == "error" for p in problems) else doc
 
@@ -385,7 +394,8 @@ def read_project(root: Path) -> tuple[Project, list[Diagnostic]]:
     on its own (syntax, schema). Cross-file checks are ``checks``'s job."""
     diagnostics: list[Diagnostic] = []
     documents: dict[str, YamlDocument] = {}
-    settings_doc = _read(root, root / SETTINGS_FILE, "settings", diagnostics)
+    schemas = SchemaChecker(_cache_state_dir(root))
+    settings_doc = _read(root, root / SETTINGS_FILE, "settings", diagnostics, schemas)
     if settings_doc and settings_doc.data:
         diagnostics.extend(target_diagnostics(settings_doc.data, lambda path: settings_doc.where(path, key=True)))
     settings = _settings(root, settings_doc)
@@ -393,25 +403,35 @@ def read_project(root: Path) -> tuple[Project, list[Diagnostic]]:
     models: dict[str, ModelSpec] = {}
     tunings: dict[str, TuningSpec] = {}
     for file in yaml_files(root, EXTRACTS_DIR):
-        if doc := _read(root, file, "extract", diagnostics):
+        if doc := _read(root, file, "extract", diagnostics, schemas):
             documents[doc.path] = doc
             for spec in _extracts(doc, root):
                 extracts[spec.key] = spec
     for file in yaml_files(root, MODELS_DIR):
-        if doc := _read(root, file, "model", diagnostics):
+        if doc := _read(root, file, "model", diagnostics, schemas):
             documents[doc.path] = doc
             models[doc.path] = _model(doc, settings)
     for file in yaml_files(root, TUNING_DIR):
-        if doc := _read(root, file, "tuning", diagnostics):
+        if doc := _read(root, file, "tuning", diagnostics, schemas):
             documents[doc.path] = doc
             tunings[doc.path] = _tuning(doc)
+    schemas.save()
     return Project(settings, extracts, models, tunings, documents), diagnostics
+
+
+def _cache_state_dir(root: Path) -> Path | None:
+    """The state folder, read before the settings file is checked: the schema cache lives there.
+    None (no cache) while the settings file does not parse."""
+    try:
+        return state_dir(root, read_yaml(root / SETTINGS_FILE, SETTINGS_FILE).data)
+    except (OSError, YamlSyntaxError):
+        return None
 
 
 def load_settings(root: Path) -> Settings:
     """Only ``modelyard.yaml``: enough to find the warehouse and the model store."""
     diagnostics: list[Diagnostic] = []
-    doc = _read(root, root / SETTINGS_FILE, "settings", diagnostics)
+    doc = _read(root, root / SETTINGS_FILE, "settings", diagnostics, SchemaChecker(None))
     if diagnostics and any(d.severity == "error" for d in diagnostics):
         raise ConfigError(diagnostics)
     return _settings(root, doc)

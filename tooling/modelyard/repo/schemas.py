@@ -7,13 +7,17 @@ same files. Each jsonschema error becomes a positioned diagnostic, with "did you
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 from importlib import resources
+from pathlib import Path
 
 from modelyard.errors import Diagnostic
+from modelyard.fsio import write_atomic
 from modelyard.repo.yamlsource import YamlDocument
 from modelyard.suggest import did_you_mean
+from modelyard.version import __version__
 
 SCHEMA_FILES = {
     "extract": "extract.schema.json",
@@ -192,3 +196,49 @@ def check_schema(kind: str, doc: YamlDocument) -> list[Diagnostic]:
     for error in _validator(kind).iter_errors(doc.data):
         out.extend(_diagnostics_for(error, doc))
     return out
+
+
+VALID_CACHE = "cache/schema-valid.json"
+
+
+class SchemaChecker:
+    """``check_schema`` that remembers, in ``<state_dir>/cache/schema-valid.json``, the documents
+    found valid: a repo whose files did not change validates without importing jsonschema (its
+    import is the largest part of a pre-commit hook's start). A document is known by a hash of its
+    kind, its schema, its parsed data and modelyard's version, so any change checks it again;
+    only valid documents are kept (an invalid one's diagnostics need the checker anyway)."""
+
+    def __init__(self, state_dir: Path | None):
+        self.path = state_dir / VALID_CACHE if state_dir is not None else None
+        self.known = self._read()
+        self.valid: set[str] = set()
+
+    def _read(self) -> set[str]:
+        if self.path is None:
+            return set()
+        try:
+            return set(json.loads(self.path.read_text("utf-8"))["valid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return set()
+
+    def check(self, kind: str, doc: YamlDocument) -> list[Diagnostic]:
+        key = _document_key(kind, doc.data)
+        problems = [] if key in self.known else check_schema(kind, doc)
+        if not problems:
+            self.valid.add(key)
+        return problems
+
+    def save(self) -> None:
+        """Keep the documents valid now (the cache never grows past the repo's files)."""
+        if self.path is None or self.valid == self.known:
+            return
+        try:
+            write_atomic(self.path, json.dumps({"valid": sorted(self.valid)}).encode())
+        except OSError:  # a read-only checkout still validates, only slower
+            pass
+
+
+def _document_key(kind: str, data) -> str:
+    # types stay apart: a YAML date and the string of it, true and 1, validate differently
+    text = json.dumps(data, sort_keys=True, default=lambda value: f"<{type(value).__name__}:{value!r}>")
+    return hashlib.sha256("\0".join([__version__, kind, schema_text(kind), text]).encode()).hexdigest()

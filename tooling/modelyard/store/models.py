@@ -69,7 +69,7 @@ class ModelStore:
         envelope["version"] = version
         write_atomic(final / ARTIFACT, artifact)
         # the commit: written last, so a reader never sees a version without its artifact
-        write_atomic(final / ENVELOPE, (json.dumps(envelope, indent=2, sort_keys=True, default=str) + "\n").encode())
+        write_atomic(final / ENVELOPE, _envelope_bytes(envelope))
         return version, final
 
     def envelope(self, name: str, version: int | None = None) -> dict[str, Any]:
@@ -102,24 +102,48 @@ class ModelStore:
     def artifact(self, name: str, version: int | None = None) -> bytes:
         """The stored artifact's bytes, checked against the sha256 in its envelope."""
         folder = self._version_dir(name, version)
+        data, problem = self._checked_artifact(folder)
+        if problem:
+            raise StoreError(problem, hint="retrain the model to store a fresh version")
+        return data
+
+    def artifact_problem(self, name: str, version: int) -> str | None:
+        """Why a version's artifact cannot be used (missing, or not what its envelope says), or None."""
+        return self._checked_artifact(self._version_dir(name, version))[1]
+
+    def _checked_artifact(self, folder) -> tuple[bytes, str | None]:
         envelope = self._read_envelope(folder)
         try:
             data = (folder / ARTIFACT).read_bytes()
         except FileNotFoundError:
-            raise StoreError(
+            return b"", (
                 f"the artifact {folder / ARTIFACT} is missing although its envelope is there: "
-                "it was deleted after the model was stored",
-                hint="retrain the model to store a fresh version",
-            ) from None
+                "it was deleted after the model was stored"
+            )
         expected = envelope.get("artifact", {}).get("sha256")
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected:
-            raise StoreError(
+            return data, (
                 f"the artifact {folder / ARTIFACT} does not match its envelope "
-                f"(sha256 {actual[:12]}..., expected {str(expected)[:12]}...): it was modified or corrupted",
-                hint="retrain the model to store a fresh version",
+                f"(sha256 {actual[:12]}..., expected {str(expected)[:12]}...): it was modified or corrupted"
             )
-        return data
+        return data, None
+
+    def version_path(self, name: str, version: int):
+        return self._version_dir(name, version)
+
+    def latest_version(self, name: str) -> int | None:
+        versions = self._versions(name)
+        return versions[-1] if versions else None
+
+    def note_reuse(self, name: str, version: int, note: dict[str, Any]) -> None:
+        """Count in a version's envelope a run that found it up to date instead of training again,
+        and keep the last such run's ``note`` (when, at which commit)."""
+        folder = self._version_dir(name, version)
+        envelope = self._read_envelope(folder)
+        previous = envelope.get("reused") or {}
+        envelope["reused"] = {"times": previous.get("times", 0) + 1, "last": note}
+        write_atomic(folder / ENVELOPE, _envelope_bytes(envelope))
 
     def load(self, name: str, version: int | None = None) -> Any:
         import cloudpickle
@@ -147,6 +171,10 @@ class ModelStore:
                 envelope["model_path"] = str(self.root / model / str(version))
                 out.append(envelope)
         return out
+
+
+def _envelope_bytes(envelope: dict[str, Any]) -> bytes:
+    return (json.dumps(envelope, indent=2, sort_keys=True, default=str) + "\n").encode()
 
 
 def describe_metrics_source(envelope: dict[str, Any]) -> str:

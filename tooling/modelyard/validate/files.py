@@ -142,16 +142,17 @@ def compile_diagnostics(project: Project, diagnostics: list[Diagnostic]) -> list
     return sorted(found)
 
 
-def scoped(project: Project, diagnostics: list[Diagnostic], path: str) -> Project:
+def scoped(project: Project, diagnostics: list[Diagnostic], path: str, *, warn: bool = True) -> Project:
     """The project for a command on one file (``run``, ``tune``, ``backtest``): errors in the files
-    ``path`` touches (and the settings) stop it; errors elsewhere are printed as warnings, so one
-    broken, unrelated file does not block the rest of the repo."""
+    ``path`` touches (and the settings) stop it; errors elsewhere are printed as warnings (unless
+    ``warn`` is false: a run of many files reports each file's own errors), so one broken,
+    unrelated file does not block the rest of the repo."""
     scope = _reachable({path, SETTINGS_FILE}, reference_graph(project))
     errors = [d for d in diagnostics if d.severity == "error"]
     if any(d.position.path in scope for d in errors):
         raise ConfigError([d for d in diagnostics if d.position.path in scope])
     elsewhere = [d for d in errors if d.position.path not in scope]
-    if elsewhere:
+    if elsewhere and warn:
         sys.stderr.write(
             f"warning: {len(elsewhere)} error(s) in files {path} does not use; going on "
             "(`modelyard validate` lists them; compile and publish refuse them):\n"

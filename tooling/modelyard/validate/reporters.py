@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from modelyard.validate.files import ValidationResult
+if TYPE_CHECKING:  # `modelyard --help` lists the formats without loading the validator
+    from modelyard.validate.files import ValidationResult
 
 
 def _plural(count: int, word: str) -> str:

@@ -75,6 +75,12 @@ def options_digest(options: dict | None) -> str:
     return "/" + hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def seed_fingerprint(file_sha256: str, options: dict | None) -> str:
+    """What ``Warehouse.fingerprint`` says of a seed whose file has this hash and these options,
+    computed without the warehouse (``modelyard run`` deciding a model is up to date)."""
+    return "seed:" + file_sha256 + options_digest(options)
+
+
 class SqlError(WarehouseError):
     """DuckDB refused a query; ``line``/``col`` (1-based, 0 when unknown) place it in the query."""
 

@@ -16,6 +16,7 @@ from modelyard.engine.inputs import read_inputs
 from modelyard.fsio import write_atomic
 from modelyard.ir import Node, Workflow
 from modelyard.warehouse.duckdb_warehouse import qualified
+from modelyard.workflows.train import uptodate
 from modelyard.workflows.train.envelope import build_envelope, store_model
 from modelyard.workflows.train.extract import run_extract
 from modelyard.workflows.train.fitting import fit, load_pickle, save_pickle, score
@@ -60,7 +61,9 @@ def run_register(workflow: Workflow, node: Node, ctx: RunContext, index: int | N
             param: int(wh.con.execute(f"SELECT count(*) FROM {qualified(item['table'])}").fetchone()[0])
             for param, item in spec["row_count_inputs"].items()
         }
-    extra = runfolder.read_result(ctx, spec["lineage_from"])["lineage"] if "lineage_from" in spec else None
+        extra = uptodate.lineage(wh, workflow, ctx)  # what a later run needs to skip retraining
+    if "lineage_from" in spec:
+        extra.update(runfolder.read_result(ctx, spec["lineage_from"])["lineage"])
     source = runfolder.read_result(ctx, spec["metrics_node"])["metrics_source"]
     training = runfolder.read_training_log(ctx, spec["model_node"])
     envelope = build_envelope(spec, trained, metrics, source, ctx, rows, extra, training)
