@@ -217,3 +217,33 @@ def test_a_sql_typo_names_the_sql_file_and_line(pg_repo):
     assert f"extracts/training_data.sql:3:{lines[2].index('x_22') + 1}: extract 'training_data'" in result.stderr
     assert 'PostgreSQL Error: column "x_22" does not exist' in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_browsing_a_table_profiles_and_pages_it(pg_repo, postgres_server):
+    """The UI's reads (profile, a filtered page) on PostgreSQL, checked against pandas."""
+    import pandas as pd
+
+    from modelyard.warehouse import open_warehouse
+
+    repo, env, dbname = pg_repo
+    assert cli("--target", "pg", "run", MODEL, cwd=repo, env=env).returncode == 0
+    config = {**postgres_server.as_dict(), "dbname": dbname, "target": "pg"}
+    csv = pd.read_csv(repo / "data" / "sample_data.csv")
+    with open_warehouse("postgres", config, read_only=True) as wh:
+        assert wh.tables() == [EXTRACT, "sample_data"]
+        assert wh.column_types(EXTRACT) == {
+            "date": "DATE",
+            "x_0": "DOUBLE",
+            "x_1": "DOUBLE",
+            "x_2": "DOUBLE",
+            "y": "DOUBLE",
+        }
+        profile = wh.profile(EXTRACT).set_index("column_name")
+        assert float(profile.loc["y", "max"]) == pytest.approx(csv["y"].max())
+        assert int(profile.loc["x_0", "count"]) == len(csv)
+        columns, frame, total = wh.page(EXTRACT, "x_0 > 0.5 AND date >= '2024-03-01'", 1, 10)
+        expected = csv[(csv["x_0"] > 0.5) & (csv["date"] >= "2024-03-01")]
+        assert columns == ["date", "x_0", "x_1", "x_2", "y"] and total == len(expected)
+        assert len(frame) == 10 and frame["date"].iloc[0].startswith("2024-")
+        with pytest.raises(Exception, match="filter 'nosuch > 1'"):
+            wh.page(EXTRACT, "nosuch > 1", 0, 10)
