@@ -247,3 +247,34 @@ def test_browsing_a_table_profiles_and_pages_it(pg_repo, postgres_server):
         assert len(frame) == 10 and frame["date"].iloc[0].startswith("2024-")
         with pytest.raises(Exception, match="filter 'nosuch > 1'"):
             wh.page(EXTRACT, "nosuch > 1", 0, 10)
+
+
+def test_seed_options_are_honoured_and_a_changed_seed_rebuilds_the_extract(pg_repo, postgres_server):
+    repo, env, dbname = pg_repo
+    csv = repo / "data" / "sample_data.csv"
+    text = csv.read_text()
+    assert text.count("2024-01-02,1.290367,") == 1
+    csv.write_text(text.replace("2024-01-02,1.290367,", "2024-01-02,n/a,"))
+    with open(repo / "modelyard.yaml", "a") as handle:
+        handle.write('seeds:\n  sample_data:\n    null_strings: ["n/a"]\n')
+    sql = repo / "extracts" / "training_data.sql"
+    sql.write_text(sql.read_text().replace("FROM sample_data", "FROM sample_data WHERE x_0 IS NOT NULL"))
+    first = cli("--target", "pg", "run", MODEL, cwd=repo, env=env)
+    assert first.returncode == 0, first
+    assert "ok built (2729 rows)" in first.stderr
+    types = "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'sample_data' ORDER BY ordinal_position"
+    assert query(postgres_server, dbname, types) == [
+        ("date", "date"),
+        ("x_0", "double precision"),
+        ("x_1", "double precision"),
+        ("x_2", "double precision"),
+        ("y", "double precision"),
+    ]
+    assert query(postgres_server, dbname, "SELECT count(*) FROM sample_data WHERE x_0 IS NULL") == [(1,)]
+
+    again = cli("--target", "pg", "run", MODEL, cwd=repo, env=env)
+    assert "ok reused cached table (2729 rows)" in again.stderr, again
+    csv.write_text("\n".join(csv.read_text().splitlines()[:-30]) + "\n")  # the last day's 30 rows gone
+    changed = cli("--target", "pg", "run", MODEL, cwd=repo, env=env)
+    assert changed.returncode == 0, changed
+    assert "ok built (2699 rows)" in changed.stderr
