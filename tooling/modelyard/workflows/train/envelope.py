@@ -62,8 +62,9 @@ def build_envelope(
     ctx: RunContext,
     rows: dict[str, int],
     extra_lineage: dict | None = None,
+    training: dict | None = None,
 ) -> dict:
-    return {
+    envelope = {
         "canonical_name": spec["canonical_name"],
         "model_name": spec["model_name"],
         "model_description": spec["model_description"],
@@ -84,6 +85,9 @@ def build_envelope(
             **(extra_lineage or {}),
         },
     }
+    if training is not None:  # what the trainer logged while training the stored model: final values, history
+        envelope["training"] = training
+    return envelope
 
 
 def store_model(ctx: RunContext, spec: dict, trained: trainers.TrainedObject, envelope: dict) -> dict:

@@ -58,7 +58,8 @@ def run_register(workflow: Workflow, node: Node, ctx: RunContext, index: int | N
         rows = {param: wh.row_count(item["table"]) for param, item in spec["row_count_inputs"].items()}
     extra = runfolder.read_result(ctx, spec["lineage_from"])["lineage"] if "lineage_from" in spec else None
     source = runfolder.read_result(ctx, spec["metrics_node"])["metrics_source"]
-    envelope = build_envelope(spec, trained, metrics, source, ctx, rows, extra)
+    training = runfolder.read_training_log(ctx, spec["model_node"])
+    envelope = build_envelope(spec, trained, metrics, source, ctx, rows, extra, training)
     return store_model(ctx, spec, trained, envelope)
 
 
