@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from modelyard.errors import Position, WarehouseError
+from modelyard.errors import DeploymentError, Position, WarehouseError
 from modelyard.warehouse.duckdb_warehouse import (
     SqlError,
     check_filter,
@@ -48,6 +48,10 @@ _META = [
     "row_count BIGINT, built_at TIMESTAMP)",
 ]
 _LOCK_TIMEOUT = "55P03"  # SQLSTATE lock_not_available: lock_timeout ran out
+
+
+class UnreachableWarehouse(WarehouseError, DeploymentError):
+    """The server refused the connection or the password: a retry of the same task cannot help."""
 
 
 def open_warehouse(config: dict, *, read_only: bool = False, lock_timeout: float = 60.0) -> PostgresWarehouse:
@@ -162,7 +166,7 @@ class PostgresWarehouse:
                     self._run(statement)
         return self
 
-    def _connect_error(self, exc: Exception) -> WarehouseError:
+    def _connect_error(self, exc: Exception) -> UnreachableWarehouse:
         text = str(exc).split("Failed to connect: ", 1)[-1].strip()
         target = self.config.get("target", "?")
         password = self.config.get("password_env", "PGPASSWORD")
@@ -178,7 +182,7 @@ class PostgresWarehouse:
                 + (f" (in Airflow: connection {self.config['conn_id']!r})" if self.config.get("conn_id") else "")
             )
         first = " ".join(line.strip() for line in text.splitlines() if line.strip())
-        return WarehouseError(f"target {target!r}: cannot connect to {self.describe()}: {first}", hint=hint)
+        return UnreachableWarehouse(f"target {target!r}: cannot connect to {self.describe()}: {first}", hint=hint)
 
     def __exit__(self, *exc_info) -> None:
         if self.con is not None:
