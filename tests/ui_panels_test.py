@@ -79,7 +79,7 @@ def test_fan_out_and_gather_panels_show_items_plots_and_reports(model_repo):
 def test_trials_chart_metrics_by_parameter_and_select_explores_its_table(model_repo):
     import pandas as pd
 
-    from modelyard.warehouse.duckdb_warehouse import Warehouse
+    from modelyard.warehouse.duckdb_warehouse import DuckDBWarehouse
 
     settings = collect_project(model_repo)[0].settings
     nodes = [
@@ -93,7 +93,7 @@ def test_trials_chart_metrics_by_parameter_and_select_explores_its_table(model_r
         write_atomic(run_dir / f"trials.{i}" / "result.json", json.dumps(result).encode())
     selected = {"best_params": {"alpha": 0.1}, "trials": [{"params": {"alpha": 0.1}}], "table": "tuning.t_trials"}
     write_atomic(run_dir / "select" / "result.json", json.dumps(selected).encode())
-    with Warehouse(settings.warehouse_path) as wh:
+    with DuckDBWarehouse(settings.warehouse_path) as wh:
         wh.write_dataframe(
             "tuning.t_trials", pd.DataFrame({"param_alpha": [0.1, 0.2, 0.3], "objective": [0.2, 0.4, 0.6]})
         )

@@ -11,11 +11,16 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str):
-    # loaded on first use: every `modelyard` command imports this package, few need the trainer API
+    # loaded on first use: every `modelyard` command imports this package, few need the trainer API,
+    # and the Lightning base class only when a trainer file asks for it
     if name in ("AbstractTrainer", "TrainedObject"):
         from modelyard.repo import trainers
 
         return getattr(trainers, name)
+    if name == "LightningTrainer":
+        from modelyard.repo.lightning import LightningTrainer
+
+        return LightningTrainer
     raise AttributeError(f"module 'modelyard' has no attribute {name!r}")
 
 
@@ -24,15 +29,6 @@ def load_model(canonical_name: str, version: int | None = None, *, repo=None):
     from modelyard.api import load_model as _load
 
     return _load(canonical_name, version, repo=repo)
-
-
-def __getattr__(name: str):
-    # `import modelyard` stays light: the Lightning base class loads when a trainer file asks for it
-    if name == "LightningTrainer":
-        from modelyard.repo.lightning import LightningTrainer
-
-        return LightningTrainer
-    raise AttributeError(f"module 'modelyard' has no attribute {name!r}")
 
 
 __all__ = ["AbstractTrainer", "LightningTrainer", "TrainedObject", "load_model", "__version__"]

@@ -18,9 +18,8 @@ from typing import Any
 
 from modelyard.engine import runfolder
 from modelyard.engine.target import Connection, Target, resolve
-from modelyard.errors import ModelyardError
 from modelyard.fsio import is_remote
-from modelyard.warehouse.duckdb_warehouse import Warehouse
+from modelyard.warehouse import Warehouse, open_warehouse
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,13 +41,12 @@ class RunContext:
         return runfolder.node_dir(self.run_dir, node_id, index)
 
     def warehouse(self, *, read_only: bool = False) -> Warehouse:
-        if self.warehouse_type != "duckdb":
-            raise ModelyardError(
-                f"target {self.target.name!r}: the {self.warehouse_type} warehouse is not available in this "
-                "modelyard version",
-                hint="choose a target with a duckdb warehouse",
-            )
-        return Warehouse(self.warehouse_path, read_only=read_only, lock_timeout=self.lock_timeout)
+        """The target's warehouse (not yet entered): DuckDB at ``warehouse_path``, or a server."""
+        if self.warehouse_type == "duckdb":
+            config = {"path": self.warehouse_path}
+        else:
+            config = {"target": self.target.name, **self.target.warehouse}
+        return open_warehouse(self.warehouse_type, config, read_only=read_only, lock_timeout=self.lock_timeout)
 
     def prepare(self) -> None:
         """Before the first node: the run folder exists, and an object store takes our credentials."""

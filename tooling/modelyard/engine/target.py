@@ -92,8 +92,9 @@ def _warehouse(spec: TargetSpec, connection: Connection | None) -> dict[str, Any
     config = dict(spec.warehouse)
     if spec.warehouse_type != "postgres":
         return config
-    names = (config.pop("password_env", "PGPASSWORD"),)
-    (password,), conn = _secrets(spec, config.pop("conn_id", None), names, ("password",), connection)
+    # password_env and conn_id stay: the warehouse's messages name what to set
+    names = (config.setdefault("password_env", "PGPASSWORD"),)
+    (password,), conn = _secrets(spec, config.get("conn_id"), names, ("password",), connection)
     if conn is not None:
         found = {"host": conn.host, "port": conn.port, "dbname": conn.schema, "user": conn.login}
         config |= {k: v for k, v in found.items() if v}

@@ -22,7 +22,7 @@ from modelyard.errors import Diagnostic, ModelyardError, WarehouseError
 from modelyard.repo.project import Settings
 from modelyard.ui.status import read_record
 from modelyard.validate.project import collect_project
-from modelyard.warehouse.duckdb_warehouse import Warehouse, qualified, quote
+from modelyard.warehouse.duckdb_warehouse import DuckDBWarehouse
 from modelyard.workflows.train.extract import cache_key as extract_cache_key
 
 LOCK_TIMEOUT = 1.0
@@ -71,8 +71,8 @@ class NodeState:
     progress: str = ""  # "3/12" while a fan-out node runs
 
 
-def _warehouse(settings: Settings) -> Warehouse:
-    return Warehouse(settings.warehouse_path, read_only=True, lock_timeout=LOCK_TIMEOUT)
+def _warehouse(settings: Settings) -> DuckDBWarehouse:
+    return DuckDBWarehouse(settings.warehouse_path, read_only=True, lock_timeout=LOCK_TIMEOUT)
 
 
 def cached_extracts(settings: Settings, workflow: ir.Workflow) -> tuple[set[str], str | None]:
@@ -198,55 +198,18 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 def dataset_profile(settings: Settings, table: str) -> list[dict]:
     """Per column: type and summary statistics (DuckDB's SUMMARIZE)."""
     with _dataset(settings, table) as wh:
-        frame = wh.con.execute(f"SUMMARIZE SELECT * FROM {qualified(table)}").df()
-    return _records(frame)
-
-
-NUMERIC_TYPES = {
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "UHUGEINT",
-    "FLOAT",
-    "DOUBLE",
-}
+        return _records(wh.profile(table))
 
 
 def dataset_page(settings: Settings, table: str, where: str, page: int, size: int) -> tuple[list[str], list[dict], int]:
     """Columns, one page of rows and the row count of ``table`` filtered by the SQL ``where``."""
-    import duckdb
-
-    where = where.strip()
-    if ";" in where:
-        raise WarehouseError("a filter is one SQL condition, e.g. x_0 > 0 AND y < 1 (no ';')")
-    condition = f"WHERE {where}" if where else ""
     with _dataset(settings, table) as wh:
-        columns = wh.con.execute(f"DESCRIBE SELECT * FROM {qualified(table)}").fetchall()
-        # Numbers stay numbers (they sort); dates, text and nested values show as DuckDB prints them.
-        select = ", ".join(
-            quote(name)
-            if kind in NUMERIC_TYPES or kind.startswith("DECIMAL")
-            else f"CAST({quote(name)} AS VARCHAR) AS {quote(name)}"
-            for name, kind, *_ in columns
-        )
-        try:
-            total = wh.con.execute(f"SELECT count(*) FROM {qualified(table)} {condition}").fetchone()[0]
-            frame = wh.con.execute(
-                f"SELECT {select} FROM {qualified(table)} {condition} LIMIT ? OFFSET ?", [size, page * size]
-            ).df()
-        except duckdb.Error as exc:
-            raise WarehouseError(f"filter {where!r}: {str(exc).splitlines()[0]}") from None
-    return [name for name, *_ in columns], _records(frame), int(total)
+        columns, frame, total = wh.page(table, where, page, size)
+    return columns, _records(frame), total
 
 
 @contextlib.contextmanager
-def _dataset(settings: Settings, table: str) -> Iterator[Warehouse]:
+def _dataset(settings: Settings, table: str) -> Iterator[DuckDBWarehouse]:
     missing = WarehouseError(f"{table} is not in the warehouse yet", hint="run this node (or the workflow) first")
     if not settings.warehouse_path.exists():
         raise missing

@@ -10,12 +10,13 @@ We wait (polling) up to ``lock_timeout`` and then fail with a message that says 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from modelyard.errors import Position, WarehouseError
 
@@ -106,12 +107,20 @@ def sql_error(exc: Exception, statement: str, query_start: int) -> SqlError:
     line = col = 0
     if str(info.get("position", "")).isdigit():
         # DuckDB counts bytes of the UTF-8 statement
-        offset = len(statement.encode()[: int(info["position"])].decode(errors="ignore")) - query_start
-        if offset >= 0:
-            before = statement[query_start : query_start + offset]
-            line = before.count("\n") + 1
-            col = offset - (before.rfind("\n") + 1) + 1
+        line, col = place(
+            statement, query_start, len(statement.encode()[: int(info["position"])].decode(errors="ignore"))
+        )
     return SqlError(f"{label}: {message}", label.split()[0].lower(), line, col)
+
+
+def place(statement: str, query_start: int, position: int) -> tuple[int, int]:
+    """(line, column), 1-based, of character ``position`` (0-based) of ``statement`` in the query
+    that starts at its character ``query_start``; (0, 0) when it lies before the query."""
+    offset = position - query_start
+    if offset < 0:
+        return 0, 0
+    before = statement[query_start : query_start + offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 def seed_files(data_dir: Path) -> list[Path]:
@@ -164,7 +173,95 @@ def tables_read(con, sql: str) -> tuple[list[tuple[str, str]], bool] | None:
     return sorted((schema, name) for schema, name in tables if schema or name.lower() not in ctes), untracked
 
 
-class Warehouse:
+def extract_cache_key(node_hash: str, sources: list[tuple[str, str]] | None, fingerprint) -> str | None:
+    """The hash of an extract's SQL and the fingerprints (``fingerprint(schema, name)``) of the
+    tables it reads; None when some source is untracked: such an extract is never reused."""
+    if sources is None:
+        return None
+    prints = []
+    for schema, name in sources:
+        fp = fingerprint(schema, name)
+        if fp is None:
+            return None
+        prints.append(f"{schema}.{name}={fp}")
+    return hashlib.sha256("\n".join([node_hash, *prints]).encode()).hexdigest()
+
+
+NUMERIC_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+}
+
+
+def is_numeric(kind: str) -> bool:
+    """Whether a DuckDB type name is a number (pages keep numbers as numbers: they sort)."""
+    return kind in NUMERIC_TYPES or kind.startswith("DECIMAL")
+
+
+def check_filter(where: str) -> str:
+    """The ``WHERE`` clause of a page's filter: one SQL condition."""
+    where = where.strip()
+    if ";" in where:
+        raise WarehouseError("a filter is one SQL condition, e.g. x_0 > 0 AND y < 1 (no ';')")
+    return f"WHERE {where}" if where else ""
+
+
+def sync_seed_files(wh, data_dir: Path, options: dict | None, only: set[str] | None) -> list[str]:
+    """Load new or changed seed files (those named in ``only``, case ignored, when given: one bad
+    file must not block an extract that never reads it) and drop the tables of removed ones;
+    return the names of the tables (re)loaded. ``options``: per-seed reading options. ``wh``
+    keeps the record of what it loaded (``_known_seeds``, ``_drop_seed``, ``_touch_seed``) and
+    loads a file (``_load_seed(name, reader, file, stat, sha)``: ``sha()`` gives the stored hash)."""
+    import concurrent.futures as futures
+
+    known = wh._known_seeds()
+    files = seed_files(data_dir)
+    for name in sorted(set(known) - {file.stem for file in files}):
+        # a removed seed must not live on as a stale table that extracts keep reading
+        wh._drop_seed(name)
+    wanted = None if only is None else {name.lower() for name in only}
+    loaded = []
+    for file in files:
+        name = file.stem
+        if wanted is not None and name.lower() not in wanted:
+            continue
+        reader = seed_reader(file, (options or {}).get(name))
+        suffix = options_digest((options or {}).get(name))
+        stat = file.stat()
+        previous = known.get(name)
+        same_file = previous and previous[0] == file.name and previous[3][64:] == suffix
+        if same_file and previous[1:3] == (stat.st_size, stat.st_mtime_ns):
+            continue
+        if same_file and previous[1] == stat.st_size and wh.has_table(name):
+            sha = file_sha256(file)  # touched or checked out again: often the same content
+            if sha + suffix == previous[3]:
+                wh._touch_seed(name, stat)
+                continue
+            wh._load_seed(name, reader, file, stat, lambda known=sha + suffix: known)
+        else:
+            # a new or resized file has new content: hash it while the warehouse loads it (both free the GIL)
+            with futures.ThreadPoolExecutor(1) as pool:
+                hashing = pool.submit(file_sha256, file)
+                wh._load_seed(name, reader, file, stat, lambda h=hashing, s=suffix: h.result() + s)
+        loaded.append(name)
+    return loaded
+
+
+def open_warehouse(config: dict, *, read_only: bool = False, lock_timeout: float = 60.0) -> DuckDBWarehouse:
+    return DuckDBWarehouse(config["path"], read_only=read_only, lock_timeout=lock_timeout)
+
+
+class DuckDBWarehouse:
     """A connection to the warehouse file; use as a context manager."""
 
     def __init__(self, path: Path, *, read_only: bool = False, lock_timeout: float = 60.0):
@@ -173,7 +270,7 @@ class Warehouse:
         self.lock_timeout = lock_timeout
         self.con = None
 
-    def __enter__(self) -> Warehouse:
+    def __enter__(self) -> DuckDBWarehouse:
         import duckdb
 
         if self.read_only and not self.path.exists():
@@ -243,51 +340,24 @@ class Warehouse:
             self.con = None
 
     def sync_seeds(self, data_dir: Path, options: dict | None = None, only: set[str] | None = None) -> list[str]:
-        """Load new or changed seed files (those named in ``only``, case ignored, when given: one bad
-        file must not block an extract that never reads it) and drop the tables of removed ones;
-        return the names of the tables (re)loaded. ``options``: per-seed reading options."""
-        import concurrent.futures as futures
+        return sync_seed_files(self, data_dir, options, only)
 
-        known = {
+    def _known_seeds(self) -> dict[str, tuple]:
+        return {
             row[0]: row[1:]
             for row in self.con.execute(
                 "SELECT table_name, file, size, mtime_ns, sha256 FROM _modelyard.seeds"
             ).fetchall()
         }
-        files = seed_files(data_dir)
-        for name in sorted(set(known) - {file.stem for file in files}):
-            # a removed seed must not live on as a stale table that extracts keep reading
-            self.con.execute(f"DROP TABLE IF EXISTS {quote(name)}")
-            self.con.execute("DELETE FROM _modelyard.seeds WHERE table_name = ?", [name])
-        wanted = None if only is None else {name.lower() for name in only}
-        loaded = []
-        for file in files:
-            name = file.stem
-            if wanted is not None and name.lower() not in wanted:
-                continue
-            reader = seed_reader(file, (options or {}).get(name))
-            suffix = options_digest((options or {}).get(name))
-            stat = file.stat()
-            previous = known.get(name)
-            same_file = previous and previous[0] == file.name and previous[3][64:] == suffix
-            if same_file and previous[1:3] == (stat.st_size, stat.st_mtime_ns):
-                continue
-            if same_file and previous[1] == stat.st_size and self.has_table(name):
-                sha = file_sha256(file)  # touched or checked out again: often the same content
-                if sha + suffix == previous[3]:
-                    self.con.execute(
-                        "UPDATE _modelyard.seeds SET size=?, mtime_ns=? WHERE table_name=?",
-                        [stat.st_size, stat.st_mtime_ns, name],
-                    )
-                    continue
-                self._load_seed(name, reader, file, stat, lambda known=sha + suffix: known)
-            else:
-                # a new or resized file has new content: hash it while DuckDB loads it (both free the GIL)
-                with futures.ThreadPoolExecutor(1) as pool:
-                    hashing = pool.submit(file_sha256, file)
-                    self._load_seed(name, reader, file, stat, lambda h=hashing, s=suffix: h.result() + s)
-            loaded.append(name)
-        return loaded
+
+    def _drop_seed(self, name: str) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+        self.con.execute("DELETE FROM _modelyard.seeds WHERE table_name = ?", [name])
+
+    def _touch_seed(self, name: str, stat) -> None:
+        self.con.execute(
+            "UPDATE _modelyard.seeds SET size=?, mtime_ns=? WHERE table_name=?", [stat.st_size, stat.st_mtime_ns, name]
+        )
 
     def _load_seed(self, name: str, reader: str, file: Path, stat, sha: Callable[[], str]) -> None:
         try:
@@ -339,16 +409,7 @@ class Warehouse:
 
     def cache_key(self, node_hash: str, sql: str) -> str | None:
         """None when some source's content is untracked: such an extract is never reused."""
-        sources = self.source_tables(sql)
-        if sources is None:
-            return None
-        prints = []
-        for schema, name in sources:
-            fp = self.fingerprint(schema, name)
-            if fp is None:
-                return None
-            prints.append(f"{schema}.{name}={fp}")
-        return hashlib.sha256("\n".join([node_hash, *prints]).encode()).hexdigest()
+        return extract_cache_key(node_hash, self.source_tables(sql), self.fingerprint)
 
     def cached_rows(self, table: str, cache_key: str | None) -> int | None:
         if cache_key is None or not self.has_table(table):
@@ -379,6 +440,10 @@ class Warehouse:
             self.con.execute("RESET errors_as_json")
         return rows
 
+    @contextlib.contextmanager
+    def building(self, table: str) -> Iterator[None]:
+        yield  # this process holds the file's only write lock
+
     def table_version(self, table: str) -> tuple | None:
         """What changes whenever an extract table is rebuilt; None for other tables."""
         row = (
@@ -396,6 +461,81 @@ class Warehouse:
                 f"table {table} does not exist in the warehouse {self.path}", hint="run the workflow's extracts first"
             )
         return self.con.execute(f"SELECT * FROM {qualified(table)}").df()
+
+    def row_count(self, table: str) -> int:
+        return int(self.con.execute(f"SELECT count(*) FROM {qualified(table)}").fetchone()[0])
+
+    def column_types(self, table: str) -> dict[str, str]:
+        schema, _, name = table.rpartition(".")
+        return dict(
+            self.con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                [schema or "main", name],
+            ).fetchall()
+        )
+
+    def sorted_times(self, table: str, column: str):
+        frame = self.con.execute(
+            f"SELECT CAST({quote(column)} AS TIMESTAMP) AS t FROM {qualified(table)} "
+            f"WHERE {quote(column)} IS NOT NULL ORDER BY 1"
+        ).df()
+        return frame["t"].to_numpy().astype("datetime64[us]")
+
+    def profile(self, table: str):
+        return self.con.execute(f"SUMMARIZE SELECT * FROM {qualified(table)}").df()
+
+    def page(self, table: str, where: str, page: int, size: int) -> tuple[list[str], Any, int]:
+        import duckdb
+
+        condition = check_filter(where)
+        columns = self.con.execute(f"DESCRIBE SELECT * FROM {qualified(table)}").fetchall()
+        # dates, text and nested values show as DuckDB prints them
+        select = ", ".join(
+            quote(name) if is_numeric(kind) else f"CAST({quote(name)} AS VARCHAR) AS {quote(name)}"
+            for name, kind, *_ in columns
+        )
+        try:
+            total = self.con.execute(f"SELECT count(*) FROM {qualified(table)} {condition}").fetchone()[0]
+            frame = self.con.execute(
+                f"SELECT {select} FROM {qualified(table)} {condition} LIMIT ? OFFSET ?", [size, page * size]
+            ).df()
+        except duckdb.Error as exc:
+            raise WarehouseError(f"filter {where.strip()!r}: {str(exc).splitlines()[0]}") from None
+        return [name for name, *_ in columns], frame, int(total)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def replace_rows(self, table: str, frame, where: dict[str, Any]) -> None:
+        if not self.has_table(table):
+            self.write_dataframe(table, frame)
+            return
+        con = self.con.cursor()  # has_table leaves a result open on self.con; DuckDB 2 refuses register() then
+        con.register("_modelyard_rows", frame)
+        try:
+            con.execute("BEGIN")
+            existing = {row[0] for row in con.execute(f"DESCRIBE {qualified(table)}").fetchall()}
+            for name, kind, *_ in con.execute("DESCRIBE _modelyard_rows").fetchall():
+                if name not in existing:
+                    con.execute(f"ALTER TABLE {qualified(table)} ADD COLUMN {quote(name)} {kind}")
+            condition = " AND ".join(f"{quote(column)} = ?" for column in where) or "true"
+            con.execute(f"DELETE FROM {qualified(table)} WHERE {condition}", list(where.values()))
+            con.execute(f"INSERT INTO {qualified(table)} BY NAME SELECT * FROM _modelyard_rows")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.unregister("_modelyard_rows")
+            con.close()
 
     def write_dataframe(self, table: str, frame) -> None:
         schema = table.split(".")[0] if "." in table else None

@@ -31,8 +31,6 @@ from modelyard.workflows.backtest.splits import SplitError, Window, WindowSizes
 from modelyard.workflows.train.fitting import fit, score
 
 TEMPORAL_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
-COLUMN_TYPES = """SELECT column_name, data_type FROM information_schema.columns
-WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position"""
 
 
 def _at(spec: dict, key: str) -> Position:
@@ -44,8 +42,7 @@ def _day(value: Any) -> str:
 
 
 def _check_time_column(wh, spec: dict) -> None:
-    schema, name = spec["table"].split(".", 1)
-    types = dict(wh.con.execute(COLUMN_TYPES, [schema, name]).fetchall())
+    types = wh.column_types(spec["table"])
     column = spec["time_column"]
     if column not in types:
         raise SplitError(
@@ -146,12 +143,7 @@ def split_node(workflow: Workflow, node: Node, ctx: RunContext, index: int | Non
     spec = node.spec
     with ctx.warehouse(read_only=True) as wh:
         _check_time_column(wh, spec)
-        column = quote(spec["time_column"])
-        frame = wh.con.execute(
-            f"SELECT CAST({column} AS TIMESTAMP) AS t FROM {qualified(spec['table'])} "
-            f"WHERE {column} IS NOT NULL ORDER BY 1"
-        ).df()
-    times = frame["t"].to_numpy().astype("datetime64[us]")
+        times = wh.sorted_times(spec["table"], spec["time_column"])
     return {"items": plan(spec, times), "rows": len(times)}
 
 
@@ -237,10 +229,9 @@ def summary_node(workflow: Workflow, node: Node, ctx: RunContext, index: int | N
     plot = figure(workflow.id, windows, summary)
     per_window, per_metric = _tables(windows, summary)
     with ctx.warehouse() as wh:
-        wh.con.execute("BEGIN")
-        wh.write_dataframe(spec["table"], per_window)
-        wh.write_dataframe(spec["summary_table"], per_metric)
-        wh.con.execute("COMMIT")
+        with wh.transaction():
+            wh.write_dataframe(spec["table"], per_window)
+            wh.write_dataframe(spec["summary_table"], per_metric)
     folder = ctx.reports_dir or ctx.run_dir
     report = write_figure(plot, folder / spec["report"], folder)
     return {

@@ -30,18 +30,19 @@ def run_extract(workflow: Workflow, node: Node, ctx: RunContext, index: int | No
     with ctx.warehouse() as wh:
         # only the seeds this query reads: a broken file elsewhere in data/ must not stop it
         wh.sync_seeds(ctx.data_dir, ctx.seed_options, only=wh.seeds_read(spec["sql"]))
-        key = cache_key(wh, node)
-        rows = None if ctx.refresh else wh.cached_rows(spec["table"], key)
-        reused = rows is not None
-        if not reused:
-            try:
-                rows = wh.materialize(spec["table"], spec["sql"], key)
-            except SqlError as exc:
-                raise ModelyardError(
-                    f"extract {spec['dataset']!r} ({where}): {exc.message}",
-                    _sql_position(ctx, spec, exc),
-                    hint="fix the query; `modelyard validate` checks it against the seeds' and extracts' columns",
-                ) from None
+        with wh.building(spec["table"]):  # a concurrent run of this extract waits here, then reuses it
+            key = cache_key(wh, node)
+            rows = None if ctx.refresh else wh.cached_rows(spec["table"], key)
+            reused = rows is not None
+            if not reused:
+                try:
+                    rows = wh.materialize(spec["table"], spec["sql"], key)
+                except SqlError as exc:
+                    raise ModelyardError(
+                        f"extract {spec['dataset']!r} ({where}): {exc.message}",
+                        _sql_position(ctx, spec, exc),
+                        hint="fix the query; `modelyard validate` checks it against the seeds' and extracts' columns",
+                    ) from None
     if rows == 0 and not spec.get("allow_empty"):
         raise ModelyardError(
             f"extract {spec['dataset']!r} returned 0 rows ({spec['sql_file']}); a model would train on nothing",

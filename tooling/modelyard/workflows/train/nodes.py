@@ -15,7 +15,6 @@ from modelyard.engine.context import RunContext
 from modelyard.engine.inputs import read_inputs
 from modelyard.fsio import write_atomic
 from modelyard.ir import Node, Workflow
-from modelyard.warehouse.duckdb_warehouse import qualified
 from modelyard.workflows.train import uptodate
 from modelyard.workflows.train.envelope import build_envelope, store_model
 from modelyard.workflows.train.extract import run_extract
@@ -57,10 +56,7 @@ def run_register(workflow: Workflow, node: Node, ctx: RunContext, index: int | N
     trained = load_pickle(ctx.node_dir(spec["model_node"]) / runfolder.TRAINED)
     metrics = json.loads((ctx.node_dir(spec["metrics_node"]) / runfolder.METRICS).read_text())
     with ctx.warehouse(read_only=True) as wh:
-        rows = {
-            param: int(wh.con.execute(f"SELECT count(*) FROM {qualified(item['table'])}").fetchone()[0])
-            for param, item in spec["row_count_inputs"].items()
-        }
+        rows = {param: wh.row_count(item["table"]) for param, item in spec["row_count_inputs"].items()}
         extra = uptodate.lineage(wh, workflow, ctx)  # what a later run needs to skip retraining
     if "lineage_from" in spec:
         extra.update(runfolder.read_result(ctx, spec["lineage_from"])["lineage"])

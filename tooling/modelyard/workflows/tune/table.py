@@ -8,8 +8,6 @@ again (a select node retried or cleared in Airflow, rerun in the UI) replaces th
 
 from __future__ import annotations
 
-from modelyard.warehouse.duckdb_warehouse import qualified, quote
-
 
 def trials_frame(run_id: str, workflow_id: str, trials: list[dict], metric: str):
     import pandas as pd
@@ -43,23 +41,4 @@ def trials_frame(run_id: str, workflow_id: str, trials: list[dict], metric: str)
 def write_trials(ctx, table: str, run_id: str, workflow_id: str, trials: list[dict], metric: str) -> None:
     frame = trials_frame(run_id, workflow_id, trials, metric)
     with ctx.warehouse() as wh:
-        if not wh.has_table(table):
-            wh.write_dataframe(table, frame)
-            return
-        con = wh.con.cursor()  # has_table leaves a result open on wh.con; DuckDB 2 refuses register() then
-        con.register("_modelyard_trials", frame)
-        try:
-            con.execute("BEGIN")
-            existing = {row[0] for row in con.execute(f"DESCRIBE {qualified(table)}").fetchall()}
-            for name, kind, *_ in con.execute("DESCRIBE _modelyard_trials").fetchall():
-                if name not in existing:
-                    con.execute(f"ALTER TABLE {qualified(table)} ADD COLUMN {quote(name)} {kind}")
-            con.execute(f"DELETE FROM {qualified(table)} WHERE run_id = ?", [run_id])
-            con.execute(f"INSERT INTO {qualified(table)} BY NAME SELECT * FROM _modelyard_trials")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            con.unregister("_modelyard_trials")
-            con.close()
+        wh.replace_rows(table, frame, {"run_id": run_id})
