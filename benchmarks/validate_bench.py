@@ -2,7 +2,9 @@
 
 A generated repo with 200 models and 200 extracts (each with its SQL file). Both tools run as cold
 processes, as a pre-commit hook runs them; check-jsonschema takes one schema per run, so it runs
-once per file kind (extracts, models, tuning, settings) and its time is the sum. Median of RUNS.
+once per schema (extracts, models, tuning, settings) on all the files of that kind, as a user
+would run it, and its time is the sum. Both must accept the repo (exit status 0, every file
+checked). Median of RUNS.
 
     python benchmarks/validate_bench.py [--models 200] [--runs 5]
 """

@@ -309,18 +309,46 @@ def test_template_example_text_output_and_parallel_equals_serial(model_repo):
     plot = parallel.stdout.split("plot: ", 1)[1].split()[0]
     assert Path(plot).is_file()
     assert "windows" in parallel.stderr  # progress
+    # the parallel run's results, kept apart before the serial run replaces the table
+    parallel_table = windows_table(model_repo)
     serial = cli(
         "backtest", "models/model_linear_regression.yaml", "--workers", "1", "--format", "json", cwd=model_repo
     ).json()
     assert len(serial["windows"]) == 23
     assert [(w["train_rows"], w["test_rows"]) for w in serial["windows"]] == [(300, 150)] * 23
-    # the parallel run's table in the warehouse holds the same metrics
+    serial_table = windows_table(model_repo)
+    assert len(parallel_table) == 23
+    assert parallel_table.to_dict("records") == serial_table.to_dict("records")  # value by value
+    assert list(serial_table["r2"]) == [w["metrics"]["r2"] for w in serial["windows"]]
+    # and both are right: the latest window refitted with scikit-learn directly
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import mean_squared_error, r2_score
+
+    data = warehouse_frame(model_repo, "SELECT * FROM extracts.extract_inputs__training_data")
+    train = data[(data["date"] >= "2024-03-17") & (data["date"] < "2024-03-27")]
+    test = data[(data["date"] >= "2024-03-27") & (data["date"] < "2024-04-01")]
+    features = ["x_0", "x_1", "x_2"]
+    fitted = LinearRegression(fit_intercept=False).fit(train[features], train["y"])
+    latest = parallel_table.iloc[-1]
+    assert (len(train), len(test)) == (latest["train_rows"], latest["test_rows"]) == (300, 150)
+    assert latest["r2"] == pytest.approx(r2_score(test["y"], fitted.predict(test[features])), rel=1e-9)
+    assert latest["mean_squared_error"] == pytest.approx(
+        mean_squared_error(test["y"], fitted.predict(test[features])), rel=1e-9
+    )
+
+
+def warehouse_frame(repo: Path, sql: str):
     import duckdb
 
-    con = duckdb.connect(str(model_repo / ".modelyard" / "warehouse.duckdb"), read_only=True)
-    table = con.execute("SELECT r2 FROM backtest.model_linear_regression_windows ORDER BY window_index").fetchall()
-    con.close()
-    assert [r[0] for r in table] == pytest.approx([w["metrics"]["r2"] for w in serial["windows"]])
+    con = duckdb.connect(str(repo / ".modelyard" / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+def windows_table(repo: Path):
+    return warehouse_frame(repo, "SELECT * FROM backtest.model_linear_regression_windows ORDER BY window_index")
 
 
 def test_hours_on_a_timestamp_column(model_repo):

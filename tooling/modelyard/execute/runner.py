@@ -54,13 +54,18 @@ def _start_forkserver(libraries: list[str]) -> None:
             os.environ[PRELOAD_VARIABLE] = previous
 
 
+def _cores() -> int:
+    """The cores to use; ``MODELYARD_CPU_COUNT`` says otherwise (the tests run a pool on one core)."""
+    return int(os.environ.get("MODELYARD_CPU_COUNT") or os.cpu_count() or 1)
+
+
 @contextlib.contextmanager
 def _worker_pool(workers: int, libraries: list[str] | None) -> Iterator[Callable[[], futures.Executor] | None]:
     """One process pool for every fan-out node of a run (an adaptive search has one per round);
     ``libraries`` is None when no fan-out node will run, and then no process is started.
     Never more processes than cores: trials train models, and ``n_function_compute_workers: 1000``
     must not start a thousand interpreters on a laptop."""
-    workers = min(workers, os.cpu_count() or 1)
+    workers = min(workers, _cores())
     pool = None
     if workers > 1 and libraries is not None:
         _start_forkserver(libraries)

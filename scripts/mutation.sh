@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Mutation testing of the pure modules with mutmut: each module is mutated in turn and the fast
+# in-process unit tests (tests/unit/) must fail on every mutant. Not part of CI (minutes per module);
+# docs/testing.md records the kill rates and why each surviving mutant is equivalent.
+#   bash scripts/mutation.sh                  every module listed below, one at a time
+#   bash scripts/mutation.sh ir.py            only these (paths under tooling/modelyard/)
+# Needs mutmut 3 in the environment (`pip install -e '.[dev]'`). MUTATION_JOBS (default 2) bounds
+# the processes it runs at once; MUTATION_DIR (default .mutation/, gitignored) is its scratch copy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+python="${PYTHON:-python}"
+jobs="${MUTATION_JOBS:-2}"
+work="${MUTATION_DIR:-$root/.mutation}"
+modules=("$@")
+if [ ${#modules[@]} -eq 0 ]; then
+  modules=(
+    ir.py
+    workflows/backtest/splits/__init__.py
+    workflows/backtest/splits/sliding.py
+    workflows/backtest/splits/expanding.py
+    workflows/tune/search/grid.py
+    workflows/tune/search/gaussian_process.py
+    workflows/tune/objective.py
+    publish/plan.py
+    publish/manifest.py
+    checks/names.py
+    checks/tuning.py
+    checks/references.py
+  )
+fi
+
+# mutmut derives module names from paths relative to where it runs and puts mutants/ first on
+# sys.path, so it runs in a copy where the package sits at the top, as `modelyard/`.
+summary="$work/summary.tsv"
+mkdir -p "$work"
+: >"$summary"
+for module in "${modules[@]}"; do
+  [ -f "tooling/modelyard/$module" ] || { echo "no module tooling/modelyard/$module" >&2; exit 1; }
+  scratch="$work/run"
+  rm -rf "$scratch"
+  mkdir -p "$scratch/tests"
+  cp -rL tooling/modelyard "$scratch/modelyard"
+  cp -r tests/unit "$scratch/tests/unit"
+  cat >"$scratch/pyproject.toml" <<TOML
+[tool.mutmut]
+source_paths = ["modelyard"]
+only_mutate = ["modelyard/$module"]
+pytest_add_cli_args_test_selection = ["tests/unit"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:dash"]
+
+[tool.pytest.ini_options]
+python_files = ["*_test.py"]
+TOML
+  echo "== modelyard/$module" >&2
+  (cd "$scratch" && env -u PYTHONPATH "$python" -m mutmut run --max-children "$jobs" >"$work/run.log" 2>&1) ||
+    { tail -40 "$work/run.log" >&2; exit 1; }
+  (cd "$scratch" && env -u PYTHONPATH "$python" -m mutmut results --all true >"$work/results.txt" 2>&1) || true
+  killed=$(grep -c ': killed$' "$work/results.txt" || true)
+  total=$(grep -c ': ' "$work/results.txt" || true)
+  # each surviving mutant as a diff: kill it with a test, or say in docs/testing.md why it is equivalent
+  for mutant in $(grep -v -E ': killed$' "$work/results.txt" | sed -E 's/^ *([^:]+):.*/\1/'); do
+    (cd "$scratch" && env -u PYTHONPATH "$python" -m mutmut show "$mutant") >&2 || true
+  done
+  printf '%s\t%s\t%s\n' "$module" "$killed" "$total" | tee -a "$summary" >&2
+done
+echo "module	killed	mutants" >&2
+cat "$summary" >&2
