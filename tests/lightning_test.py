@@ -143,7 +143,7 @@ def test_the_mlp_trains_logs_every_step_and_epoch_and_its_stored_model_loads_any
     assert list(graphs["train_loss_step"].data[0].x) == history["train_loss_step"]["step"]
 
     # seeded and deterministic: a second run gives the same metrics and the same curves
-    second = cli("run", MODEL, "--format", "json", cwd=model_repo)
+    second = cli("run", MODEL, "--force", "--format", "json", cwd=model_repo)
     assert second.returncode == 0, second
     assert second.json()["metrics"] == first.json()["metrics"]
     again = json.loads((model_repo / ".modelyard" / "models" / NAME / "2" / "envelope.json").read_text())

@@ -141,7 +141,7 @@ def test_the_frames_reaching_train_are_equal(pg_repo, tmp_path: Path):
     frames = {}
     for target in ("local", "pg"):
         dump = tmp_path / target
-        result = cli("--target", target, "run", MODEL, cwd=repo, env={**env, "DUMP_DIR": str(dump)})
+        result = cli("--target", target, "run", MODEL, "--force", cwd=repo, env={**env, "DUMP_DIR": str(dump)})
         assert result.returncode == 0, result
         frames[target] = [pd.read_pickle(dump / f"{i}.pkl") for i in range(len(list(dump.iterdir())))]
     assert len(frames["pg"]) == len(frames["local"]) == 2  # the held-out fit, then the refit on all rows
@@ -272,7 +272,7 @@ def test_seed_options_are_honoured_and_a_changed_seed_rebuilds_the_extract(pg_re
     ]
     assert query(postgres_server, dbname, "SELECT count(*) FROM sample_data WHERE x_0 IS NULL") == [(1,)]
 
-    again = cli("--target", "pg", "run", MODEL, cwd=repo, env=env)
+    again = cli("--target", "pg", "run", MODEL, "--force", cwd=repo, env=env)
     assert "ok reused cached table (2729 rows)" in again.stderr, again
     csv.write_text("\n".join(csv.read_text().splitlines()[:-30]) + "\n")  # the last day's 30 rows gone
     changed = cli("--target", "pg", "run", MODEL, cwd=repo, env=env)

@@ -42,6 +42,10 @@ def trained(template_repo, tmp_path_factory) -> Path:
     """The template with a trainer helper module, its linear model trained once (version 1)."""
     repo = tmp_path_factory.mktemp("trained") / "repo"
     shutil.copytree(template_repo, repo)
+    # these tests choose among scikit-learn models; the Lightning example (tested in lightning_test)
+    # would only add its training time to every "run everything"
+    (repo / "models" / "model_mlp.yaml").unlink()
+    (repo / "tuning" / "tune_mlp.yaml").unlink()
     _with_helper(repo)
     assert run(repo)["version"] == 1
     return repo

@@ -35,6 +35,8 @@ def train_or_reuse(
     ctx = for_settings(project.settings, workflow.id, refresh=refresh, source=source)
     reason = "--force retrains"
     if not force:
+        if ctx.target is not None:  # the check reads the store: wrong keys are a clear error first
+            ctx.target.check_access()
         decision = decide(workflow, ctx)
         if decision.up_to_date:
             note_reuse(ctx, decision)
