@@ -37,8 +37,26 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"trained [bold]{stored['canonical_name']}[/] version {stored['version']}")
     for name, value in stored["metrics"].items():
         console.print(f"  {name}: {value:.6g}" if value is not None else f"  {name}: n/a")
+    print_drift(console, stored.get("drift"))
     if reused:
         console.print(f"reused cached extracts: {', '.join(reused)}")
     console.print(f"model stored in {stored['model_path']}")
     err().print(f"[dim]run folder: {ctx.run_dir}[/]")
     return 0
+
+
+def print_drift(console, report: dict | None) -> None:
+    """The training data against the previous version's: what drifted, or that nothing did."""
+    from modelyard.workflows.train.drift import flagged
+
+    if report is None:
+        return
+    against = f"against version {report['against_version']}'s training data"
+    lines = [(param, line) for param, dataset in report["datasets"].items() for line in flagged(dataset)]
+    if not lines:
+        console.print(f"data drift {against}: none")
+        return
+    colour = "red" if report["status"] == "fail" else "yellow"
+    console.print(f"[{colour}]data drift {against}:[/]")
+    for param, line in lines:
+        console.print(f"  {param}.{line}")

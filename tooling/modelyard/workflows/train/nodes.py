@@ -13,9 +13,13 @@ import time
 from modelyard.engine import runfolder
 from modelyard.engine.context import RunContext
 from modelyard.engine.inputs import read_inputs
+from modelyard.errors import StoreError
 from modelyard.fsio import write_atomic
 from modelyard.ir import Node, Workflow
+from modelyard.store.models import ModelStore
+from modelyard.warehouse import profile
 from modelyard.warehouse.duckdb_warehouse import qualified
+from modelyard.workflows.train import drift
 from modelyard.workflows.train.envelope import build_envelope, store_model
 from modelyard.workflows.train.extract import run_extract
 from modelyard.workflows.train.fitting import fit, load_pickle, save_pickle, score
@@ -55,15 +59,43 @@ def run_register(workflow: Workflow, node: Node, ctx: RunContext, index: int | N
     spec = node.spec
     trained = load_pickle(ctx.node_dir(spec["model_node"]) / runfolder.TRAINED)
     metrics = json.loads((ctx.node_dir(spec["metrics_node"]) / runfolder.METRICS).read_text())
+    inputs = spec["row_count_inputs"]
     with ctx.warehouse(read_only=True) as wh:
         rows = {
             param: int(wh.con.execute(f"SELECT count(*) FROM {qualified(item['table'])}").fetchone()[0])
-            for param, item in spec["row_count_inputs"].items()
+            for param, item in inputs.items()
         }
+        profiles = {param: profile.extract_profile(wh.con, item["table"]) for param, item in inputs.items()}
+        report = training_drift(ctx, wh, spec, profiles)
     extra = runfolder.read_result(ctx, spec["lineage_from"])["lineage"] if "lineage_from" in spec else None
     source = runfolder.read_result(ctx, spec["metrics_node"])["metrics_source"]
-    envelope = build_envelope(spec, trained, metrics, source, ctx, rows, extra)
-    return store_model(ctx, spec, trained, envelope)
+    envelope = build_envelope(spec, trained, metrics, source, ctx, rows, extra, (profiles, report))
+    return {**store_model(ctx, spec, trained, envelope), "drift": report}
+
+
+def training_drift(ctx: RunContext, wh, spec: dict, profiles: dict[str, dict | None]) -> dict | None:
+    """This run's datasets against the ones the latest stored version trained on: None for a
+    model's first version (or when that version was stored without profiles)."""
+    try:
+        previous = ModelStore(ctx.store_path).envelope(spec["canonical_name"])
+    except StoreError:  # no version yet
+        return None
+    before = previous.get("data_profiles") or {}
+    datasets = {}
+    for param, current in profiles.items():
+        reference = before.get(param)
+        if reference is None or current is None:
+            continue
+        table = spec["row_count_inputs"][param]["table"]
+        counts = profile.counts_in_reference(wh.con, table, reference)
+        datasets[param] = drift.compare(reference, current, counts, spec.get("drift_thresholds"))
+    if not datasets:
+        return None
+    return {
+        "against_version": previous["version"],
+        "datasets": datasets,
+        "status": drift.worst(d["status"] for d in datasets.values()),
+    }
 
 
 EXECUTORS = {
