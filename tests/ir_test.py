@@ -45,6 +45,7 @@ def test_compiled_ir_validates_against_its_schema(model_repo, tmp_path):
         "backtest__model_linear_regression",
         "model_elastic_net",
         "model_linear_regression",
+        "score__model_linear_regression",
         "tune__tune_elastic_net",
     ]
     # The IR travels to other machines (Airflow workers): no path of this one may leak into it.
@@ -219,7 +220,7 @@ def test_compile_json_lists_the_files_and_workflows_it_wrote(model_repo, backend
     result = cli("compile", "--backend", backend, "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
     out = result.json()  # stdout is the JSON alone; the log line goes to stderr
-    assert "compiled 4 workflow(s)" in result.stderr
+    assert "compiled 5 workflow(s)" in result.stderr
     folder = model_repo / ".modelyard" / "compiled" / backend
     assert out["backend"] == backend and out["out"] == str(folder.resolve())
     assert out["files"] == sorted(folder_bytes(folder))
@@ -227,6 +228,7 @@ def test_compile_json_lists_the_files_and_workflows_it_wrote(model_repo, backend
         "backtest__model_linear_regression",
         "model_elastic_net",
         "model_linear_regression",
+        "score__model_linear_regression",
         "tune__tune_elastic_net",
     ]
     if backend == "ir":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 
+from modelyard.errors import WarehouseError
 from modelyard.warehouse.duckdb_warehouse import qualified, quote
 
 QUANTILES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
@@ -202,10 +203,18 @@ def append_rows(con, table: str, frame) -> None:
     schema = table.split(".")[0] if "." in table else None
     if schema:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+    import duckdb
+
     con.register("_modelyard_rows", frame)
     try:
         con.execute(f"CREATE TABLE IF NOT EXISTS {qualified(table)} AS SELECT * FROM _modelyard_rows LIMIT 0")
         con.execute(f"INSERT INTO {qualified(table)} BY NAME SELECT * FROM _modelyard_rows")
+    except duckdb.Error as exc:
+        raise WarehouseError(
+            f"cannot append rows to {table}: {str(exc).splitlines()[0]}",
+            hint="its columns no longer match what is written (a model with other outputs?): "
+            "write to a new table, or drop the old one",
+        ) from None
     finally:
         con.unregister("_modelyard_rows")
 
