@@ -219,6 +219,45 @@ def append_rows(con, table: str, frame) -> None:
         con.unregister("_modelyard_rows")
 
 
+def replace_run_rows(con, table: str, run_id: str, frame) -> None:
+    """``frame`` as the rows of scoring run ``run_id`` in ``table``: a retried run's earlier rows
+    are replaced, never doubled (one transaction)."""
+    con.execute("BEGIN")
+    try:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            list(table.split(".", 1)) if "." in table else ["main", table],
+        ).fetchone()[0]
+        if exists:
+            con.execute(f"DELETE FROM {qualified(table)} WHERE scoring_run_id = ?", [run_id])
+        if len(frame):
+            append_rows(con, table, frame)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def run_view(con, view: str, table: str, columns: dict[str, str], run_id: str) -> None:
+    """A temporary view of one scoring run's rows of ``table``, its ``columns`` renamed (old -> new)."""
+    select = ", ".join(f"{quote(old)} AS {quote(new)}" for old, new in columns.items())
+    run = run_id.replace("'", "''")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS SELECT {select} FROM {qualified(table)} WHERE scoring_run_id = '{run}'"
+    )
+
+
+def joined_on_key(con, rows: str, labels: str, key: str):
+    """The rows of ``rows`` that have a label, with the label columns of ``labels`` (which win over
+    columns of the same name), as a DataFrame."""
+    replaced = [c for c in column_types(con, labels) if c in column_types(con, rows) and c != key]
+    exclude = f" EXCLUDE ({', '.join(quote(c) for c in replaced)})" if replaced else ""
+    return con.execute(
+        f"SELECT d.*{exclude}, l.* EXCLUDE ({quote(key)}) FROM {qualified(rows)} d "
+        f"JOIN {qualified(labels)} l USING ({quote(key)})"
+    ).df()
+
+
 def read_rows(con, table: str, where: str = "", params: list | None = None):
     """Rows of a monitoring table as a DataFrame; None when the table does not exist yet."""
     schema, _, name = table.rpartition(".")

@@ -15,14 +15,13 @@ from modelyard.errors import ModelyardError, Position, StoreError
 from modelyard.repo.project import ModelSpec, Settings
 from modelyard.store.models import ModelStore
 from modelyard.warehouse import profile
-from modelyard.warehouse.duckdb_warehouse import Warehouse, qualified, quote
+from modelyard.warehouse.duckdb_warehouse import Warehouse
 from modelyard.workflows.score.build import monitoring_tables, report_file
 from modelyard.workflows.score.signature import PREFIX
 from modelyard.workflows.train import drift
 from modelyard.workflows.train.fitting import score
 
 SCORED_VIEW = "modelyard_scored_rows"
-LABELLED_VIEW = "modelyard_labelled_rows"
 
 
 def _only(found: dict, columns) -> dict:
@@ -41,12 +40,7 @@ def _predictions_drift(wh, output: str, scored: dict, training: dict, thresholds
     predicted = {c: name for c, name in predicted.items() if name in training["columns"]}
     if not predicted:
         return None
-    run = scored["run_id"].replace("'", "''")
-    select = ", ".join(f"{quote(c)} AS {quote(name)}" for c, name in predicted.items())
-    wh.con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {SCORED_VIEW} AS SELECT {select} FROM {qualified(output)} "
-        f"WHERE scoring_run_id = '{run}'"
-    )
+    profile.run_view(wh.con, SCORED_VIEW, output, predicted, scored["run_id"])
     reference = _only(training, predicted.values())
     current = profile.profile_table(wh.con, SCORED_VIEW)
     return drift.compare(reference, current, profile.counts_in_reference(wh.con, SCORED_VIEW, reference), thresholds)
@@ -75,12 +69,7 @@ def _labelled_rows(wh, spec: dict, where: Position):
                 where,
                 hint="select the key column in both the scored rows' and the labels' queries",
             )
-    replaced = [c for c in label_columns if c in data_columns and c != key]
-    exclude = f" EXCLUDE ({', '.join(quote(c) for c in replaced)})" if replaced else ""
-    return wh.con.execute(
-        f"SELECT d.*{exclude}, l.* EXCLUDE ({quote(key)}) FROM {qualified(rows['table'])} d "
-        f"JOIN {qualified(labels['table'])} l USING ({quote(key)})"
-    ).df()
+    return profile.joined_on_key(wh.con, rows["table"], labels["table"], key)
 
 
 def _metrics(ctx: RunContext, wh, spec: dict, scored: dict, envelope: dict) -> tuple[dict, int]:
@@ -200,17 +189,14 @@ def save(wh, tables: dict[str, str], state: dict) -> None:
         }  # fmt: skip
         for name, m in state["metrics"].items()
     ]
-    wh.con.execute("BEGIN")
     for table, rows in ((tables["drift"], drift_rows), (tables["metrics"], metric_rows)):
-        if wh.has_table(table):
-            wh.con.execute(f"DELETE FROM {qualified(table)} WHERE scoring_run_id = ?", [state["run_id"]])
+        frame = pd.DataFrame(rows)
         if rows:
             # typed: a column of only None (no schema change yet) would get no type
-            frame = pd.DataFrame(rows).astype({"value": "float64", "level": "string", "note": "string"})
+            frame = frame.astype({"value": "float64", "level": "string", "note": "string"})
             if "change" in frame:
                 frame = frame.astype({"change": "string", "family": "string"})
-            profile.append_rows(wh.con, table, frame)
-    wh.con.execute("COMMIT")
+        profile.replace_run_rows(wh.con, table, state["run_id"], frame)
 
 
 def history(wh, tables: dict[str, str]) -> dict:

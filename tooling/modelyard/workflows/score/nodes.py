@@ -14,7 +14,6 @@ from modelyard.ir import Node, Workflow
 from modelyard.repo import trainers
 from modelyard.store.models import ModelStore
 from modelyard.warehouse import profile
-from modelyard.warehouse.duckdb_warehouse import qualified
 from modelyard.workflows.score import monitor, report, signature
 from modelyard.workflows.train import drift
 
@@ -65,12 +64,7 @@ def run_score(workflow: Workflow, node: Node, ctx: RunContext, index: int | None
         axis=1,
     )
     with ctx.warehouse() as wh:
-        # a retried task scores again: its run's earlier rows are replaced, never doubled
-        wh.con.execute("BEGIN")
-        if wh.has_table(spec["output"]):
-            wh.con.execute(f"DELETE FROM {qualified(spec['output'])} WHERE scoring_run_id = ?", [run_id(ctx)])
-        profile.append_rows(wh.con, spec["output"], table)
-        wh.con.execute("COMMIT")
+        profile.replace_run_rows(wh.con, spec["output"], run_id(ctx), table)
     return {
         "canonical_name": spec["canonical_name"],
         "version": version,
