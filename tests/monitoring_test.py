@@ -104,11 +104,8 @@ def test_shifted_feature_is_psi_warn_and_fail_by_thresholds(model_repo: Path):
     assert envelope(out)["drift"] == out["drift"]
 
     # the same data against thresholds from the model file: now a failure (reported, stored anyway)
-    edit_file(
-        model_repo / MODEL,
-        "evaluation:\n  holdout: 0.2\n",
-        "evaluation:\n  holdout: 0.2\nmonitoring:\n  drift: {psi_warn: 0.01, psi_fail: 0.03}\n",
-    )
+    edit_file(model_repo / MODEL, "psi_warn: 0.1 ", "psi_warn: 0.01 ")
+    edit_file(model_repo / MODEL, "psi_fail: 0.25 ", "psi_fail: 0.03 ")
     shift(model_repo, "x_1", 0.0)  # rewrite the seed unchanged: the data compares with version 2's
     out = run(model_repo)
     assert column_report(out, "x_1")["value"] == pytest.approx(0.0, abs=1e-9)
