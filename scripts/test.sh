@@ -2,7 +2,7 @@
 # The whole test suite, from a fresh machine: virtualenv, dependencies, system packages, pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh "airflow,ui,team,mlflow,dev"
+scripts/bootstrap.sh "airflow,ui,team,mlflow,torch,dev"
 # System packages the tests drive: a Chromium for the UI tests (through Playwright; $CHROMIUM, else
 # `chromium`/`chromium-browser` on PATH, else Debian's `chromium` from apt; this script never runs
 # `playwright install`, it downloads a browser), npm for the YAML language server editor test, and

@@ -175,7 +175,7 @@ def test_generated_dag_files_are_formatted(model_repo, tmp_path):
     replace_folder(tmp_path / "dags" / "fanout", render("airflow", fan_out_document({"commit": None, "dirty": False})))
     replace_folder(tmp_path / "dags" / "long", render("airflow", long_names_document()))
     files = sorted(str(p) for p in (tmp_path / "dags").rglob("*.py"))
-    assert len(files) == 9  # 5 workflows of the template, 2 fan-out, 2 long-name DAGs
+    assert len(files) == 11  # 7 workflows of the template, 2 fan-out, 2 long-name DAGs
     ruff = str(BIN / "ruff")
     for args in (["format", "--check", "--line-length", "100"], ["check", "--select", "E,F,W,I", "--ignore", "E501"]):
         # --isolated: generated DAGs are judged by ruff's defaults, not by this repo's own settings
@@ -264,7 +264,9 @@ def test_a_failing_task_names_the_workflow_and_node(model_repo, tmp_path, airflo
         "workflow 'model_linear_regression', node 'extract__extract_inputs__training_data' failed:\n"
         "the environment variable MODELYARD_PROJECT_DIR is not set"
     ) in output
-    assert "set it on the workers to a checkout of the model repo" in output
+    assert "deploy the set `modelyard publish` writes" in output
+    assert "or set MODELYARD_PROJECT_DIR on the workers to a checkout of the model repo" in output
+    assert "AirflowFailException" in output  # a deployment mistake: failed at once, not retried
 
 
 FAN_OUT_RUN = """
@@ -397,6 +399,20 @@ param_boundaries:
   alpha: [0.01, 1.0]
   max_iter: [10, 50]
 """
+
+
+def test_lightning_tuning_dag_maps_trials_and_matches_a_local_tune(model_repo, tmp_path, airflow_env):
+    tuning = model_repo / "tuning" / "tune_mlp.yaml"
+    edit_file(tuning, "- 0.03", "- 0.02")  # learning_rate 0.01, 0.02 x hidden_size 8, 16
+    run_dir, instances = dags_test(model_repo, tmp_path, airflow_env, "tune__tune_mlp")
+    mapped(instances, "trials", 4, pool_slots=2)
+    study = json.loads((run_dir / "select" / "result.json").read_text())
+    for i in range(4):  # each mapped task logged its training's curves into its own folder
+        assert (run_dir / f"trials.{i}" / "training_log.json").is_file()
+    local = cli("tune", "tuning/tune_mlp.yaml", "--format", "json", cwd=model_repo)
+    assert local.returncode == 0, local
+    # seeded, deterministic training: the same metrics in Airflow tasks and local worker processes
+    assert comparable(local.json()["trials"]) == comparable(study["trials"])
 
 
 def test_gaussian_process_dag_proposes_rounds_like_a_local_tune(model_repo, tmp_path, airflow_env):

@@ -45,3 +45,15 @@ def test_every_requirement_of_every_extra_is_pinned_at_an_accepted_version():
 def test_torch_if_locked_is_the_cpu_build():
     version = _pins().get("torch")
     assert version in (None, "2.13.0"), f"torch must be locked at 2.13.0 (an unpinned torch pulls CUDA), got {version}"
+
+
+def test_airflow_range_is_the_tested_series_with_airflow_sdk_conf():
+    """The DAGs import airflow.sdk.conf, absent from early Airflow 3 releases: allow only what runs here."""
+    from importlib.metadata import version
+
+    (airflow,) = [r for r in _requirements() if canonicalize_name(r.name) == "apache-airflow"]
+    installed = Version(version("apache-airflow"))
+    assert installed in airflow.specifier
+    assert Version("3.0.0") not in airflow.specifier
+    assert Version(f"{installed.major}.{installed.minor + 1}.0") not in airflow.specifier  # untested next series
+    from airflow.sdk import conf  # noqa: F401 -- what the generated DAG files import

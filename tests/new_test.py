@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -102,3 +103,15 @@ def test_the_wheel_ships_the_template_and_the_schemas(built_wheel: Path, tmp_pat
     )
     assert made.returncode == 0, made.stderr
     assert tree(tmp_path / "from-wheel")["modelyard.yaml"] == (TEMPLATE / "modelyard.yaml").read_bytes()
+
+
+def test_without_a_terminal_it_asks_for_no_input(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("modelyard")  # as conftest's cli(), with stdin that is no terminal
+    proc = subprocess.run(
+        [str(exe), "new", "my-repo"], cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 1, proc
+    assert "Traceback" not in proc.stderr and "EOFError" not in proc.stderr, proc
+    assert "modelyard new asks for the repo's settings, but there is no terminal to ask in" in proc.stderr, proc
+    assert "run it with --no-input" in proc.stderr, proc
+    assert list(tmp_path.iterdir()) == []  # nothing half-made

@@ -78,7 +78,8 @@ def test_a_change_is_shown_with_its_reason(model_repo: Path, tmp_path: Path, cha
 def test_added_and_removed_workflows_against_a_published_target(git_repo: Path) -> None:
     assert cli("publish", cwd=git_repo).returncode == 0
     model = git_repo / "models" / "model_linear_regression.yaml"
-    (git_repo / "models" / "model_copy.yaml").write_text(model.read_text())
+    copy = model.read_text().replace("canonical_name: ", "canonical_name: copy_of_")  # one name, one model
+    (git_repo / "models" / "model_copy.yaml").write_text(copy)
     git(git_repo, "rm", "-q", "models/model_elastic_net.yaml", "tuning/tune_elastic_net.yaml")
 
     result = cli("plan", cwd=git_repo)

@@ -28,7 +28,19 @@ def snapshot(folder: Path) -> dict[str, object]:
 
 def live(target: Path) -> dict[str, bytes]:
     current = target / "current"
-    return {p.name: p.read_bytes() for p in current.iterdir()}
+    return {p.relative_to(current).as_posix(): p.read_bytes() for p in current.rglob("*") if p.is_file()}
+
+
+# What workers need of the template repo besides the backend files, listed by hand: its settings,
+# the trainer its models use (and its package's __init__), the extract SQL, the seed file.
+TEMPLATE_PROJECT = {
+    ".airflowignore",
+    "project/modelyard.yaml",
+    "project/trainers/sklearn/__init__.py",
+    "project/trainers/sklearn/sklearn_linear.py",
+    "project/extracts/training_data.sql",
+    "project/data/sample_data.csv",
+}
 
 
 def manifest(target: Path) -> dict:
@@ -115,7 +127,7 @@ def test_a_deleted_model_file_removes_its_workflow(git_repo: Path) -> None:
     assert f"0 added, 0 changed, {len(gone)} removed, {len(before) - len(gone)} unchanged." in result.stdout
     after = manifest(target)["workflows"]
     assert "model_linear_regression" in after and not gone & set(after)
-    kept_files = {f for w in after.values() for f in w["files"]} | {"ir.json", "manifest.json"}
+    kept_files = {f for w in after.values() for f in w["files"]} | {"ir.json", "manifest.json", *TEMPLATE_PROJECT}
     assert set(live(target)) == kept_files
     assert "model_elastic_net" not in (target / "current" / "ir.json").read_text()
 
@@ -253,4 +265,6 @@ def test_airflow_file_discovery_sees_each_published_file_once(git_repo: Path) ->
         for p in find_path_from_directory(target, ".airflowignore", "glob")
         if not p.endswith(".lock")
     )
-    assert seen == sorted(f"current/{name}" for name in live(target))
+    # the repo files workers run (project/) are the set's, never Airflow's to parse
+    parsed = [name for name in live(target) if not name.startswith("project/") and name != ".airflowignore"]
+    assert seen == sorted(f"current/{name}" for name in parsed)

@@ -72,9 +72,9 @@ def test_a_zero_row_extract_stops_before_train_unless_allowed(model_repo: Path):
     extract = model_repo / "extracts" / "extract_inputs.yaml"
     extract.write_text(extract.read_text().replace("  operator: sql\n", "  operator: sql\n  allow_empty: true\n"))
     result = cli("run", MODEL, cwd=model_repo)
-    # now train() gets the empty frame (and the template's trainer refuses it)
+    # now the empty frame goes on, and the model file's held-out evaluation is what refuses it
     assert "returned 0 rows" not in result.stderr, result
-    assert "Found array with 0 sample(s)" in result.stderr, result
+    assert "evaluation: dataset 'df' has 0 row(s); a held-out split needs at least 2" in result.stderr, result
 
 
 def test_validate_binds_sql_while_a_run_holds_the_warehouse_lock(model_repo: Path):

@@ -278,7 +278,7 @@ def flaky_study(model_repo: Path, name: str, max_iter: str):
     return repo, cli("tune", f"tuning/{name}.yaml", cwd=repo)
 
 
-def test_gaussian_process_on_a_few_integers_repeats_points_and_keeps_json_clean(model_repo: Path):
+def test_gaussian_process_tries_each_point_of_a_small_space_once(model_repo: Path):
     (model_repo / "tuning" / "tiny.yaml").write_text(
         "model: model_elastic_net.yaml\ntuning_type: gaussian_process\nn_trials: 6\n"
         "param_boundaries:\n  max_iter: [1, 3]\n"
@@ -286,7 +286,27 @@ def test_gaussian_process_on_a_few_integers_repeats_points_and_keeps_json_clean(
     result = cli("tune", "tuning/tiny.yaml", "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
     trials = result.json()["trials"]  # the optimiser's notes on repeated points must not reach stdout
-    assert len(trials) == 6 and {t["params"]["max_iter"] for t in trials} <= {1, 2, 3}
+    assert sorted(t["params"]["max_iter"] for t in trials) == [1, 2, 3]
+    assert "note: the search space holds only 3 distinct points, so the study runs 3 trials, not 6" in " ".join(
+        result.stderr.split()
+    )
+
+
+def test_gaussian_process_proposals_sit_on_the_step_grid_and_never_repeat(model_repo: Path):
+    (model_repo / "tuning" / "stepped.yaml").write_text(
+        "model: model_elastic_net.yaml\ntuning_type: gaussian_process\nn_trials: 9\n"
+        "n_function_compute_workers: 2\nseed: 5\n"
+        "param_boundaries:\n  alpha: [0.1, 0.5, 0.1]\n  max_iter: [10, 30, 10]\n"
+    )
+    result = cli("tune", "tuning/stepped.yaml", "--format", "json", cwd=model_repo)
+    assert result.returncode == 0, result
+    trials = result.json()["trials"]
+    points = [(t["params"]["alpha"], t["params"]["max_iter"]) for t in trials]
+    assert len(points) == 9 and len(set(points)) == 9
+    assert {alpha for alpha, _ in points} <= {0.1, 0.2, 0.3, 0.4, 0.5}
+    assert {max_iter for _, max_iter in points} <= {10, 20, 30}
+    assert all(type(max_iter) is int for _, max_iter in points)
+    assert "note:" not in result.stderr  # 15 points: room for 9 trials
 
 
 def test_failed_trials_are_recorded_and_the_study_goes_on(model_repo: Path):
@@ -483,4 +503,5 @@ def test_bad_tuning_files_are_refused_before_anything_runs(model_repo: Path, cas
     assert result.returncode == 1, result
     assert f"[{rule}]" in result.stderr and "tuning/bad.yaml:" in result.stderr
     assert "Traceback" not in result.stderr
-    assert not (model_repo / ".modelyard").exists()
+    state = model_repo / ".modelyard"  # nothing but validate's cache of its SQL check
+    assert not [p for p in state.rglob("*") if p.relative_to(state).parts[0] != "cache"]

@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
 EXTRACT = "extract__extract_inputs__training_data"
-NODES = [EXTRACT, "train", "evaluate", "register"]
+NODES = [EXTRACT, "train", "evaluate", "refit", "register"]
 SUCCEEDED_RGB = "rgb(47,158,68)"  # layout.COLOURS["succeeded"]
 TRAINER = "trainers/sklearn/sklearn_linear.py"
 TIMEOUT_MS = 60_000
@@ -295,4 +295,30 @@ def test_locked_warehouse_is_a_message(model_repo, tab):
     finally:
         locker.kill()
         locker.wait()
+    assert tab.errors == []
+
+
+def test_a_busy_port_is_a_clear_error_before_anything_says_running(model_repo):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("ui", "--port", str(port), cwd=model_repo, timeout=60)
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr and "open http" not in result.stderr, result
+    assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in result.stderr, result
+    assert f"another program uses port {port}; choose another with --port" in result.stderr, result
+
+
+def test_a_tuning_report_draws_with_the_shared_plotly_js(model_repo, tab):
+    (model_repo / "tuning" / "small.yaml").write_text(
+        "model: model_elastic_net.yaml\ntuning_type: grid\nparam_boundaries:\n  alpha: [0.1, 0.3, 0.1]\n"
+    )
+    tuned = cli("tune", "tuning/small.yaml", "--format", "json", cwd=model_repo)
+    assert tuned.returncode == 0, tuned
+    report = Path(tuned.json()["plot"]).relative_to(model_repo / ".modelyard" / "reports").as_posix()
+    with ui_server(model_repo) as url:
+        tab.page.goto(f"{url}reports/{report}")
+        tab.page.wait_for_selector(".js-plotly-plot .main-svg")  # plotly.js loaded from the reports folder and drew
+        tab.shot("1-report")
     assert tab.errors == []

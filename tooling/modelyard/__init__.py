@@ -13,4 +13,13 @@ def load_model(canonical_name: str, version: int | None = None, *, repo=None):
     return _load(canonical_name, version, repo=repo)
 
 
-__all__ = ["AbstractTrainer", "TrainedObject", "load_model", "__version__"]
+def __getattr__(name: str):
+    # `import modelyard` stays light: the Lightning base class loads when a trainer file asks for it
+    if name == "LightningTrainer":
+        from modelyard.repo.lightning import LightningTrainer
+
+        return LightningTrainer
+    raise AttributeError(f"module 'modelyard' has no attribute {name!r}")
+
+
+__all__ = ["AbstractTrainer", "LightningTrainer", "TrainedObject", "load_model", "__version__"]

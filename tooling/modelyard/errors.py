@@ -95,6 +95,11 @@ class TrainerError(ModelyardError):
     """User trainer code failed: import error, exception inside ``train`` or ``evaluate``."""
 
 
+class DeploymentError(ModelyardError):
+    """Where a run is set up wrong (target, credentials, connection, published files): retrying
+    the same task cannot help, so an orchestrator fails it at once instead of retrying."""
+
+
 class PublishError(ModelyardError):
     """Publishing refused or failed: a dirty tree, a foreign target folder, a failing backend."""
 
@@ -108,6 +113,8 @@ class NodeError(ModelyardError):
 
     def __init__(self, workflow: str, node: str, cause: ModelyardError | str):
         self.workflow, self.node = workflow, node
+        # a deployment or settings mistake fails the same way on every try: an orchestrator should not retry
+        self.retryable = not isinstance(cause, (DeploymentError, ConfigError))
         detail = str(cause)
         # execute.node saved the full traceback in the run folder: say where, so the cause is one open away
         saved = getattr(cause, "traceback_file", None)

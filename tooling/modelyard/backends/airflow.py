@@ -8,8 +8,11 @@ at compile time (``spec.items``), or listed at run time by a small task that rea
 the node named in ``spec.items_from``.
 
 The DAG file imports nothing of modelyard at parse time (the scheduler stays light); tasks find
-the model repo through ``MODELYARD_PROJECT_DIR`` (see ``execute.task``). Rendering is a pure
-function of the IR: fixed start date, sorted everything, no timestamps.
+the model repo in the published set's ``project/`` folder next to the DAG file, or through
+``MODELYARD_PROJECT_DIR`` (see ``execute.task``). A deployment mistake (a target, a credential, a
+connection) fails a task at once with ``AirflowFailException``: its retries would fail alike.
+Rendering is a pure function of the IR: fixed start date, sorted everything, no timestamps, no
+path of the machine that compiled it.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ RESERVED = {
     "node_task",
     "mapped_task",
     "items_task",
+    "modelyard_call",
 }
 
 
@@ -200,7 +204,9 @@ def doc_md(workflow: ir.Workflow, source: dict) -> list[str]:
         f"Each task requests {_number(env['cpu'])} millicores of CPU and {_number(env['memory'])} MB of memory.",
         *([f"At most {settings['workers']} items of a mapped task run at once."] if settings.get("workers") else []),
         "",
-        "Workers need `MODELYARD_PROJECT_DIR`: a checkout of the model repo at this commit.",
+        "Workers run the model repo files published next to this file (`project/`), or a checkout",
+        "of the model repo at this commit named by `MODELYARD_PROJECT_DIR`. A mistake in the deployment",
+        "(target, credentials, connection) fails a task at once, without retries.",
     ]
     return lines
 
@@ -210,12 +216,25 @@ def _helpers(workflow: ir.Workflow) -> list[str]:
     lines = [
         "",
         "",
+        "def modelyard_call(function, *args, **kwargs):",
+        '    """Call modelyard; a deployment mistake (target, credentials, connection) fails the task',
+        '    at once: every retry would fail the same way."""',
+        "    from airflow.sdk.exceptions import AirflowFailException",
+        "",
+        "    try:",
+        "        return function(*args, **kwargs)",
+        "    except Exception as exc:",
+        '        if getattr(exc, "retryable", True):',
+        "            raise",
+        "        raise AirflowFailException(str(exc)) from None",
+        "",
+        "",
         "@task(multiple_outputs=False)",
         "def run_node(node, index=None, run_id=None):",
         '    """Run one IR node (one item of a fan-out node) with modelyard\'s runtime."""',
         "    from modelyard.execute.task import run_node",
         "",
-        "    return run_node(IR_FILE, WORKFLOW, node, run_id=run_id, index=index)",
+        "    return modelyard_call(run_node, IR_FILE, WORKFLOW, node, run_id=run_id, index=index)",
     ]
     if any(_items_from(n) for n in fan_out):
         lines += [
@@ -228,7 +247,7 @@ def _helpers(workflow: ir.Workflow) -> list[str]:
             "    from modelyard.execute.task import item_indices",
             "",
             '    limit = conf.getint("core", "max_map_length")  # Airflow maps at most this many items',
-            "    return item_indices(IR_FILE, WORKFLOW, node, run_id=run_id, limit=limit)",
+            "    return modelyard_call(item_indices, IR_FILE, WORKFLOW, node, run_id=run_id, limit=limit)",
         ]
     if any(not n.fan_out for n in workflow.nodes):
         lines += [

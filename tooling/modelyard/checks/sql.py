@@ -10,6 +10,7 @@ DuckDB is imported only when some extract renders: validation runs in a pre-comm
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -52,6 +53,8 @@ def check_sql(project: Project) -> Iterable[Diagnostic]:
     yield from problems
     files, problems = seeds.seed_files_of(project)
     yield from problems
+    if any(p.rule == "duplicate-name" for p in problems):
+        return  # which file is the table is the user's call: binding against neither would only add noise
     if not rendered or not _binds_in_duckdb(project):
         yield from seeds.check_files(project, files, read_by_models=set())
         return
@@ -134,6 +137,7 @@ def _bind_all(project, sandbox, rendered, reads, broken: set[str]) -> Iterable[D
     (reported on its own) is skipped, not reported again."""
     bound: dict[Key, bool] = {}
     out: list[Diagnostic] = []
+    tables = Counter(spec.table.lower() for spec in project.extracts.values())
 
     def bind(key: Key) -> bool:
         if key in bound:
@@ -146,6 +150,8 @@ def _bind_all(project, sandbox, rendered, reads, broken: set[str]) -> Iterable[D
         if not all(bind(up.key) for up in upstream):
             return False
         spec = project.extracts[key]
+        if tables[spec.table.lower()] > 1:  # two extracts, one table: a duplicate-name, reported on its own
+            return False
         try:
             columns = sandbox.describe(sql)
         except ModelyardError as exc:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from modelyard.errors import Diagnostic, Position
 from modelyard.repo.project import ModelSpec, Project
 from modelyard.repo.trainer_source import (
+    Field,
     TrainerClass,
     TrainerSourceError,
     class_names,
@@ -96,7 +97,7 @@ def _constructor_args(doc, model: ModelSpec, cls: TrainerClass) -> Iterable[Diag
             yield Diagnostic.error(
                 doc.where(("constructor_args", name)),
                 "arg-type",
-                f"constructor_args.{name}: expected {expected} ({cls.file}:{field.line}), got {_show(value)}",
+                f"constructor_args.{name}: expected {expected} ({_declared(cls, field)}), got {_show(value)}",
             )
     missing = [f.name for f in cls.fields.values() if f.required and f.name not in model.constructor_args]
     if missing:
@@ -105,8 +106,12 @@ def _constructor_args(doc, model: ModelSpec, cls: TrainerClass) -> Iterable[Diag
             doc.where(key, key=True),
             "missing-arg",
             f"constructor_args: {cls.name} requires {', '.join(repr(m) for m in missing)} "
-            f"({cls.file}:{cls.fields[missing[0]].line})",
+            f"({_declared(cls, cls.fields[missing[0]])})",
         )
+
+
+def _declared(cls: TrainerClass, field: Field) -> str:
+    return field.where or f"{cls.file}:{field.line}"
 
 
 def _show(value) -> str:

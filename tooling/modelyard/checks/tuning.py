@@ -54,12 +54,11 @@ def check_tuning_files(project: Project) -> Iterable[Diagnostic]:
                     "bad-range",
                     f"param_boundaries.{bound.name}: min {bound.low!r} must be below max {bound.high!r}",
                 )
-            if bound.step is not None and tuning.tuning_type != "grid":
+            if bound.step is not None and bound.log and tuning.tuning_type != "grid":  # grid: bad-log-scale
                 yield Diagnostic.error(
                     doc.where(here + (step_key,)),
                     "bad-step",
-                    f"param_boundaries.{bound.name}: a step only applies to tuning_type grid, "
-                    f"not {tuning.tuning_type}; remove it",
+                    f"param_boundaries.{bound.name}: a step and a log scale do not mix; remove one",
                 )
             elif bound.step is not None and bound.step <= 0:
                 yield Diagnostic.error(
@@ -79,6 +78,18 @@ def check_tuning_files(project: Project) -> Iterable[Diagnostic]:
                     "bad-log-scale",
                     f"param_boundaries.{bound.name}: a log scale needs min > 0, got {bound.low!r}",
                 )
+        yield from _objective_direction(tuning, doc)
+
+
+def _objective_direction(tuning, doc) -> Iterable[Diagnostic]:
+    """A named metric whose better end modelyard cannot know needs objective.direction.
+    (Without objective.metric the name comes from evaluate(): the study checks it when it runs.)"""
+    from modelyard.workflows.tune.objective import known_direction, unknown_direction_message
+
+    metric = tuning.objective_metric
+    if metric is None or tuning.objective_direction is not None or known_direction(metric):
+        return
+    yield Diagnostic.error(doc.where(("objective", "metric")), "unknown-direction", unknown_direction_message(metric))
 
 
 def check_split_configs(project: Project) -> Iterable[Diagnostic]:

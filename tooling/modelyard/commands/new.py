@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
     from pathlib import Path
 
     from modelyard.console import err
@@ -33,6 +34,11 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not key:
             raise ModelyardError(f"--set {item!r}: expected KEY=VALUE", hint="e.g. --set author='Ada Lovelace'")
         context[key] = value
+    if not args.no_input and not sys.stdin.isatty():  # cookiecutter would end in an EOFError at its first question
+        raise ModelyardError(
+            "modelyard new asks for the repo's settings, but there is no terminal to ask in",
+            hint="run it with --no-input (and --name, --set KEY=VALUE for what the defaults do not fit)",
+        )
     path = new_repo(Path(args.dir) if args.dir else None, args.name, args.no_input, context)
     print(path)
     err().print(

@@ -6,7 +6,10 @@ import argparse
 
 from modelyard.commands.common import add_format
 
-HELP = "compile the repo and publish its workflows (backend files, IR, manifest) to the publish target"
+HELP = (
+    "compile the repo and publish its workflows (backend files, IR, manifest, the repo files workers need) "
+    "to the publish target"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from modelyard.compile import compile_project
     from modelyard.console import err, print_json
     from modelyard.gitinfo import source_info
+    from modelyard.publish.bundle import project_files
     from modelyard.publish.plan import text_lines
     from modelyard.publish.target import check_source, publish
 
@@ -33,7 +37,10 @@ def run(args: argparse.Namespace) -> int:
     source = source_info(project.root)
     check_source(project.root, source, args.allow_dirty)
     target = Path(args.target) if args.target else project.settings.publish_target
-    result = publish(compile_project(project, source), project.settings.publish_backend, target)
+    document = compile_project(project, source)
+    result = publish(
+        document, project.settings.publish_backend, target, project_files=project_files(project.settings, document)
+    )
     if args.format == "json":
         print_json(result.to_json())
         return 0

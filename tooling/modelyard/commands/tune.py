@@ -76,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     tuning = tuning_spec(project, path)
     workflow = tune_workflow(project, tuning)
     ctx = for_settings(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
+    if workflow.node("select").spec["note"]:
+        err().print(f"[yellow]note:[/] {workflow.node('select').spec['note']}")
     results = run_workflow(
         workflow,
         ctx,

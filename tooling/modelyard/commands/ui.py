@@ -29,6 +29,24 @@ def run(args: argparse.Namespace) -> int:
     from modelyard.ui.app import serve
 
     root = repo_root(args)
+    _check_port_free(args.host, args.port)
     err().print(f"modelyard ui for {root}: open http://{args.host}:{args.port}/ (Ctrl-C to stop)")
     serve(root, args.host, args.port)
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before saying the UI runs: the server would only find out after that line."""
+    import socket
+
+    from modelyard.errors import ModelyardError
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ModelyardError(
+                f"cannot serve on {host}:{port}: {exc.strerror or exc}",
+                hint=f"another program uses port {port}; choose another with --port",
+            ) from None

@@ -14,6 +14,7 @@ from modelyard.ir import Node, Workflow
 RESULT = "result.json"
 TRAINED = "trained.pkl"  # a pickled TrainedObject, from a train node to evaluate and register
 METRICS = "metrics.json"
+TRAINING_LOG = "training_log.json"  # metrics a trainer logged while training (Lightning: per step and epoch)
 ERROR = "error.txt"  # a failed node's full traceback: the cause behind the one-line message
 
 
@@ -33,6 +34,11 @@ def write_error(ctx, node_id: str, index: int | None, exc: BaseException) -> Pat
     path = ctx.node_dir(node_id, index) / ERROR
     write_atomic(path, full_traceback(exc).encode())
     return path
+
+
+def read_training_log(ctx, node_id: str) -> dict | None:
+    path = ctx.node_dir(node_id) / TRAINING_LOG
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def has_result(run_dir: Path, node_id: str, index: int | None = None) -> bool:

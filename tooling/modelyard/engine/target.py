@@ -15,14 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from modelyard.errors import ModelyardError
+from modelyard.errors import DeploymentError
 from modelyard.fsio import is_remote, location
 from modelyard.repo.targets import TargetSpec
 
 Connection = Callable[[str], Any]  # conn_id -> an object with .login, .password, .host, ... .extra_dejson
 
 
-class TargetError(ModelyardError):
+class TargetError(DeploymentError):
     """A target cannot be reached as configured: credentials missing or refused."""
 
 

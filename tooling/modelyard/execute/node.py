@@ -12,6 +12,7 @@ from modelyard.engine import runfolder
 from modelyard.engine.context import RunContext
 from modelyard.errors import ModelyardError
 from modelyard.ir import Node, Workflow
+from modelyard.repo.trainers import training_log_at
 from modelyard.version import __version__
 from modelyard.workflows.backtest import nodes as backtest_nodes
 from modelyard.workflows.score import nodes as score_nodes
@@ -35,7 +36,8 @@ def execute_node(workflow: Workflow, node_id: str, ctx: RunContext, index: int |
     if executor is None:
         raise ModelyardError(f"node kind {node.kind!r} has no executor in this modelyard version ({__version__})")
     try:
-        result = executor(workflow, node, ctx, index)
+        with training_log_at(ctx.node_dir(node_id, index) / runfolder.TRAINING_LOG):
+            result = executor(workflow, node, ctx, index)
     except Exception as exc:
         saved = runfolder.write_error(ctx, node_id, index, exc)
         if isinstance(exc, ModelyardError):

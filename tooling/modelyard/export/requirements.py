@@ -26,6 +26,9 @@ def pinned(pickled: bytes | None, *modules: str) -> list[str]:
     owners = metadata.packages_distributions()
     names = set(modules) | (_top_level_names(pickled) if pickled else set())
     distributions = {dist for name in names for dist in owners.get(name, [])}
+    # modelyard's own classes in a stored model (a Lightning model's wrapper) are pickled by value:
+    # their module name appears in the pickle, yet loading never imports modelyard
+    distributions.discard("modelyard")
     if {"mlflow", "mlflow-skinny"} <= distributions:
         distributions.discard("mlflow-skinny")  # mlflow requires it; pin the one the user chose
     return sorted(f"{dist}=={metadata.version(dist)}" for dist in distributions)

@@ -2,7 +2,8 @@
 
 Layout of a target (e.g. an Airflow DAGs folder)::
 
-    <target>/current -> .versions/<id>     the live set: backend files, ir.json, manifest.json
+    <target>/current -> .versions/<id>     the live set: backend files, ir.json, manifest.json,
+                                           project/ (the repo files workers need: publish.bundle)
     <target>/.versions/<id>/               published sets (the live one and the one before it)
     <target>/.airflowignore                keeps Airflow from parsing .versions/ (duplicate DAGs)
 
@@ -73,8 +74,11 @@ def check_source(root: Path, source: dict, allow_dirty: bool) -> None:
         )
 
 
-def render_files(backend: str, document: ir.Document) -> tuple[dict[str, bytes], dict[str, list[str]]]:
-    """Every file to publish, and which of them belong to each workflow (rendered on its own)."""
+def render_files(
+    backend: str, document: ir.Document, project_files: dict[str, bytes] | None = None
+) -> tuple[dict[str, bytes], dict[str, list[str]]]:
+    """Every file to publish (the backend's, the IR, the repo files workers need), and which of
+    the backend's files belong to each workflow (rendered on its own)."""
     try:
         files = dict(backends.render(backend, document))
         per_workflow = {
@@ -90,6 +94,10 @@ def render_files(backend: str, document: ir.Document) -> tuple[dict[str, bytes],
     ir_bytes = document.dumps().encode()
     if files.setdefault(manifest.IR_FILE, ir_bytes) != ir_bytes:
         raise PublishError(f"backend {backend!r} writes its own {manifest.IR_FILE}, which would hide the IR")
+    clash = sorted(set(files) & set(project_files or {}))
+    if clash:
+        raise PublishError(f"backend {backend!r} writes {', '.join(clash)}, where the repo files of workers go")
+    files.update(project_files or {})
     return files, {wid: [f for f in names if f in files] for wid, names in per_workflow.items()}
 
 
@@ -152,10 +160,17 @@ def _prune(versions: Path, keep: set[str]) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def publish(document: ir.Document, backend: str, target: Path, now: str | None = None) -> Publication:
+def publish(
+    document: ir.Document,
+    backend: str,
+    target: Path,
+    now: str | None = None,
+    project_files: dict[str, bytes] | None = None,
+) -> Publication:
+    """Publish the workflows of ``document`` and ``project_files`` (see ``publish.bundle``)."""
     target = Path(target).absolute()
     _check_target(target)
-    files, per_workflow = render_files(backend, document)
+    files, per_workflow = render_files(backend, document, project_files)
     target.mkdir(parents=True, exist_ok=True)
     current = target / manifest.CURRENT
     with locked(target):

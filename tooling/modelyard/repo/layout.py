@@ -16,6 +16,9 @@ TRAINERS_DIR = "trainers"
 YAML_SUFFIXES = (".yaml", ".yml")
 DATA_DIR = "data"
 STATE_DIR = ".modelyard"
+# In a published set: the model repo files a worker needs (settings, trainers, SQL, seeds), so
+# workers run without a checkout of the repo
+PUBLISHED_PROJECT = "project"
 # trainers/ is imported as this package, never put on sys.path: a folder named like an installed
 # package (sklearn/, torch/) must not shadow it
 USER_PACKAGE = "modelyard_user_trainers"

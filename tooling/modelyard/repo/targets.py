@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from modelyard.errors import Diagnostic, ModelyardError, Position
+from modelyard.errors import DeploymentError, Diagnostic, Position
 from modelyard.repo.layout import SETTINGS_FILE
 from modelyard.suggest import did_you_mean
 
@@ -87,7 +87,7 @@ def choose(targets: dict[str, TargetSpec], default: str, name: str | None = None
     if name in targets:
         return targets[name]
     named_by = f" (from {source})" if source else f" (from `target:` in {SETTINGS_FILE})"
-    raise ModelyardError(
+    raise DeploymentError(
         f"unknown target {name!r}{named_by}{did_you_mean(name, targets)}",
         Position(SETTINGS_FILE),
         hint=f"the targets of {SETTINGS_FILE} are: {', '.join(targets)}; add one under `targets:`",

@@ -15,6 +15,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from modelyard import ir
 from modelyard.repo.layout import TRAINERS_DIR, USER_PACKAGE
 
 
@@ -24,6 +25,7 @@ class Field:
     annotation: ast.expr | None
     required: bool
     line: int
+    where: str | None = None  # declared outside the model repo (a modelyard base class): its name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +119,12 @@ def parse_module(root: Path, rel: str) -> ast.Module:
         raise TrainerSourceError(rel, 0, f"cannot read trainer module: {exc}") from None
 
 
+def code_hash(root: Path, files: list[str]) -> str:
+    """The content hash of a trainer's files (the IR's ``trainer_code``): compiled from the repo,
+    checked again by a task against the files it is about to run."""
+    return ir.content_hash({rel: ir.content_hash((root / rel).read_bytes()) for rel in files})
+
+
 def trainer_code_files(root: Path, trainer_file: str) -> list[str]:
     """The trainer's file and every file under trainers/ it imports, transitively (repo-relative)."""
     seen: set[str] = set()
@@ -190,6 +198,17 @@ def _imported_names(tree: ast.Module, module: str) -> dict[str, str]:
 
 
 _ABSTRACT_TRAINER = {"modelyard.AbstractTrainer", "modelyard.repo.trainers.AbstractTrainer"}
+# modelyard's own trainer base classes: read from their source like a local base (never imported),
+# so a subclass inherits their fields and train() parameters
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding the modelyard package
+_LIBRARY_BASES = {
+    name: ("modelyard/repo/lightning/trainer.py", "LightningTrainer")
+    for name in (
+        "modelyard.LightningTrainer",
+        "modelyard.repo.lightning.LightningTrainer",
+        "modelyard.repo.lightning.trainer.LightningTrainer",
+    )
+}
 _DATACLASS = {"dataclasses.dataclass"}
 _FIELD = {"dataclasses.field"}
 
@@ -221,7 +240,8 @@ class _ClassReader:
 
     def module(self, rel: str) -> tuple[ast.Module, dict[str, str], dict[str, ast.ClassDef]]:
         tree = parse_module(self.root, rel)
-        imports = _imported_names(tree, module_of(rel))
+        local = (Path(rel).parts or ("",))[0] == TRAINERS_DIR
+        imports = _imported_names(tree, module_of(rel) if local else rel.removesuffix(".py").replace("/", "."))
         classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
         return tree, imports, classes
 
@@ -261,6 +281,8 @@ class _ClassReader:
         qualified = _qualify(dotted, imports)
         if qualified in _ABSTRACT_TRAINER:
             return _Reading(True, {}, False, None, set())  # train/evaluate are abstract there
+        if qualified in _LIBRARY_BASES:
+            return _library_base(qualified)
         if dotted in classes:
             return self.read(rel, dotted)
         if qualified and qualified.startswith("trainers:"):
@@ -329,6 +351,15 @@ class _ClassReader:
                 required = "default" not in keywords and "default_factory" not in keywords
             fields[item.target.id] = Field(item.target.id, annotation, required, item.lineno)
         return fields
+
+
+@functools.cache
+def _library_base(qualified: str) -> _Reading | None:
+    file, name = _LIBRARY_BASES[qualified]
+    reading = _ClassReader(_PACKAGE_ROOT).read(file, name)
+    if reading is not None and reading.fields is not None:
+        reading.fields = {k: dataclasses.replace(f, where=f"modelyard.{name}") for k, f in reading.fields.items()}
+    return reading
 
 
 def _unquote(annotation: ast.expr) -> ast.expr:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import contextvars
 import dataclasses
 import importlib
 import sys
@@ -19,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from modelyard.errors import Position, TrainerError
 from modelyard.repo.layout import TRAINERS_DIR, USER_PACKAGE
+from modelyard.suggest import install_hint
 
 ModelT = TypeVar("ModelT")
 PACKAGE = USER_PACKAGE
@@ -104,7 +106,7 @@ def load_trainer_class(root: Path, dotted: str, *, where: Position | None = None
         raise TrainerError(
             f"importing trainer module for {dotted!r} failed: {describe_exception(exc)}",
             user_frame(exc, root) or where,
-            hint="install the missing package in this environment",
+            hint=install_hint(exc.name),
         ) from None
     except Exception as exc:
         raise TrainerError(
@@ -122,13 +124,35 @@ def load_trainer_class(root: Path, dotted: str, *, where: Position | None = None
     return cls
 
 
+# modelyard modules whose objects a stored model may hold (they import no modelyard module):
+# pickled by value too, so loading needs only the model's own libraries.
+BY_VALUE_MODULES = ("modelyard.repo.lightning.model",)
+
+
 def register_for_pickling() -> None:
     """Store user classes by value, so a stored model loads without the model repo's code."""
     import cloudpickle
 
-    if PACKAGE in sys.modules:
-        for name in [n for n in sys.modules if n.startswith(PACKAGE + ".")]:
-            cloudpickle.register_pickle_by_value(sys.modules[name])
+    for name in [n for n in sys.modules if n.startswith(PACKAGE + ".") or n in BY_VALUE_MODULES]:
+        cloudpickle.register_pickle_by_value(sys.modules[name])
+
+
+_training_log: contextvars.ContextVar[Any] = contextvars.ContextVar("modelyard_training_log", default=None)
+
+
+def training_log_location() -> Any:
+    """Where the trainer being called keeps its training log (metrics per step and epoch): a file
+    in the running node's folder, a Path or a UPath; None when called outside a modelyard run."""
+    return _training_log.get()
+
+
+@contextlib.contextmanager
+def training_log_at(location: Any):
+    token = _training_log.set(location)
+    try:
+        yield
+    finally:
+        _training_log.reset(token)
 
 
 def call_user(root: Path, what: str, func, *args, **kwargs):

@@ -20,6 +20,7 @@ from typing import Any
 
 from modelyard.errors import StoreError
 from modelyard.fsio import create_exclusive, write_atomic
+from modelyard.suggest import install_hint
 
 ARTIFACT = "model.pkl"
 ENVELOPE = "envelope.json"
@@ -128,7 +129,9 @@ class ModelStore:
             return cloudpickle.loads(data)
         except Exception as exc:
             folder = self._version_dir(name, version)
-            raise StoreError(f"cannot unpickle {folder / ARTIFACT}: {type(exc).__name__}: {exc}") from None
+            # a model built with a library this environment lacks (torch, ...): say what to install
+            hint = install_hint(exc.name) if isinstance(exc, ImportError) else None
+            raise StoreError(f"cannot unpickle {folder / ARTIFACT}: {type(exc).__name__}: {exc}", hint=hint) from None
 
     def names(self) -> list[str]:
         if not self.root.is_dir():

@@ -32,7 +32,8 @@ def create_app(root: Path):
     @app.server.route("/reports/<path:name>")
     def report(name: str):
         folder = settings.reports_dir
-        if not name.endswith(".html") or not folder.is_dir():
+        # pages, and the plotly.js they share (engine.plots)
+        if not name.endswith((".html", ".min.js")) or not folder.is_dir():
             abort(404)
         return send_from_directory(folder, name)
 

@@ -145,6 +145,16 @@ def item_results(run_dir: Path | None, node_id: str) -> list[dict]:
     return [r for r in (node_result(run_dir, node_id, i) for i in indexes) if r is not None]
 
 
+def training_log(run_dir: Path | None, node_id: str) -> dict | None:
+    """What the node's trainer logged while training (a Lightning trainer: metrics per step and epoch)."""
+    if run_dir is None:
+        return None
+    try:
+        return json.loads((runfolder.node_dir(run_dir, node_id) / runfolder.TRAINING_LOG).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def envelope(settings: Settings, stored: dict | None) -> dict | None:
     """The envelope of the model a register node stored."""
     from modelyard.store.models import ModelStore

@@ -178,6 +178,9 @@ def model_panel(view: NodeView):
     result = data.node_result(view.state.run_dir, view.node.id)
     if result is not None:
         parts.append(_section("Result of this node", _json(result, id="node-result")))
+    log = data.training_log(view.state.run_dir, view.node.id)
+    if log and log.get("history"):
+        parts.append(_section("Training curves", *_curves(log["history"])))
     evaluated = _result_of_kind(view, "evaluate")
     if evaluated and evaluated.get("metrics"):
         rows = [{"metric": k, "value": v} for k, v in evaluated["metrics"].items()]
@@ -208,6 +211,26 @@ def model_panel(view: NodeView):
             )
         )
     return html.Div(parts)
+
+
+def _curves(history: dict[str, dict[str, list]]):
+    """One chart per logged metric against the training step (per-epoch values at their epoch's last step)."""
+    import plotly.graph_objects as go
+    from dash import dcc
+
+    graphs = []
+    for name, series in list(history.items())[:MAX_PLOTS]:
+        figure = go.Figure(
+            go.Scatter(
+                x=series["step"],
+                y=series["value"],
+                mode="lines+markers" if len(series["value"]) <= 50 else "lines",
+                text=[f"epoch {e}" for e in series["epoch"]],
+            )
+        )
+        figure.update_layout(title=name, height=260, margin={"l": 50, "r": 10, "t": 40, "b": 40}, xaxis_title="step")
+        graphs.append(dcc.Graph(figure=figure, config={"displaylogo": False}, className="training-curve"))
+    return graphs
 
 
 def _numeric(rows: list[dict], column: str) -> bool:

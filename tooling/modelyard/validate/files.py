@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
@@ -19,6 +20,7 @@ from modelyard.repo.layout import EXTRACTS_DIR, MODELS_DIR, SETTINGS_FILE, TRAIN
 from modelyard.repo.project import Project
 from modelyard.repo.trainer_source import trainer_code_files
 from modelyard.validate.project import collect_project
+from modelyard.warehouse.duckdb_warehouse import SEED_SUFFIXES
 
 KNOWN_FOLDERS = (EXTRACTS_DIR, MODELS_DIR, TUNING_DIR, TRAINERS_DIR)
 
@@ -48,11 +50,27 @@ def reference_graph(project: Project) -> dict[str, set[str]]:
     for spec in project.extracts.values():
         if spec.sql_file:
             edges[spec.file].add(spec.sql_file)
+            edges[spec.sql_file].update(_seeds_named(project, spec.sql_file))
     for key, found in extract_references(project).items():
         edges[key[0]].update(project.extracts[t].file for t, _ in found if isinstance(t, tuple))
     for tuning in project.tunings.values():
         edges[tuning.file].add(tuning.model)
     return edges
+
+
+def _seeds_named(project: Project, sql_file: str) -> list[str]:
+    """The seed files whose table an SQL template names as a word: without parsing the SQL (which
+    needs an engine), a file in scope too many beats a broken seed hidden from a model reading it."""
+    data_dir = project.settings.data_dir
+    try:
+        text = (project.root / sql_file).read_text("utf-8")
+        seeds = [f for f in data_dir.iterdir() if f.suffix.lower() in SEED_SUFFIXES and f.is_file()]
+    except (OSError, UnicodeDecodeError):
+        return []
+    folder = data_dir.relative_to(project.root).as_posix() if data_dir.is_relative_to(project.root) else None
+    if folder is None:
+        return []
+    return [f"{folder}/{seed.name}" for seed in seeds if re.search(rf"(?<![\w.]){re.escape(seed.stem)}\b", text, re.I)]
 
 
 def _reachable(start: set[str], edges: dict[str, set[str]]) -> set[str]:

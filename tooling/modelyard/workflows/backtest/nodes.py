@@ -20,13 +20,13 @@ from typing import Any
 from modelyard.engine import runfolder
 from modelyard.engine.context import RunContext
 from modelyard.engine.inputs import snapshot
+from modelyard.engine.plots import write_figure
 from modelyard.errors import Position
-from modelyard.fsio import write_atomic
 from modelyard.ir import Node, Workflow
 from modelyard.suggest import did_you_mean
 from modelyard.warehouse.duckdb_warehouse import qualified, quote
 from modelyard.workflows.backtest import splits
-from modelyard.workflows.backtest.report import render_html
+from modelyard.workflows.backtest.report import figure
 from modelyard.workflows.backtest.splits import SplitError, Window, WindowSizes
 from modelyard.workflows.train.fitting import fit, score
 
@@ -234,15 +234,15 @@ def summary_node(workflow: Workflow, node: Node, ctx: RunContext, index: int | N
         for w in runfolder.item_results(workflow, spec["windows_node"], ctx)
     ]
     summary = summarize(windows)
-    html = render_html(workflow.id, windows, summary)
+    plot = figure(workflow.id, windows, summary)
     per_window, per_metric = _tables(windows, summary)
     with ctx.warehouse() as wh:
         wh.con.execute("BEGIN")
         wh.write_dataframe(spec["table"], per_window)
         wh.write_dataframe(spec["summary_table"], per_metric)
         wh.con.execute("COMMIT")
-    report = (ctx.reports_dir or ctx.run_dir) / spec["report"]
-    write_atomic(report, html.encode())
+    folder = ctx.reports_dir or ctx.run_dir
+    report = write_figure(plot, folder / spec["report"], folder)
     return {
         "windows": windows,
         "summary": summary,

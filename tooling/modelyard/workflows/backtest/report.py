@@ -11,8 +11,8 @@ def _label(window: dict) -> str:
     )
 
 
-def render_html(title: str, windows: list[dict], summary: dict[str, dict]) -> str:
-    """A self-contained page (plotly.js inlined: reports open offline)."""
+def figure(title: str, windows: list[dict], summary: dict[str, dict]):
+    """The plotly figure (``engine.plots.write_figure`` writes its page)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -52,4 +52,4 @@ def render_html(title: str, windows: list[dict], summary: dict[str, dict]) -> st
         showlegend=False,
         template="plotly_white",
     )
-    return fig.to_html(include_plotlyjs=True, full_html=True)
+    return fig

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelyard.fsio import write_atomic
+from modelyard.engine.plots import write_figure
 
 
 def _series(history: dict, psi: dict, metrics: dict) -> list[tuple[str, list, list, dict]]:
@@ -24,14 +24,11 @@ def _series(history: dict, psi: dict, metrics: dict) -> list[tuple[str, list, li
     return out
 
 
-def render_html(title: str, history: dict, psi: dict, metrics: dict) -> str:
-    """A self-contained page (plotly.js inlined: reports open offline)."""
+def figure(title: str, history: dict, psi: dict, metrics: dict):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    series = _series(history, psi, metrics)
-    if not series:
-        return f"<!doctype html><title>{title}</title><p>{title}: no scoring run yet.</p>"
+    series = _series(history, psi, metrics) or [(f"{title}: no scoring run recorded yet", [], [], {})]
     fig = make_subplots(rows=len(series), cols=1, shared_xaxes=True, subplot_titles=[s[0] for s in series])
     for row, (name, x, y, lines) in enumerate(series, start=1):
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name), row=row, col=1)
@@ -40,10 +37,9 @@ def render_html(title: str, history: dict, psi: dict, metrics: dict) -> str:
             if limit is not None:
                 fig.add_hline(y=limit, line_dash="dot", line_color=colour, row=row, col=1)
     fig.update_layout(title=title, height=220 * len(series) + 120, showlegend=False, template="plotly_white")
-    return fig.to_html(include_plotlyjs=True, full_html=True)
+    return fig
 
 
 def write(folder, name: str, title: str, history: dict, psi: dict, metrics: dict) -> Path:
-    path = folder / name
-    write_atomic(path, render_html(title, history, psi, metrics).encode())
-    return path
+    """The page, loading the reports folder's shared plotly.js (``engine.plots``)."""
+    return write_figure(figure(title, history, psi, metrics), folder / name, folder)

@@ -16,7 +16,7 @@ from modelyard.errors import ConfigError, Diagnostic, ModelyardError, Position
 from modelyard.repo.layout import workflow_id
 from modelyard.repo.project import ExtractSpec, ModelSpec, Project
 from modelyard.repo.sqltemplate import extract_tables, read_sql, render_sql, template_variables
-from modelyard.repo.trainer_source import trainer_code_files
+from modelyard.repo.trainer_source import code_hash, trainer_code_files
 from modelyard.workflows.tune import holdout
 
 
@@ -117,7 +117,6 @@ def model_inputs(project: Project, model: ModelSpec) -> tuple[list[ir.Node], dic
 
 def trainer_spec(project: Project, model: ModelSpec) -> tuple[dict[str, Any], str]:
     files = trainer_code_files(project.root, model.trainer_file)
-    code_hash = ir.content_hash({f: file_hash(project.root, f) for f in files})
     return (
         {
             "trainer": model.model_trainer,
@@ -125,7 +124,7 @@ def trainer_spec(project: Project, model: ModelSpec) -> tuple[dict[str, Any], st
             "trainer_files": files,
             "constructor_args": model.constructor_args,
         },
-        code_hash,
+        code_hash(project.root, files),
     )
 
 
@@ -217,13 +216,13 @@ def train_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
     fits the training rows, evaluate scores the held-out rows, and ``refit`` (unless
     ``evaluation.refit: false``) trains the stored model on all rows after the score is known."""
     extract_nodes, inputs = model_inputs(project, model)
-    trainer, code_hash = trainer_spec(project, model)
+    trainer, trainer_hash = trainer_spec(project, model)
     config_hash = ir.content_hash(project.documents[model.file].data)
     extract_ids = tuple(n.id for n in extract_nodes)
     validation = evaluation_split(project, model, inputs)
     refit = validation is not None and model.evaluation.refit
     split = {"validation": validation} if validation else {}
-    parts = {"config": config_hash, "trainer_code": code_hash}
+    parts = {"config": config_hash, "trainer_code": trainer_hash}
     source = metrics_source("holdout" if validation else "in_sample", validation, refit)
     nodes = [
         *extract_nodes,

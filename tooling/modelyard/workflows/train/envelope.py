@@ -63,12 +63,13 @@ def build_envelope(
     ctx: RunContext,
     rows: dict[str, int],
     extra_lineage: dict | None = None,
+    training: dict | None = None,
     data: tuple[dict, dict | None] = ({}, None),
 ) -> dict:
     """``data``: the profile of each dataset it trained on (per train() parameter, see
     ``warehouse.profile``) and their drift against the previous version's (None for a first one)."""
     profiles, drift = data
-    return {
+    envelope = {
         "canonical_name": spec["canonical_name"],
         "model_name": spec["model_name"],
         "model_description": spec["model_description"],
@@ -91,6 +92,9 @@ def build_envelope(
             **(extra_lineage or {}),
         },
     }
+    if training is not None:  # what the trainer logged while training the stored model: final values, history
+        envelope["training"] = training
+    return envelope
 
 
 def store_model(ctx: RunContext, spec: dict, trained: trainers.TrainedObject, envelope: dict) -> dict:

@@ -4,7 +4,7 @@ key holds. The cache key is computed here only: the UI asks the same function.""
 from __future__ import annotations
 
 from modelyard.engine.context import RunContext
-from modelyard.errors import ModelyardError, Position
+from modelyard.errors import DeploymentError, ModelyardError, Position
 from modelyard.ir import Node, Workflow
 from modelyard.repo.sqltemplate import read_sql, template_position
 from modelyard.warehouse import profile
@@ -21,7 +21,7 @@ def run_extract(workflow: Workflow, node: Node, ctx: RunContext, index: int | No
     where = Position(spec["extract_file"], spec["line"])
     compiled_for, here = spec.get("target"), ctx.target.name if ctx.target else "local"
     if compiled_for and (compiled_for["name"], compiled_for["type"]) != (here, ctx.warehouse_type):
-        raise ModelyardError(
+        raise DeploymentError(
             f"extract {spec['dataset']!r}: {spec['sql_file']} uses `target` and was compiled for target "
             f"{compiled_for['name']!r} ({compiled_for['type']}), but this run is on target {here!r} "
             f"({ctx.warehouse_type})",

@@ -69,7 +69,8 @@ def run_register(workflow: Workflow, node: Node, ctx: RunContext, index: int | N
         report = training_drift(ctx, wh, spec, profiles)
     extra = runfolder.read_result(ctx, spec["lineage_from"])["lineage"] if "lineage_from" in spec else None
     source = runfolder.read_result(ctx, spec["metrics_node"])["metrics_source"]
-    envelope = build_envelope(spec, trained, metrics, source, ctx, rows, extra, (profiles, report))
+    training = runfolder.read_training_log(ctx, spec["model_node"])
+    envelope = build_envelope(spec, trained, metrics, source, ctx, rows, extra, training, (profiles, report))
     return {**store_model(ctx, spec, trained, envelope), "drift": report}
 
 

@@ -168,6 +168,7 @@ def tune_workflow(project: Project, tuning: TuningSpec) -> ir.Workflow:
                 "lineage": lineage,
                 "log_params": sorted(p.name for p in tuning.params if p.log),
                 "metrics_source": metrics_source("tuning_holdout", trial_spec["validation"], refit=True),
+                "note": STRATEGIES[tuning.tuning_type].note(space, tuning.n_trials),
             },
             {"config": parts["config"]},
         ),

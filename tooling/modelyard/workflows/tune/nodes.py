@@ -74,6 +74,7 @@ def run_trial(workflow, node, ctx, index: int | None) -> dict:
     result["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     if result["status"] == "ok":
         objective.check_metric(spec["objective"], result)
+        objective.resolve(spec["objective"], [result])  # an unknown direction stops the study here
     return result
 
 
@@ -90,7 +91,8 @@ def propose(workflow, node, ctx, index: int | None) -> dict:
     spec = node.spec
     trials = _trial_results(workflow, spec["trial_nodes"], ctx)
     observed = _observations(trials, objective.resolve(spec["objective"], trials))
-    items = STRATEGIES[spec["strategy"]].propose(spec["space"], observed, spec["size"], spec["seed"])
+    tried = [t["params"] for t in trials]
+    items = STRATEGIES[spec["strategy"]].propose(spec["space"], observed, spec["size"], spec["seed"], tried)
     return {"items": items, "observed": len(observed)}
 
 
@@ -146,8 +148,9 @@ def select(workflow, node, ctx, index: int | None) -> dict:
             },
         },
     }
-    report = (ctx.reports_dir or ctx.run_dir) / workflow.id / f"{run_id}.html"
-    write_plot(study, workflow.id, report, frozenset(spec["log_params"]))
+    folder = ctx.reports_dir or ctx.run_dir
+    report = folder / workflow.id / f"{run_id}.html"
+    write_plot(study, workflow.id, report, folder, frozenset(spec["log_params"]))
     return {**study, "report": str(report)}
 
 

@@ -1,15 +1,15 @@
 """How a study is shown: a rich table of trials for the terminal, a plotly HTML page for a browser.
 
 The page has one panel per parameter (objective against the parameter's values) and one of the
-objective over the trials with the best-so-far line. plotly.js is embedded, so the file opens
-offline.
+objective over the trials with the best-so-far line. plotly.js is one shared file at the top of the
+reports folder (``engine.plots``), so the page opens offline.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from modelyard.fsio import write_atomic
+from modelyard.engine.plots import write_figure
 
 
 def trials_table(study: dict):
@@ -49,7 +49,7 @@ def _number(value) -> str:
     return str(value) if isinstance(value, int) else f"{value:.6g}"
 
 
-def write_plot(study: dict, title: str, path: Path, log_params: frozenset[str] = frozenset()) -> Path:
+def write_plot(study: dict, title: str, path: Path, folder: Path, log_params: frozenset[str] = frozenset()) -> Path:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -111,5 +111,4 @@ def write_plot(study: dict, title: str, path: Path, log_params: frozenset[str] =
         height=480,
         width=max(700, 380 * (len(params) + 1)),
     )
-    write_atomic(path, figure.to_html(include_plotlyjs=True, full_html=True).encode())
-    return path
+    return write_figure(figure, path, folder)

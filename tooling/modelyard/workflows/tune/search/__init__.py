@@ -23,8 +23,14 @@ class Strategy(Protocol):
     def batches(self, space: list[Param], n_trials: int | None, n_workers: int) -> list[int]:
         """The number of trials in each round; a round's proposals see every earlier round's results."""
 
-    def propose(self, space: list[Param], observations: list[tuple[Point, float]], size: int, seed: int) -> list[Point]:
-        """``size`` points to try next, given (params, target) pairs where a higher target is better."""
+    def propose(
+        self, space: list[Param], observations: list[tuple[Point, float]], size: int, seed: int, tried: list[Point] = ()
+    ) -> list[Point]:
+        """``size`` points to try next, given (params, target) pairs where a higher target is better,
+        and every point tried so far (failed trials too)."""
+
+    def note(self, space: list[Param], n_trials: int | None) -> str | None:
+        """What the user should know about how the study differs from the file (fewer trials)."""
 
 
 STRATEGIES: dict[str, Strategy] = {

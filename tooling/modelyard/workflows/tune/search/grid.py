@@ -51,5 +51,9 @@ def batches(space: list[dict], n_trials: int | None, n_workers: int) -> list[int
     return [len(_grid(space))]
 
 
-def propose(space: list[dict], observations: list, size: int, seed: int) -> list[dict]:
+def note(space: list[dict], n_trials: int | None) -> str | None:
+    return None
+
+
+def propose(space: list[dict], observations: list, size: int, seed: int, tried: list[dict] = ()) -> list[dict]:
     return _grid(space)
