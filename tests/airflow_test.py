@@ -175,7 +175,7 @@ def test_generated_dag_files_are_formatted(model_repo, tmp_path):
     replace_folder(tmp_path / "dags" / "fanout", render("airflow", fan_out_document({"commit": None, "dirty": False})))
     replace_folder(tmp_path / "dags" / "long", render("airflow", long_names_document()))
     files = sorted(str(p) for p in (tmp_path / "dags").rglob("*.py"))
-    assert len(files) == 10  # 6 workflows of the template, 2 fan-out, 2 long-name DAGs
+    assert len(files) == 11  # 7 workflows of the template, 2 fan-out, 2 long-name DAGs
     ruff = str(BIN / "ruff")
     for args in (["format", "--check", "--line-length", "100"], ["check", "--select", "E,F,W,I", "--ignore", "E501"]):
         # --isolated: generated DAGs are judged by ruff's defaults, not by this repo's own settings
@@ -228,8 +228,10 @@ def test_airflow_dags_test_trains_the_example_like_a_local_run(model_repo, tmp_p
     assert local.json()["version"] == 2
     store = model_repo / ".modelyard" / "models" / "sample_regression_model_v1"
     from_airflow, from_local = (json.loads((store / v / "envelope.json").read_text()) for v in ("1", "2"))
-    assert shape(from_airflow) == shape(from_local)
-    for key in ("canonical_name", "metrics", "signature", "tags", "model_name"):
+    # the second version has the first to compare its data with: drift (none) only it can report
+    assert from_airflow["drift"] is None and from_local["drift"]["against_version"] == 1
+    assert shape({**from_airflow, "drift": None}) == shape({**from_local, "drift": None})
+    for key in ("canonical_name", "metrics", "signature", "tags", "model_name", "data_profiles"):
         assert from_airflow[key] == from_local[key]
     ignored = {"created_at"}
     assert {k: v for k, v in from_airflow["lineage"].items() if k not in ignored} == {

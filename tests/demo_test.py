@@ -21,8 +21,11 @@ def test_demo_script_trains_tunes_and_backtests():
     reports = sorted((repo / ".modelyard" / "reports").rglob("*.html"))
     assert {p.relative_to(repo / ".modelyard" / "reports").parts[0].removesuffix(".html") for p in reports} == {
         "backtest__model_linear_regression",
+        "score__model_linear_regression",
         "tune__tune_elastic_net",
     }
     for report in reports:
         assert str(report) in proc.stdout
     assert "mean_squared_error" in proc.stdout
+    # the new rows' x_1 moved since training: scoring warns, and monitor shows it
+    assert proc.stdout.count("inputs column x_1 drifted (PSI 0.133, warn at 0.1)") == 2

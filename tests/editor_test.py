@@ -91,4 +91,4 @@ def test_stale_editor_schemas_are_a_warning_until_refreshed(model_repo):
         "modelyard's schema; run `modelyard schemas` to refresh it"
     ) in result.stdout
     assert cli("schemas", cwd=model_repo).returncode == 0
-    assert cli("validate", cwd=model_repo).stdout == "0 errors, 0 warnings in 11 files\n"
+    assert cli("validate", cwd=model_repo).stdout == "0 errors, 0 warnings in 15 files\n"

@@ -46,6 +46,7 @@ def test_compiled_ir_validates_against_its_schema(model_repo, tmp_path):
         "model_elastic_net",
         "model_linear_regression",
         "model_mlp",  # the Lightning example: compiled without torch (trainers are read as source)
+        "score__model_linear_regression",
         "tune__tune_elastic_net",
         "tune__tune_mlp",
     ]
@@ -223,7 +224,7 @@ def test_compile_json_lists_the_files_and_workflows_it_wrote(model_repo, backend
     result = cli("compile", "--backend", backend, "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
     out = result.json()  # stdout is the JSON alone; the log line goes to stderr
-    assert "compiled 6 workflow(s)" in result.stderr
+    assert "compiled 7 workflow(s)" in result.stderr
     folder = model_repo / ".modelyard" / "compiled" / backend
     assert out["backend"] == backend and out["out"] == str(folder.resolve())
     assert out["files"] == sorted(folder_bytes(folder))
@@ -232,6 +233,7 @@ def test_compile_json_lists_the_files_and_workflows_it_wrote(model_repo, backend
         "model_elastic_net",
         "model_linear_regression",
         "model_mlp",  # the Lightning example: compiled without torch (trainers are read as source)
+        "score__model_linear_regression",
         "tune__tune_elastic_net",
         "tune__tune_mlp",
     ]

@@ -111,9 +111,8 @@ def test_duckdb_is_imported_only_with_sql_to_bind(model_repo: Path):
         [sys.executable, "-c", "import json; " + probe, str(model_repo)], env=env, capture_output=True, text=True
     )
     assert json.loads(with_sql.stdout) is True, with_sql
-    (model_repo / "extracts" / "training_data.sql").write_text(
-        "SELECT 1 AS x LIMIT {{ limit }}\n{% if %}"
-    )  # a template error
+    for sql in (model_repo / "extracts").glob("*.sql"):  # the template's scoring extracts bind SQL too
+        sql.write_text("SELECT 1 AS x LIMIT {{ limit }}\n{% if %}")  # a template error
     without = subprocess.run(
         [sys.executable, "-c", "import json; " + probe, str(model_repo)], env=env, capture_output=True, text=True
     )

@@ -134,3 +134,29 @@ def test_an_extract_a_real_run_built_shows_as_cached_in_another_workflow(model_r
     workflow = train_workflow(project, project.models["models/model_elastic_net.yaml"])
     states, _ = data.node_states(project.settings, workflow, alive=False)
     assert states["extract__extract_inputs__training_data"].status == "never run"
+
+
+def test_monitoring_panel_shows_drift_per_column_and_metrics_over_time(model_repo):
+    from conftest import cli
+
+    assert cli("run", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
+    assert cli("run", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
+    for _ in range(2):
+        assert cli("score", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
+    view = data.load_repo(model_repo)
+    workflow = view.workflow("score__model_linear_regression")
+    settings = view.settings
+    states, _ = data.node_states(settings, workflow, alive=False)
+    panel = panels.render(panels.NodeView(settings, workflow, workflow.node("monitor"), states["monitor"]))
+    drift = {row["column_name"]: row for row in _by_id(panel, "monitoring-drift").data}
+    assert set(drift) == {"x_0", "x_1", "x_2", "y"} and drift["x_1"]["level"] == "warn"
+    assert {row["metric"] for row in _by_id(panel, "monitoring-metrics").data} == {"r2", "mean_squared_error"}
+    graphs = [c.figure for c in _components(panel) if type(c).__name__ == "Graph"]
+    assert [g.layout.title.text for g in graphs] == ["PSI per column over scoring runs", "metrics over scoring runs"]
+    assert [len(trace.x) for trace in graphs[1].data] == [2, 2]  # two scoring runs, one point each
+    assert any(getattr(c, "href", None) == "/reports/score__model_linear_regression.html" for c in _components(panel))
+
+    train = view.workflow("model_linear_regression")
+    states, _ = data.node_states(settings, train, alive=False)
+    register = panels.render(panels.NodeView(settings, train, train.node("register"), states["register"]))
+    assert {row["column"] for row in _by_id(register, "training-drift").data} == {"x_0", "x_1", "x_2", "y"}

@@ -12,7 +12,7 @@ from conftest import cli
 def test_template_repo_is_clean(model_repo):
     result = cli("validate", cwd=model_repo)
     assert result.returncode == 0, result
-    assert result.stdout == "0 errors, 0 warnings in 11 files\n"
+    assert result.stdout == "0 errors, 0 warnings in 15 files\n"
 
 
 def _break_two_files(repo):
@@ -39,7 +39,7 @@ def test_text_output_is_sorted_compiler_style_with_summary(model_repo):
         "models/model_linear_regression.yaml:14:3: error[unknown-arg]: constructor_args.target_labell: "
         "SKLearnLinearRegressionTrainer has no field 'target_labell'; did you mean 'target_label'?",
     ]
-    assert lines[-1] == "2 errors, 1 warning in 11 files"
+    assert lines[-1] == "2 errors, 1 warning in 15 files"
     assert result.stderr == ""
 
 
@@ -48,7 +48,7 @@ def test_warnings_alone_exit_zero(model_repo):
     extract.write_text(extract.read_text() + "    unused: 1\n")
     result = cli("validate", cwd=model_repo)
     assert result.returncode == 0, result
-    assert result.stdout.endswith("0 errors, 1 warning in 11 files\n")
+    assert result.stdout.endswith("0 errors, 1 warning in 15 files\n")
 
 
 def test_json_format(model_repo):
@@ -56,7 +56,7 @@ def test_json_format(model_repo):
     result = cli("validate", "--format", "json", cwd=model_repo)
     assert result.returncode == 1
     report = result.json()
-    assert report["summary"] == {"errors": 2, "warnings": 1, "files": 11}
+    assert report["summary"] == {"errors": 2, "warnings": 1, "files": 15}
     assert report["diagnostics"][1] == {
         "path": "models/model_linear_regression.yaml",
         "line": 9,

@@ -22,6 +22,8 @@ COMMANDS = {
     "run": "modelyard.commands.run",
     "tune": "modelyard.commands.tune",
     "backtest": "modelyard.commands.backtest",
+    "score": "modelyard.commands.score",
+    "monitor": "modelyard.commands.monitor",
     "models": "modelyard.commands.models",
     "export": "modelyard.commands.export",
     "ui": "modelyard.commands.ui",

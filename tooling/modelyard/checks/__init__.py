@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from modelyard.checks import extracts, names, references, sql, trainers, tuning
+from modelyard.checks import extracts, monitoring, names, references, sql, trainers, tuning
 from modelyard.errors import Diagnostic
 from modelyard.repo.project import Project
 
@@ -25,6 +25,7 @@ CHECKS: list[Callable[[Project], Iterable[Diagnostic]]] = [
     tuning.check_tuning_files,
     tuning.check_split_configs,
     names.check_unique_names,
+    monitoring.check_scoring,
 ]
 
 

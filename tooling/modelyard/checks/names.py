@@ -29,13 +29,15 @@ def _clashes(
 
 
 def check_unique_names(project: Project) -> Iterable[Diagnostic]:
-    from modelyard.repo.layout import backtest_id, workflow_id
+    from modelyard.repo.layout import backtest_id, score_id, workflow_id
 
     workflows: dict[str, list[tuple[Position, str]]] = {}
     for model in project.models.values():
         workflows.setdefault(workflow_id(model.file), []).append((Position(model.file), model.file))
         if model.split_config is not None:
             workflows.setdefault(backtest_id(model.file), []).append((Position(model.file), model.file))
+        if model.scoring is not None:
+            workflows.setdefault(score_id(model.file), []).append((Position(model.file), model.file))
     for tuning in project.tunings.values():
         workflows.setdefault(workflow_id(tuning.file), []).append((Position(tuning.file), tuning.file))
     yield from _clashes(workflows, "workflow", "rename one of the files")

@@ -84,6 +84,7 @@ def _print_one(outcome: dict, fmt: str) -> None:
         console.print(f"trained [bold]{name}[/] version {version}")
     for metric, value in outcome["metrics"].items():
         console.print(f"  {metric}: {value:.6g}" if value is not None else f"  {metric}: n/a")
+    print_drift(console, outcome.get("drift"))
     if outcome.get("reused_extracts"):
         console.print(f"reused cached extracts: {', '.join(outcome['reused_extracts'])}")
     console.print(f"model stored in {outcome['model_path']}")
@@ -116,3 +117,20 @@ def _print_summary(outcomes: list[dict], fmt: str) -> None:
     for o in outcomes:
         if o["status"] == "failed":
             err().print(f"{o['model_file']}:\n{o['error']}", markup=False, highlight=False)
+
+
+def print_drift(console, report: dict | None) -> None:
+    """The training data against the previous version's: what drifted, or that nothing did."""
+    from modelyard.workflows.train.drift import flagged
+
+    if report is None:
+        return
+    against = f"against version {report['against_version']}'s training data"
+    lines = [(param, line) for param, dataset in report["datasets"].items() for line in flagged(dataset)]
+    if not lines:
+        console.print(f"data drift {against}: none")
+        return
+    colour = "red" if report["status"] == "fail" else "yellow"
+    console.print(f"[{colour}]data drift {against}:[/]")
+    for param, line in lines:
+        console.print(f"  {param}.{line}")

@@ -1,5 +1,5 @@
 """Compile checked records into the IR: one workflow per model file (train), per tuning file
-(tune) and per model with a ``split_config`` (backtest).
+(tune), per model with a ``split_config`` (backtest) and per model with ``scoring:`` (score).
 
 ``BUILDERS`` sits above the workflow packages that define them; a new workflow kind adds its
 ``build`` here. Compiling never touches the warehouse or imports trainer code.
@@ -13,12 +13,13 @@ from typing import Any
 from modelyard import ir
 from modelyard.repo.project import Project
 from modelyard.workflows.backtest import build as backtest
+from modelyard.workflows.score import build as score
 from modelyard.workflows.train import build as train
 from modelyard.workflows.tune import build as tune
 
 WorkflowBuilder = Callable[[Project], list[ir.Workflow]]
 
-BUILDERS: list[WorkflowBuilder] = [train.build, tune.build, backtest.build]
+BUILDERS: list[WorkflowBuilder] = [train.build, tune.build, backtest.build, score.build]
 
 
 def compile_project(project: Project, source: dict[str, Any] | None = None) -> ir.Document:

@@ -15,6 +15,7 @@ from modelyard.ir import Node, Workflow
 from modelyard.repo.trainers import training_log_at
 from modelyard.version import __version__
 from modelyard.workflows.backtest import nodes as backtest_nodes
+from modelyard.workflows.score import nodes as score_nodes
 from modelyard.workflows.train import nodes as train_nodes
 from modelyard.workflows.tune import nodes as tune_nodes
 
@@ -24,6 +25,7 @@ EXECUTORS: dict[str, NodeRunner] = {
     **train_nodes.EXECUTORS,
     **tune_nodes.EXECUTORS,
     **backtest_nodes.EXECUTORS,
+    **score_nodes.EXECUTORS,
 }
 
 

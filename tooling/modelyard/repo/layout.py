@@ -24,6 +24,7 @@ PUBLISHED_PROJECT = "project"
 USER_PACKAGE = "modelyard_user_trainers"
 TUNE_PREFIX = "tune__"
 BACKTEST_PREFIX = "backtest__"
+SCORE_PREFIX = "score__"
 
 
 def find_repo_root(start: Path | None = None) -> Path:
@@ -73,3 +74,7 @@ def workflow_id(path: str) -> str:
 
 def backtest_id(model_file: str) -> str:
     return f"{BACKTEST_PREFIX}{workflow_id(model_file)}"
+
+
+def score_id(model_file: str) -> str:
+    return f"{SCORE_PREFIX}{workflow_id(model_file)}"

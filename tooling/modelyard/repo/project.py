@@ -138,6 +138,45 @@ class Evaluation:
 
 
 @dataclasses.dataclass(frozen=True)
+class DatasetRef:
+    """A dataset named outside ``dependencies`` (scoring rows, labels)."""
+
+    file: str  # repo-relative extract file
+    file_param_name: str
+    train_param_name: str | None  # None: the model's only dataset
+    position: Position
+
+
+@dataclasses.dataclass(frozen=True)
+class Scoring:
+    data: DatasetRef
+    output: str  # a warehouse table, ``schema.table``
+    key: str | None  # the row key column; None: the row's position
+    schedule: str | None
+    position: Position
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricThreshold:
+    name: str
+    direction: str  # higher_is_better | lower_is_better
+    warn: float | None
+    fail: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Monitoring:
+    drift: dict[str, float]  # psi_warn, psi_fail (only those the file sets)
+    labels: DatasetRef | None
+    key: str | None
+    metrics: tuple[MetricThreshold, ...]
+    position: Position
+
+
+NO_MONITORING = Monitoring({}, None, None, (), Position(""))
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelSpec:
     file: str
     model_name: str
@@ -150,6 +189,8 @@ class ModelSpec:
     schedule: str | None
     retries: int
     evaluation: Evaluation
+    scoring: Scoring | None = None
+    monitoring: Monitoring = NO_MONITORING
 
     @property
     def canonical_name(self) -> str:
@@ -329,6 +370,55 @@ def _model(doc: YamlDocument, settings: Settings) -> ModelSpec:
         schedule=data.get("schedule", settings.schedule),
         retries=data.get("retries", settings.retries),
         evaluation=evaluation,
+        scoring=_scoring(doc),
+        monitoring=_monitoring(doc),
+    )
+
+
+def _dataset_ref(doc: YamlDocument, path: tuple) -> DatasetRef:
+    body = _at(doc.data, path)
+    return DatasetRef(
+        file=f"{EXTRACTS_DIR}/{body['file']}",
+        file_param_name=body["file_param_name"],
+        train_param_name=body.get("train_param_name"),
+        position=doc.where(path, key=True),
+    )
+
+
+def _at(data: Any, path: tuple) -> Any:
+    for key in path:
+        data = data[key]
+    return data
+
+
+def _scoring(doc: YamlDocument) -> Scoring | None:
+    body = doc.data.get("scoring")
+    if body is None:
+        return None
+    output = body["output"] if "." in body["output"] else f"predictions.{body['output']}"
+    return Scoring(
+        data=_dataset_ref(doc, ("scoring", "data")),
+        output=output,
+        key=body.get("key") or (doc.data.get("monitoring") or {}).get("key"),
+        schedule=body.get("schedule"),
+        position=doc.where(("scoring",), key=True),
+    )
+
+
+def _monitoring(doc: YamlDocument) -> Monitoring:
+    body = doc.data.get("monitoring")
+    if body is None:
+        return NO_MONITORING
+    metrics = tuple(
+        MetricThreshold(name, spec["direction"], spec.get("warn"), spec.get("fail"))
+        for name, spec in (body.get("metrics") or {}).items()
+    )
+    return Monitoring(
+        drift=dict(body.get("drift") or {}),
+        labels=_dataset_ref(doc, ("monitoring", "labels")) if "labels" in body else None,
+        key=body.get("key"),
+        metrics=metrics,
+        position=doc.where(("monitoring",), key=True),
     )
 
 

@@ -195,6 +195,19 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: value} if prefix else {"value": value}
 
 
+def monitoring(settings: Settings, tables: dict[str, str]) -> tuple[dict, dict | None]:
+    """A scoring workflow's monitoring tables (``drift``, ``metrics``: rows as records, oldest
+    first) and its latest run's state (None before the first)."""
+    from modelyard.workflows.score.monitor import history, latest
+
+    if not settings.warehouse_path.exists():
+        return {name: [] for name in tables}, None
+    with _warehouse(settings) as wh:
+        found = history(wh, tables)
+        last = latest(wh, tables)
+    return {name: _records(frame) if frame is not None else [] for name, frame in found.items()}, last
+
+
 def dataset_profile(settings: Settings, table: str) -> list[dict]:
     """Per column: type and summary statistics (DuckDB's SUMMARIZE)."""
     with _dataset(settings, table) as wh:

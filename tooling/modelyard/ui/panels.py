@@ -187,6 +187,21 @@ def model_panel(view: NodeView):
         scored_on = html.Div(f"scored on: {describe_metrics_source(evaluated)}", id="evaluate-source")
         parts.append(_section("Metrics", scored_on, _table(rows, "metrics-table")))
     stored = data.envelope(view.settings, _result_of_kind(view, "register"))
+    if stored and stored.get("drift"):
+        drift = stored["drift"]
+        rows = [
+            {"dataset": name, **{k: c[k] for k in ("column", "family", "value", "level")}}
+            for name, report in drift["datasets"].items()
+            for c in report["columns"]
+        ]
+        changes = [{"dataset": n, **c} for n, r in drift["datasets"].items() for c in r["schema_changes"]]
+        parts.append(
+            _section(
+                f"Training data drift against version {drift['against_version']} (PSI): {drift['status']}",
+                _table(rows, "training-drift"),
+                *([_table(changes, "training-schema-changes")] if changes else []),
+            )
+        )
     if stored:
         parts.append(
             _section(
@@ -307,6 +322,54 @@ def gather_panel(view: NodeView):
     return html.Div([*parts, *_reports(view), *_result_dataset(view, result)])
 
 
+def _over_time(rows: list[dict], key: str, title: str):
+    """One line per figure (``key``'s values) over the scoring runs."""
+    import plotly.graph_objects as go
+    from dash import dcc
+
+    figure = go.Figure()
+    for name in dict.fromkeys(r[key] for r in rows):
+        mine = [r for r in rows if r[key] == name]
+        figure.add_trace(go.Scatter(x=[r["scored_at"] for r in mine], y=[r["value"] for r in mine], name=str(name)))
+    figure.update_layout(title=title, height=300, margin={"l": 50, "r": 10, "t": 40, "b": 40})
+    return dcc.Graph(figure=figure, config={"displaylogo": False}, className="item-plot")
+
+
+def monitoring_panel(view: NodeView):
+    """score and monitor: the model's monitoring: the latest scoring run's drift per column and
+    metrics, and every monitored figure over the runs (from the warehouse's monitoring tables)."""
+    from dash import html
+
+    monitor = next(n for n in view.workflow.nodes if n.kind == "monitor")
+    parts = []
+    result = data.node_result(view.state.run_dir, view.node.id)
+    if result is not None:
+        parts.append(_section("Result of this node", _json(result, id="node-result")))
+    try:
+        rows, last = data.monitoring(view.settings, monitor.spec["tables"])
+    except WarehouseError as exc:
+        return html.Div([*parts, _message(str(exc))])
+    if last is None:
+        return html.Div([*parts, _message("no scoring run recorded yet", "info"), *_reports(view)])
+    level = {"ok": "info", "warn": "warn", "fail": "error"}[last["status"]]
+    summary = (
+        f"latest scoring run {last['run_id']} (version {last['version']}, {last['runs']} run(s)): {last['status']}"
+    )
+    parts.append(_message(summary, level))
+    parts += [_message(line, "error" if "fail" in line else "warn") for line in last["crossed"]]
+    latest_drift = [{k: r[k] for k in ("dataset", "column_name", "value", "level")} for r in last["drift"]]
+    parts.append(_section("Drift per column (latest run, PSI)", _table(latest_drift, "monitoring-drift")))
+    if last["metrics"]:
+        metrics = [{k: r[k] for k in ("metric", "value", "level", "labelled_rows")} for r in last["metrics"]]
+        parts.append(_section("Metrics (latest run)", _table(metrics, "monitoring-metrics")))
+    psi = [dict(r, column=f"{r['dataset']}.{r['column_name']}") for r in rows["drift"] if r["statistic"] == "psi"]
+    graphs = [_over_time(psi, "column", "PSI per column over scoring runs")] if psi else []
+    if rows["metrics"]:
+        graphs.append(_over_time(rows["metrics"], "metric", "metrics over scoring runs"))
+    parts.append(_section("Over time", *graphs))
+    return html.Div([*parts, *_reports(view)])
+
+
 def generic_panel(view: NodeView):
     from dash import html
 
@@ -323,6 +386,8 @@ PANELS: dict[str, Callable[[NodeView], Any]] = {
     "windows": fan_out_panel,
     "select": gather_panel,
     "summary": gather_panel,
+    "score": monitoring_panel,
+    "monitor": monitoring_panel,
 }
 
 

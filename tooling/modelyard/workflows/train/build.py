@@ -135,6 +135,7 @@ def register_spec(project: Project, model: ModelSpec, extract_nodes: list[ir.Nod
         "model_description": model.model_description,
         "tags": model.tags,
         "model_file": model.file,
+        "drift_thresholds": model.monitoring.drift,
         "lineage": {
             "model_file_sha256": file_hash(project.root, model.file),
             "extracts": [

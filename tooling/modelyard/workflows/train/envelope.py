@@ -1,5 +1,6 @@
 """A stored version's envelope: the model's signature and a few sample input rows (from the
-trainer's sample data), its metrics and its lineage (files, SQL, commit, rows, arguments)."""
+trainer's sample data), its metrics, the profiles of the data it trained on and their drift
+against the previous version's, and its lineage (files, SQL, commit, rows, arguments)."""
 
 from __future__ import annotations
 
@@ -63,7 +64,11 @@ def build_envelope(
     rows: dict[str, int],
     extra_lineage: dict | None = None,
     training: dict | None = None,
+    data: tuple[dict, dict | None] = ({}, None),
 ) -> dict:
+    """``data``: the profile of each dataset it trained on (per train() parameter, see
+    ``warehouse.profile``) and their drift against the previous version's (None for a first one)."""
+    profiles, drift = data
     envelope = {
         "canonical_name": spec["canonical_name"],
         "model_name": spec["model_name"],
@@ -74,6 +79,8 @@ def build_envelope(
         "metrics": metrics,
         # what the metrics were scored on: holdout (fraction, seed, rows), in_sample, tuning_holdout
         "metrics_source": metrics_source,
+        "data_profiles": profiles,
+        "drift": drift,
         "lineage": {
             **spec["lineage"],
             "git_commit": ctx.source.get("commit"),

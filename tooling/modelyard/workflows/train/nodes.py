@@ -13,9 +13,12 @@ import time
 from modelyard.engine import runfolder
 from modelyard.engine.context import RunContext
 from modelyard.engine.inputs import read_inputs
+from modelyard.errors import StoreError
 from modelyard.fsio import write_atomic
 from modelyard.ir import Node, Workflow
-from modelyard.workflows.train import uptodate
+from modelyard.store.models import ModelStore
+from modelyard.warehouse import profile
+from modelyard.workflows.train import drift, uptodate
 from modelyard.workflows.train.envelope import build_envelope, store_model
 from modelyard.workflows.train.extract import run_extract
 from modelyard.workflows.train.fitting import fit, load_pickle, save_pickle, score
@@ -55,15 +58,46 @@ def run_register(workflow: Workflow, node: Node, ctx: RunContext, index: int | N
     spec = node.spec
     trained = load_pickle(ctx.node_dir(spec["model_node"]) / runfolder.TRAINED)
     metrics = json.loads((ctx.node_dir(spec["metrics_node"]) / runfolder.METRICS).read_text())
+    inputs = spec["row_count_inputs"]
     with ctx.warehouse(read_only=True) as wh:
-        rows = {param: wh.row_count(item["table"]) for param, item in spec["row_count_inputs"].items()}
+        rows = {param: wh.row_count(item["table"]) for param, item in inputs.items()}
         extra = uptodate.lineage(wh, workflow, ctx)  # what a later run needs to skip retraining
+        con = profile.duckdb_connection(wh)
+        profiles = {
+            param: profile.extract_profile(con, item["table"]) if con else None for param, item in inputs.items()
+        }
+        report = training_drift(ctx, con, spec, profiles) if con else None
     if "lineage_from" in spec:
         extra.update(runfolder.read_result(ctx, spec["lineage_from"])["lineage"])
     source = runfolder.read_result(ctx, spec["metrics_node"])["metrics_source"]
     training = runfolder.read_training_log(ctx, spec["model_node"])
-    envelope = build_envelope(spec, trained, metrics, source, ctx, rows, extra, training)
-    return store_model(ctx, spec, trained, envelope)
+    envelope = build_envelope(spec, trained, metrics, source, ctx, rows, extra, training, (profiles, report))
+    return {**store_model(ctx, spec, trained, envelope), "drift": report}
+
+
+def training_drift(ctx: RunContext, con, spec: dict, profiles: dict[str, dict | None]) -> dict | None:
+    """This run's datasets against the ones the latest stored version trained on: None for a
+    model's first version (or when that version was stored without profiles)."""
+    try:
+        previous = ModelStore(ctx.store_path).envelope(spec["canonical_name"])
+    except StoreError:  # no version yet
+        return None
+    before = previous.get("data_profiles") or {}
+    datasets = {}
+    for param, current in profiles.items():
+        reference = before.get(param)
+        if reference is None or current is None:
+            continue
+        table = spec["row_count_inputs"][param]["table"]
+        counts = profile.counts_in_reference(con, table, reference)
+        datasets[param] = drift.compare(reference, current, counts, spec.get("drift_thresholds"))
+    if not datasets:
+        return None
+    return {
+        "against_version": previous["version"],
+        "datasets": datasets,
+        "status": drift.worst(d["status"] for d in datasets.values()),
+    }
 
 
 EXECUTORS = {
