@@ -1,10 +1,12 @@
-"""The template repo's workflows on a real two-worker Airflow that shares nothing but the
-warehouse and an object store: ``modelyard publish`` writes the set, each edge worker gets its own
-copy in its own DAGs folder (own cwd, HOME, TMPDIR; no checkout of the repo), the model store and
-the run folders are on SeaweedFS S3 with authentication on, and the S3 keys reach the tasks
-only through an Airflow connection. Train, tune and backtest give a local run's metrics, trials
-and windows; a deployment mistake fails at once with what to set; a worker killed mid-task leaves
-no partial version and a rerun succeeds.
+"""The template repo's workflows on a real two-worker Airflow that shares nothing but a
+PostgreSQL warehouse and an object store: ``modelyard publish`` writes the set, each edge worker
+gets its own copy in its own DAGs folder (own cwd, HOME, TMPDIR; no checkout of the repo, no
+warehouse file), the model store and the run folders are on SeaweedFS S3 with authentication on,
+and the PostgreSQL password and S3 keys reach the tasks only through Airflow connections. Train,
+tune and backtest give a local (DuckDB) run's metrics, trials and windows; a deployment mistake
+(S3 keys refused, warehouse unreachable) fails at once with what to set; an extract table dropped
+behind modelyard's back is rebuilt; a worker killed mid-task leaves no partial version and a rerun
+succeeds.
 
 One cluster for the module (start-up is the expensive part); runs are triggered one after another.
 """
@@ -21,21 +23,26 @@ import psycopg2
 import pytest
 from airflow_cluster import AirflowCluster, WorkerSpec
 from conftest import cli, commit_repo, edit_file
+from servers import free_ports
 
 TARGET = "cluster"
 S3_CONN = "modelyard_s3"
+PG_CONN = "modelyard_pg"
+WAREHOUSE_DB = "warehouse_e2e"
+TRAINING_EXTRACT = "extracts.extract_inputs__training_data"
 PREFIX = "e2e"
 TRAIN, TUNE, BACKTEST = "model_linear_regression", "tune__tune_elastic_net", "backtest__model_linear_regression"
 SLOW = "model_slow"
 
 
-def settings_for_cluster(repo: Path, s3, warehouse_file: Path) -> None:
-    """A ``cluster`` target: store and runs on S3 (keys from the Airflow connection ``S3_CONN``)."""
+def settings_for_cluster(repo: Path, s3, pg) -> None:
+    """A ``cluster`` target: the warehouse on PostgreSQL (password from the Airflow connection
+    ``PG_CONN``, which also overrides host and port), store and runs on S3 (keys from ``S3_CONN``)."""
     text = (repo / "modelyard.yaml").read_text()
     text += f"""
 targets:
   {TARGET}:
-    warehouse: {{type: duckdb, path: {warehouse_file}}}
+    warehouse: {{type: postgres, host: {pg.host}, port: {pg.port}, dbname: {WAREHOUSE_DB}, user: {pg.user}, conn_id: {PG_CONN}}}
     store: s3://{s3.bucket}/{PREFIX}/models
     runs: s3://{s3.bucket}/{PREFIX}/runs
     s3: {{region: {s3.region}, conn_id: {S3_CONN}}}
@@ -77,22 +84,26 @@ def small_repo(repo: Path) -> None:
 
 
 def s3_connection(s3, secret: str) -> dict:
-    return {
-        "connection_id": S3_CONN,
-        "conn_type": "aws",
-        "login": s3.access_key,
-        "password": secret,
-        "extra": json.dumps({"endpoint_url": s3.endpoint_url}),
-    }
+    extra = json.dumps({"endpoint_url": s3.endpoint_url})
+    return {"connection_id": S3_CONN, "conn_type": "aws", "login": s3.access_key, "password": secret, "extra": extra}
+
+
+def pg_connection(pg, port: int) -> dict:
+    where = {"host": pg.host, "port": port, "schema": WAREHOUSE_DB}
+    return {"connection_id": PG_CONN, "conn_type": "postgres", **where, "login": pg.user, "password": pg.password}
+
+
+def set_connection(cluster: AirflowCluster, body: dict) -> None:
+    """The connection lives in Airflow's database: workers read it over the API when a task runs."""
+    try:
+        cluster._request("DELETE", f"/api/v2/connections/{body['connection_id']}")
+    except Exception:  # noqa: BLE001 -- absent the first time
+        pass
+    cluster._request("POST", "/api/v2/connections", body)
 
 
 def set_s3_connection(cluster: AirflowCluster, s3, secret: str) -> None:
-    """The connection lives in Airflow's database: workers read it over the API when a task runs."""
-    try:
-        cluster._request("DELETE", f"/api/v2/connections/{S3_CONN}")
-    except Exception:  # noqa: BLE001 -- absent the first time
-        pass
-    cluster._request("POST", "/api/v2/connections", s3_connection(s3, secret))
+    set_connection(cluster, s3_connection(s3, secret))
 
 
 def fresh_database(pg, name: str) -> str:
@@ -110,7 +121,8 @@ def deployment(template_repo, postgres_server, s3_server, tmp_path_factory):
     repo = root / "repo"
     shutil.copytree(template_repo, repo)
     small_repo(repo)
-    settings_for_cluster(repo, s3_server, root / "shared-warehouse.duckdb")
+    fresh_database(postgres_server, WAREHOUSE_DB)
+    settings_for_cluster(repo, s3_server, postgres_server)
     commit_repo(repo)
     published = cli("publish", "--target", str(root / "published"), cwd=repo)
     assert published.returncode == 0, published
@@ -133,8 +145,16 @@ def deployment(template_repo, postgres_server, s3_server, tmp_path_factory):
     )
     with cluster:
         set_s3_connection(cluster, s3_server, s3_server.secret_key)
+        set_connection(cluster, pg_connection(postgres_server, postgres_server.port))
         cluster.timings["fixture_start"] = time.monotonic() - started
-        yield {"repo": repo, "cluster": cluster, "s3": s3_server, "flag": root / "slow.flag"}
+        yield {
+            "repo": repo,
+            "cluster": cluster,
+            "s3": s3_server,
+            "pg": postgres_server,
+            "flag": root / "slow.flag",
+            "machines": [root / "central", *(root / f"machine-{n}" for n in ("alpha", "beta"))],
+        }
     print(f"\ncluster timings: {cluster.timings}")
 
 
@@ -166,6 +186,18 @@ def approx(value):
     return pytest.approx(value, rel=1e-9, abs=1e-12) if isinstance(value, float) else value
 
 
+def warehouse_query(pg, sql: str) -> list[tuple]:
+    """``sql`` on the cluster's warehouse database, as another client would run it."""
+    conn = psycopg2.connect(host=pg.host, port=pg.port, user=pg.user, password=pg.password, dbname=WAREHOUSE_DB)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
 def test_train_tune_and_backtest_on_two_workers_equal_a_local_run(deployment):
     cluster, s3, repo = deployment["cluster"], deployment["s3"], deployment["repo"]
     runs = {}
@@ -177,6 +209,10 @@ def test_train_tune_and_backtest_on_two_workers_equal_a_local_run(deployment):
         print(result.report())
         result.assert_success()
     assert {t.worker for r in results.values() for t in r.tasks} == {"alpha", "beta"}
+    # the workers shared the warehouse through PostgreSQL only: no database file on any machine
+    [built] = warehouse_query(deployment["pg"], f"SELECT count(*) FROM {TRAINING_EXTRACT}")
+    assert built[0] > 0
+    assert [f for m in deployment["machines"] for f in m.rglob("*.duckdb*")] == []
 
     trained = node_result(s3, TRAIN, runs[TRAIN], "register")
     assert trained["model_path"].startswith(f"s3://{s3.bucket}/{PREFIX}/models/")  # a URI, not a worker's path
@@ -214,6 +250,41 @@ def test_wrong_s3_credentials_fail_the_first_task_at_once_naming_the_connection(
     assert "object store refused the credentials" in failed.log, failed.log
     assert "fix the s3.conn_id connection" in failed.log
     assert "AirflowFailException" in failed.log
+
+
+def test_an_unreachable_warehouse_fails_the_first_task_at_once_naming_the_connection(deployment):
+    cluster, pg = deployment["cluster"], deployment["pg"]
+    [closed] = free_ports(1)  # nothing listens there
+    set_connection(cluster, pg_connection(pg, closed))
+    try:
+        result = cluster.run_dag(TRAIN, timeout=120)
+    finally:
+        set_connection(cluster, pg_connection(pg, pg.port))
+    assert result.state == "failed"
+    [failed] = result.failed()[:1]
+    assert failed.task_id == "extract__extract_inputs__training_data"
+    assert failed.state == "failed" and failed.try_number == 1  # not up_for_retry: retries: 1 was skipped
+    assert f"cannot connect to PostgreSQL {pg.user}@{pg.host}:{closed}/{WAREHOUSE_DB}" in failed.log, failed.log
+    assert f"correct host, port and dbname under targets.{TARGET}.warehouse" in failed.log
+    assert f"(in Airflow: connection {PG_CONN!r})" in failed.log
+    assert "AirflowFailException" in failed.log
+
+
+def test_an_extract_table_dropped_behind_modelyards_back_is_rebuilt_by_the_next_run(deployment):
+    cluster, s3, pg, repo = deployment["cluster"], deployment["s3"], deployment["pg"], deployment["repo"]
+    if warehouse_query(pg, f"SELECT to_regclass('{TRAINING_EXTRACT}')") == [(None,)]:
+        cluster.run_dag(TRAIN, timeout=180).assert_success()  # this test alone: build the cached extract first
+    assert warehouse_query(pg, f"SELECT 1 FROM _modelyard.extracts WHERE table_name = '{TRAINING_EXTRACT}'")
+
+    warehouse_query(pg, f"DROP TABLE {TRAINING_EXTRACT}")  # its cache record stays
+    rerun = cluster.run_dag(TRAIN, timeout=180)
+    rerun.assert_success()
+    rebuilt = node_result(s3, TRAIN, rerun.run_id, "extract__extract_inputs__training_data")
+    assert rebuilt["reused"] is False
+    [(rows,)] = warehouse_query(pg, f"SELECT count(*) FROM {TRAINING_EXTRACT}")
+    assert rebuilt["rows"] == rows > 0
+    expected = local(repo, "run", "models/model_linear_regression.yaml")
+    assert node_result(s3, TRAIN, rerun.run_id, "register")["metrics"] == approx(expected["metrics"])
 
 
 def store_versions(s3, name: str) -> dict[str, list[str]]:
