@@ -50,7 +50,7 @@ def write_seed(path: Path, rows: int) -> None:
 def build_then_profile(folder: Path, data: Path) -> tuple[float, float]:
     """As the extract node does: one connection builds the table, then profiles it."""
     from modelyard.warehouse import profile
-    from modelyard.warehouse.duckdb_warehouse import Warehouse
+    from modelyard.warehouse.duckdb_warehouse import DuckDBWarehouse as Warehouse
 
     path = folder / "warehouse.duckdb"
     path.unlink(missing_ok=True)

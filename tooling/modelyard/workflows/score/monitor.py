@@ -15,7 +15,7 @@ from modelyard.errors import ModelyardError, Position, StoreError
 from modelyard.repo.project import ModelSpec, Settings
 from modelyard.store.models import ModelStore
 from modelyard.warehouse import profile
-from modelyard.warehouse.duckdb_warehouse import Warehouse
+from modelyard.warehouse.duckdb_warehouse import DuckDBWarehouse
 from modelyard.workflows.score.build import monitoring_tables, report_file
 from modelyard.workflows.score.signature import PREFIX
 from modelyard.workflows.train import drift
@@ -252,7 +252,7 @@ def model_state(settings: Settings, model: ModelSpec) -> dict:
         training = None
     scoring = None
     if model.scoring is not None and settings.warehouse_path.exists():
-        with Warehouse(settings.warehouse_path, read_only=True, lock_timeout=settings.lock_timeout_seconds) as wh:
+        with DuckDBWarehouse(settings.warehouse_path, read_only=True, lock_timeout=settings.lock_timeout_seconds) as wh:
             scoring = latest(wh, monitoring_tables(model.file))
     report = settings.reports_dir / report_file(model.file)
     return {
