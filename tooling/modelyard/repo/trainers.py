@@ -68,7 +68,7 @@ def _install_package(root: Path) -> None:
 
 def forget_trainer_modules() -> None:
     """Drop imported trainer modules so the next import reads the files again."""
-    for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
+    for name in [n for n in list(sys.modules) if n == PACKAGE or n.startswith(PACKAGE + ".")]:
         del sys.modules[name]
     importlib.invalidate_caches()
 
@@ -133,7 +133,7 @@ def register_for_pickling() -> None:
     """Store user classes by value, so a stored model loads without the model repo's code."""
     import cloudpickle
 
-    for name in [n for n in sys.modules if n.startswith(PACKAGE + ".") or n in BY_VALUE_MODULES]:
+    for name in [n for n in list(sys.modules) if n.startswith(PACKAGE + ".") or n in BY_VALUE_MODULES]:
         cloudpickle.register_pickle_by_value(sys.modules[name])
 
 
