@@ -50,7 +50,7 @@ def psi_by_hand(expected: np.ndarray, actual: np.ndarray) -> float:
 
 
 def run(repo: Path, *args: str) -> dict:
-    result = cli("run", MODEL, "--format", "json", *args, cwd=repo)
+    result = cli("run", MODEL, "--force", "--format", "json", *args, cwd=repo)
     assert result.returncode == 0, result
     return result.json()
 
@@ -123,7 +123,7 @@ def test_shifted_feature_is_psi_warn_and_fail_by_thresholds(model_repo: Path):
         "level": "fail",
     }
     assert out["drift"]["datasets"]["df"]["thresholds"] == {"psi_warn": 0.01, "psi_fail": 0.03}
-    text = cli("run", MODEL, cwd=model_repo)
+    text = cli("run", MODEL, "--force", cwd=model_repo)
     assert text.returncode == 0, text
     assert "data drift against version 4's training data: none" in text.stdout
 
@@ -160,6 +160,6 @@ def test_schema_changes_always_reported(model_repo: Path):
     ]
     assert all(c["level"] == "ok" for c in report["columns"])
     assert report["status"] == "warn"
-    text = cli("run", MODEL, cwd=model_repo)
+    text = cli("run", MODEL, "--force", cwd=model_repo)
     assert text.returncode == 0, text
     assert "data drift against version 2's training data: none" in text.stdout

@@ -33,7 +33,7 @@ def warehouse(repo: Path, sql: str) -> pd.DataFrame:
 
 
 def train(repo: Path) -> None:
-    result = cli("run", MODEL, cwd=repo)
+    result = cli("run", MODEL, "--force", cwd=repo)
     assert result.returncode == 0, result
 
 
