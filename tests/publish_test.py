@@ -41,7 +41,10 @@ TEMPLATE_PROJECT = {
     "project/trainers/neural/__init__.py",
     "project/trainers/neural/mlp.py",
     "project/extracts/training_data.sql",
+    "project/extracts/scoring_data.sql",
+    "project/extracts/scoring_labels.sql",
     "project/data/sample_data.csv",
+    "project/data/new_rows.csv",
 }
 
 

@@ -140,7 +140,7 @@ def test_monitoring_panel_shows_drift_per_column_and_metrics_over_time(model_rep
     from conftest import cli
 
     assert cli("run", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
-    assert cli("run", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
+    assert cli("run", "models/model_linear_regression.yaml", "--force", cwd=model_repo).returncode == 0
     for _ in range(2):
         assert cli("score", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
     view = data.load_repo(model_repo)
