@@ -9,16 +9,8 @@ constraints=constraints.txt
 [ -f "$constraints" ] || { echo "bootstrap: $constraints is missing (scripts/lock.sh writes it)" >&2; exit 1; }
 # pip's exit status survives the filter (pipefail); the filter only drops pip-config noise.
 quiet() { "$@" 2>&1 | { grep -v -e "is ignored" -e "^$" >&2 || true; }; }
-py="${PYTHON:-}"  # e.g. PYTHON=python3.11, the version constraints.txt was locked with
-if [ -z "$py" ]; then
-  for candidate in python3.13 python3.12 python3.11 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 &&
-       "$candidate" -c 'import sys; raise SystemExit(sys.version_info < (3, 11))' 2>/dev/null; then
-      py="$candidate"; break
-    fi
-  done
-fi
-[ -n "$py" ] || { echo "modelyard needs Python 3.11 or newer on PATH" >&2; exit 1; }
+. scripts/find_python.sh
+find_python
 [ -x .venv/bin/python ] || "$py" -m venv .venv
 spec="."
 [ -n "$extras" ] && spec=".[${extras}]"

@@ -9,17 +9,8 @@ cd "$(dirname "$0")/.."
 # Torch, whenever an extra pulls it in, must stay at this CPU build: an unpinned torch resolves to a
 # CUDA build that drags in several GB of nvidia-* wheels.
 torch_pin="torch==2.13.0"
-py="${PYTHON:-}"
-if [ -z "$py" ]; then
-  # The oldest supported Python first: CI runs 3.11, and markers resolve for the locking interpreter.
-  for candidate in python3.11 python3.12 python3.13 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 &&
-       "$candidate" -c 'import sys; raise SystemExit(sys.version_info < (3, 11))' 2>/dev/null; then
-      py="$candidate"; break
-    fi
-  done
-fi
-[ -n "$py" ] || { echo "lock.sh needs Python 3.11 or newer on PATH (or PYTHON=...)" >&2; exit 1; }
+. scripts/find_python.sh
+find_python
 extras="$("$py" -c 'import tomllib
 with open("pyproject.toml", "rb") as f:
     print(",".join(tomllib.load(f)["project"].get("optional-dependencies", {})))')"
