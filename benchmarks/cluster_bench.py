@@ -33,9 +33,9 @@ def main() -> None:
 
     import servers
     from airflow_cluster import AirflowCluster, WorkerSpec
-    from cluster_e2e_test import S3_CONN, TARGET, TRAIN, fresh_database, s3_connection, set_s3_connection
-    from cluster_e2e_test import settings_for_cluster as cluster_settings
     from conftest import cli, commit_repo, generate_repo
+    from helpers.cluster import S3_CONN, TARGET, TRAIN, fresh_database, s3_connection, set_s3_connection
+    from helpers.cluster import settings_for_cluster as cluster_settings
 
     with servers.postgres() as pg, servers.seaweedfs_s3() as s3, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

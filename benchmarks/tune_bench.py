@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import cli, generate_repo  # noqa: E402
-from tune_test import FEATURES, POST_TUNING_FILE, diabetes_repo  # noqa: E402
+from helpers.diabetes import FEATURES, POST_TUNING_FILE, diabetes_repo  # noqa: E402
 
 MLP_TRAINER = """
 

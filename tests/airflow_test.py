@@ -4,35 +4,14 @@ workflow and node. Airflow runs in subprocesses with a temporary AIRFLOW_HOME (o
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-from conftest import ROOT, cli, edit_file, git_commit
-
-BIN = Path(sys.executable).parent
-
-
-@pytest.fixture(scope="session")
-def airflow_env(tmp_path_factory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("airflow_home")
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "tooling"), os.environ.get("PYTHONPATH", "")]),
-    }
-    env.pop("MODELYARD_PROJECT_DIR", None)
-    proc = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return env
+from conftest import cli, edit_file, git_commit, warehouse_rows
+from helpers.airflow import BIN, dags_test, run_folder_name
 
 
 def python(script: str, env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -183,38 +162,6 @@ def test_generated_dag_files_are_formatted(model_repo, tmp_path):
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def dags_test(repo: Path, tmp_path: Path, airflow_env: dict, dag_id: str) -> tuple[Path, dict[str, list]]:
-    """Commit and compile ``repo``, run ``airflow dags test DAG_ID``; return the run folder and
-    what Airflow recorded: per task id, its instances' ``(map_index, state, pool_slots)``."""
-    from modelyard.engine.context import safe_run_id
-
-    git_commit(repo)
-    dags = tmp_path / "dags"
-    assert cli("compile", "--backend", "airflow", "--out", str(dags), cwd=repo).returncode == 0
-    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "MODELYARD_PROJECT_DIR": str(repo)}
-    proc = subprocess.run(
-        [str(BIN / "airflow"), "dags", "test", dag_id], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
-    with contextlib.closing(sqlite3.connect(Path(airflow_env["AIRFLOW_HOME"]) / "airflow.db")) as db:
-        run_id, state = db.execute(
-            "SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", [dag_id]
-        ).fetchone()
-        rows = db.execute(
-            "SELECT task_id, map_index, state, pool_slots FROM task_instance "
-            "WHERE dag_id = ? AND run_id = ? ORDER BY task_id, map_index",
-            [dag_id, run_id],
-        ).fetchall()
-    assert state == "success", rows
-    instances: dict[str, list] = {}
-    for task_id, *instance in rows:
-        instances.setdefault(task_id, []).append(tuple(instance))
-    # every task of the Airflow run shares one run folder, named after the Airflow run id
-    run_dir = repo / ".modelyard" / "runs" / dag_id / safe_run_id(run_id)
-    assert run_dir.is_dir()
-    return run_dir, instances
-
-
 def test_airflow_dags_test_trains_the_example_like_a_local_run(model_repo, tmp_path, airflow_env):
     dags_test(model_repo, tmp_path, airflow_env, "model_linear_regression")
 
@@ -295,7 +242,6 @@ FAN_OUT_RUN = """
 
 def test_fan_out_nodes_run_as_mapped_tasks(model_repo, tmp_path, airflow_env):
     from modelyard.backends import render, replace_folder
-    from modelyard.engine.context import safe_run_id
 
     dags = tmp_path / "dags"
     replace_folder(dags, render("airflow", fan_out_document({"commit": None, "dirty": False})))
@@ -304,18 +250,11 @@ def test_fan_out_nodes_run_as_mapped_tasks(model_repo, tmp_path, airflow_env):
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
     outcome = json.loads(proc.stdout.strip().splitlines()[-1])
     assert outcome["state"].endswith("success"), (proc.stdout + proc.stderr)[-5000:]
-    run_dir = model_repo / ".modelyard" / "runs" / "fanout_check" / safe_run_id(outcome["run_id"])
+    run_dir = model_repo / ".modelyard" / "runs" / "fanout_check" / run_folder_name(outcome["run_id"])
     summary = json.loads((run_dir / "summary" / "result.json").read_text())
     assert summary["gathered"] == [{"item": "window-0", "index": 0}, {"item": "window-1", "index": 1}]
     select = json.loads((run_dir / "select" / "result.json").read_text())
     assert [r["item"] for r in select["gathered"]] == [{"alpha": 0.1}, {"alpha": 0.2}, {"alpha": 0.3}]
-
-
-def warehouse_rows(repo: Path, sql: str) -> list[tuple]:
-    import duckdb
-
-    with contextlib.closing(duckdb.connect(str(repo / ".modelyard" / "warehouse.duckdb"), read_only=True)) as con:
-        return con.execute(sql).fetchall()
 
 
 def mapped(instances: dict[str, list], task_id: str, count: int, pool_slots: int = 1) -> None:

@@ -66,3 +66,34 @@ def test_every_module_imports() -> None:
         except Exception as exc:  # any import-time error is the finding
             failed[module.name] = repr(exc)
     assert failed == {}
+
+
+def imports_of_test_modules(files, root: Path = ROOT) -> list[str]:
+    """``file:line module`` for each import of a ``*_test`` module, inside functions too."""
+    import ast
+
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            found += [(str(path.relative_to(root)), node.lineno, n) for n in names if n.endswith("_test")]
+    return [f"{file}:{line} {module}" for file, line, module in sorted(found)]
+
+
+def test_no_test_file_imports_another() -> None:
+    """Shared helpers live in tests/conftest.py or tests/helpers/: a test file imported by another
+    runs its tests' module-level code twice and ties the two files' layouts together."""
+    files = sorted([*(ROOT / "tests").rglob("*.py"), *(ROOT / "benchmarks").glob("*.py")])
+    assert len(files) > 50
+    assert imports_of_test_modules(files) == []
+
+
+def test_an_import_of_a_test_file_is_found(tmp_path: Path) -> None:
+    planted = tmp_path / "planted.py"
+    planted.write_text("def f():\n    from tune_test import FEATURES\n\n\nimport helpers.diabetes, publish_test\n")
+    assert imports_of_test_modules([planted], tmp_path) == ["planted.py:2 tune_test", "planted.py:5 publish_test"]

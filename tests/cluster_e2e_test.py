@@ -23,31 +23,24 @@ import psycopg2
 import pytest
 from airflow_cluster import AirflowCluster, WorkerSpec
 from conftest import cli, commit_repo, edit_file
+from helpers.airflow import run_folder_name
+from helpers.cluster import (
+    PG_CONN,
+    PREFIX,
+    TARGET,
+    TRAIN,
+    WAREHOUSE_DB,
+    fresh_database,
+    pg_connection,
+    set_connection,
+    set_s3_connection,
+    settings_for_cluster,
+)
 from servers import free_ports
 
-TARGET = "cluster"
-S3_CONN = "modelyard_s3"
-PG_CONN = "modelyard_pg"
-WAREHOUSE_DB = "warehouse_e2e"
 TRAINING_EXTRACT = "extracts.extract_inputs__training_data"
-PREFIX = "e2e"
-TRAIN, TUNE, BACKTEST = "model_linear_regression", "tune__tune_elastic_net", "backtest__model_linear_regression"
+TUNE, BACKTEST = "tune__tune_elastic_net", "backtest__model_linear_regression"
 SLOW = "model_slow"
-
-
-def settings_for_cluster(repo: Path, s3, pg) -> None:
-    """A ``cluster`` target: the warehouse on PostgreSQL (password from the Airflow connection
-    ``PG_CONN``, which also overrides host and port), store and runs on S3 (keys from ``S3_CONN``)."""
-    text = (repo / "modelyard.yaml").read_text()
-    text += f"""
-targets:
-  {TARGET}:
-    warehouse: {{type: postgres, host: {pg.host}, port: {pg.port}, dbname: {WAREHOUSE_DB}, user: {pg.user}, conn_id: {PG_CONN}}}
-    store: s3://{s3.bucket}/{PREFIX}/models
-    runs: s3://{s3.bucket}/{PREFIX}/runs
-    s3: {{region: {s3.region}, conn_id: {S3_CONN}}}
-"""
-    (repo / "modelyard.yaml").write_text(text)
 
 
 SLOW_TRAINER = '''
@@ -81,38 +74,6 @@ def small_repo(repo: Path) -> None:
     slow = slow.replace("sklearn.sklearn_linear.SKLearnLinearRegressionTrainer", "sklearn.slow.SlowTrainer")
     slow = slow.replace("canonical_name: sample_regression_model_v1", "canonical_name: slow_model")
     (repo / "models" / f"{SLOW}.yaml").write_text(slow.split("split_config:")[0])
-
-
-def s3_connection(s3, secret: str) -> dict:
-    extra = json.dumps({"endpoint_url": s3.endpoint_url})
-    return {"connection_id": S3_CONN, "conn_type": "aws", "login": s3.access_key, "password": secret, "extra": extra}
-
-
-def pg_connection(pg, port: int) -> dict:
-    where = {"host": pg.host, "port": port, "schema": WAREHOUSE_DB}
-    return {"connection_id": PG_CONN, "conn_type": "postgres", **where, "login": pg.user, "password": pg.password}
-
-
-def set_connection(cluster: AirflowCluster, body: dict) -> None:
-    """The connection lives in Airflow's database: workers read it over the API when a task runs."""
-    try:
-        cluster._request("DELETE", f"/api/v2/connections/{body['connection_id']}")
-    except Exception:  # noqa: BLE001 -- absent the first time
-        pass
-    cluster._request("POST", "/api/v2/connections", body)
-
-
-def set_s3_connection(cluster: AirflowCluster, s3, secret: str) -> None:
-    set_connection(cluster, s3_connection(s3, secret))
-
-
-def fresh_database(pg, name: str) -> str:
-    conn = psycopg2.connect(pg.dsn)
-    conn.autocommit = True  # CREATE DATABASE cannot run inside a transaction
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return f"postgresql://{pg.user}:{pg.password}@{pg.host}:{pg.port}/{name}"
 
 
 @pytest.fixture(scope="module")
@@ -165,9 +126,7 @@ def s3fs(s3):
 
 
 def node_result(s3, workflow: str, run_id: str, node: str) -> dict:
-    from modelyard.engine.context import safe_run_id
-
-    path = f"{s3.bucket}/{PREFIX}/runs/{workflow}/{safe_run_id(run_id)}/{node}/result.json"
+    path = f"{s3.bucket}/{PREFIX}/runs/{workflow}/{run_folder_name(run_id)}/{node}/result.json"
     return json.loads(s3fs(s3).cat_file(path))
 
 

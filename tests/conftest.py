@@ -163,3 +163,46 @@ def edit_file(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new))
+
+
+# --- Shared by several test files (a test file never imports another test file) ---
+
+
+@pytest.fixture(scope="session")
+def airflow_env(tmp_path_factory) -> dict[str, str]:
+    """An AIRFLOW_HOME migrated once (`airflow db migrate`) and the environment that points Airflow at it."""
+    home = tmp_path_factory.mktemp("airflow_home")
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "tooling"), os.environ.get("PYTHONPATH", "")]),
+    }
+    env.pop("MODELYARD_PROJECT_DIR", None)
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return env
+
+
+def envelope(repo: Path, name: str) -> dict:
+    """The stored latest version of model ``name``, as `modelyard models show` prints it."""
+    result = cli("models", "show", name, "--format", "json", cwd=repo)
+    assert result.returncode == 0, result
+    return result.json()
+
+
+def warehouse_rows(repo: Path, sql: str) -> list[tuple]:
+    """Rows of ``sql`` in the repo's DuckDB warehouse, read with DuckDB directly."""
+    import contextlib
+
+    import duckdb
+
+    with contextlib.closing(duckdb.connect(str(repo / ".modelyard" / "warehouse.duckdb"), read_only=True)) as con:
+        return con.execute(sql).fetchall()

@@ -5,33 +5,11 @@ from __future__ import annotations
 import json
 
 from conftest import cli
-
-FEATURES = """\
-features:
-  operator: sql
-  sql_file: features.sql
-  kwargs:
-    threshold: 0
-"""
-
-FEATURES_SQL = """\
--- reads the dataset of extract_inputs.yaml: it must be built first
-SELECT date, x_0, x_1, x_2, y
-FROM extracts.extract_inputs__training_data
-WHERE x_0 > {{ threshold }}
-"""
-
-
-def _chain(repo):
-    (repo / "extracts" / "features.yaml").write_text(FEATURES)
-    (repo / "extracts" / "features.sql").write_text(FEATURES_SQL)
-    model = repo / "models" / "model_linear_regression.yaml"
-    text = model.read_text().replace("file: extract_inputs.yaml", "file: features.yaml")
-    model.write_text(text.replace("file_param_name: training_data", "file_param_name: features"))
+from helpers.extracts import chain_extracts
 
 
 def test_chained_extract_compiles_with_upstream_edge(model_repo):
-    _chain(model_repo)
+    chain_extracts(model_repo)
     assert cli("validate", cwd=model_repo).returncode == 0
     result = cli("compile", "--out", "out", cwd=model_repo)
     assert result.returncode == 0, result
@@ -45,7 +23,7 @@ def test_chained_extract_compiles_with_upstream_edge(model_repo):
 
 
 def test_chained_extract_runs_upstream_first(model_repo):
-    _chain(model_repo)
+    chain_extracts(model_repo)
     result = cli("run", "models/model_linear_regression.yaml", "--format", "json", cwd=model_repo)
     assert result.returncode == 0, result
     rows = result.json()
@@ -67,7 +45,7 @@ def test_chained_extract_runs_upstream_first(model_repo):
 
 
 def test_cycle_between_extracts_is_reported_with_the_cycle(model_repo):
-    _chain(model_repo)
+    chain_extracts(model_repo)
     (model_repo / "extracts" / "training_data.sql").write_text(
         "SELECT * FROM sample_data WHERE x_0 IN (SELECT x_0 FROM extracts.features__features) LIMIT {{ limit }}\n"
     )

@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 from conftest import cli
-from tune_test import POST_TUNING_FILE
+from helpers.diabetes import POST_TUNING_FILE
 
 LINEAR = "models/model_linear_regression.yaml"
 

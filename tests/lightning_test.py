@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 from conftest import ROOT, cli, edit_file
-from ui_panels_test import _components as components
+from helpers.dash import components
 
 MODEL = "models/model_mlp.yaml"
 NAME = "sample_regression_model_v1_mlp"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, cli, edit_file, git
-from publish_test import TEMPLATE_PROJECT
+from helpers.published_set import TEMPLATE_PROJECT
 
 WORKFLOW = "model_linear_regression"
 TRAIN_NODES = ["extract__extract_inputs__training_data", "train", "evaluate", "refit", "register"]
@@ -96,7 +96,8 @@ def test_deployment_mistakes_are_not_retryable_and_name_what_to_set(git_repo: Pa
     # a checkout at another commit: its trainer is not the one compiled into the workflow
     monkeypatch.delenv("MODELYARD_TARGET")
     edit_file(git_repo / "trainers" / "sklearn" / "sklearn_linear.py", "class ", "# changed after publishing\nclass ")
-    assert run_published(dags, TRAIN_NODES[:1], "r2")[0]["rows"] > 0  # the extract runs no trainer
+    # the extract runs no trainer: all 2730 rows of the seed (its LIMIT is 10000)
+    assert run_published(dags, TRAIN_NODES[:1], "r2")[0]["rows"] == 2730
     with pytest.raises(NodeError) as failure:
         run_published(dags, TRAIN_NODES[1:2], "r2")
     message = str(failure.value)

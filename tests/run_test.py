@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -44,7 +45,7 @@ def test_run_stores_model_with_envelope(model_repo: Path):
     assert lineage["row_counts"] == {"df": 2730}
     assert lineage["trainer"] == "sklearn.sklearn_linear.SKLearnLinearRegressionTrainer"
     assert lineage["constructor_args"]["fit_intercept"] is False
-    assert len(lineage["model_file_sha256"]) == 64
+    assert lineage["model_file_sha256"] == hashlib.sha256((model_repo / MODEL).read_bytes()).hexdigest()
     assert lineage["extracts"][0]["dataset"] == "training_data"
     assert len(lineage["extracts"][0]["rendered_sql_sha256"]) == 64
     assert lineage["modelyard_version"] and lineage["created_at"]

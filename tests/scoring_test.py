@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from airflow_test import airflow_env, dags_test  # noqa: F401  (a fixture, and the helper using it)
 from conftest import cli, edit_file
-from monitoring_test import bin_counts, numeric_bins, psi_by_hand
+from helpers.airflow import BIN, dags_test
+from helpers.drift import bin_counts, numeric_bins, psi_by_hand
 
 MODEL = "models/model_linear_regression.yaml"
 NAME = "sample_regression_model_v1"
@@ -211,7 +211,7 @@ def test_monitor_prints_the_latest_state(model_repo: Path):
     assert "inputs column x_1 drifted" in text.stdout and "r2" in text.stdout
 
 
-def test_scoring_dag_runs_in_airflow(model_repo: Path, tmp_path: Path, airflow_env):  # noqa: F811
+def test_scoring_dag_runs_in_airflow(model_repo: Path, tmp_path: Path, airflow_env):
     from sklearn.metrics import r2_score
 
     train(model_repo)
@@ -232,11 +232,10 @@ def test_scoring_dag_runs_in_airflow(model_repo: Path, tmp_path: Path, airflow_e
     assert monitor["status"] == "warn"
 
 
-def test_a_failing_threshold_fails_the_airflow_task(model_repo: Path, tmp_path: Path, airflow_env):  # noqa: F811
+def test_a_failing_threshold_fails_the_airflow_task(model_repo: Path, tmp_path: Path, airflow_env):
     import sqlite3
     import subprocess
 
-    from airflow_test import BIN
     from conftest import git_commit
 
     train(model_repo)

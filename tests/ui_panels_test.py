@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+from helpers.dash import components
+
 from modelyard import ir
 from modelyard.fsio import write_atomic
 from modelyard.ui import data, layout, panels
@@ -21,16 +23,8 @@ def _backtest_workflow() -> ir.Workflow:
     return ir.Workflow("backtest__m", "backtest", (), {}, ir.seal(nodes))
 
 
-def _components(component):
-    yield component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if child is not None and not isinstance(child, (str, int, float)):
-            yield from _components(child)
-
-
 def _by_id(tree, component_id):
-    return next(c for c in _components(tree) if getattr(c, "id", None) == component_id)
+    return next(c for c in components(tree) if getattr(c, "id", None) == component_id)
 
 
 def test_fan_out_progress_and_interrupted_runs(model_repo):
@@ -67,9 +61,9 @@ def test_fan_out_and_gather_panels_show_items_plots_and_reports(model_repo):
     table = _by_id(windows, "items-windows")
     assert [row["metrics.r2"] for row in table.data] == [0.5, 0.6, 0.7]
     assert table.data[2]["window.test_start"] == "2024-02-03"
-    titles = [c.figure.layout.title.text for c in _components(windows) if type(c).__name__ == "Graph"]
+    titles = [c.figure.layout.title.text for c in components(windows) if type(c).__name__ == "Graph"]
     assert titles == ["metrics.r2", "metrics.mse"]
-    assert any(getattr(c, "href", None) == "/reports/backtest__m.html" for c in _components(windows))
+    assert any(getattr(c, "href", None) == "/reports/backtest__m.html" for c in components(windows))
 
     summary = panels.render(panels.NodeView(settings, workflow, workflow.node("summary"), state))
     assert _by_id(summary, "gather-result").data == [{"key": "metrics.r2_mean", "value": 0.6}]
@@ -100,7 +94,7 @@ def test_trials_chart_metrics_by_parameter_and_select_explores_its_table(model_r
     state = data.NodeState("succeeded", run_dir)
 
     trials = panels.render(panels.NodeView(settings, workflow, workflow.node("trials"), state))
-    titles = [c.figure.layout.title.text for c in _components(trials) if type(c).__name__ == "Graph"]
+    titles = [c.figure.layout.title.text for c in components(trials) if type(c).__name__ == "Graph"]
     assert titles == ["metrics.mse", "metrics.mse by params.alpha"]
 
     select = panels.render(panels.NodeView(settings, workflow, workflow.node("select"), state))
@@ -151,10 +145,10 @@ def test_monitoring_panel_shows_drift_per_column_and_metrics_over_time(model_rep
     drift = {row["column_name"]: row for row in _by_id(panel, "monitoring-drift").data}
     assert set(drift) == {"x_0", "x_1", "x_2", "y"} and drift["x_1"]["level"] == "warn"
     assert {row["metric"] for row in _by_id(panel, "monitoring-metrics").data} == {"r2", "mean_squared_error"}
-    graphs = [c.figure for c in _components(panel) if type(c).__name__ == "Graph"]
+    graphs = [c.figure for c in components(panel) if type(c).__name__ == "Graph"]
     assert [g.layout.title.text for g in graphs] == ["PSI per column over scoring runs", "metrics over scoring runs"]
     assert [len(trace.x) for trace in graphs[1].data] == [2, 2]  # two scoring runs, one point each
-    assert any(getattr(c, "href", None) == "/reports/score__model_linear_regression.html" for c in _components(panel))
+    assert any(getattr(c, "href", None) == "/reports/score__model_linear_regression.html" for c in components(panel))
 
     train = view.workflow("model_linear_regression")
     states, _ = data.node_states(settings, train, alive=False)

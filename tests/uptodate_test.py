@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import cli, commit_repo, edit_file, git
-from extract_chain_test import _chain
+from helpers.extracts import chain_extracts
 
 MODEL = "models/model_linear_regression.yaml"
 NAME = "sample_regression_model_v1"
@@ -209,7 +209,7 @@ def test_a_touched_seed_with_the_same_content_is_still_up_to_date(repo):
 
 def test_a_changed_upstream_extract_trains_again(model_repo):
     """The model reads extract `features`, which reads extract `training_data`."""
-    _chain(model_repo)
+    chain_extracts(model_repo)
     assert run(model_repo)["version"] == 1
     assert run(model_repo)["status"] == "up_to_date"
     _change_extract_kwargs(model_repo)  # the upstream extract, not the one the model reads

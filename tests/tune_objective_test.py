@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import cli
-from tune_test import DIABETES_TRAINER, diabetes_repo, envelope
+from conftest import cli, envelope
+from helpers.diabetes import DIABETES_TRAINER, diabetes_repo
 
 from modelyard.workflows.tune.objective import known_direction
 
