@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli
+from conftest import ROOT, cli, edit_file, warehouse_rows
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -130,6 +130,20 @@ class Page:
         self.page.mouse.click(point["x"], point["y"])
         self.page.wait_for_function("id => document.getElementById('panel-node')?.textContent === id", arg=node_id)
 
+    def choose_workflow(self, workflow_id: str) -> None:
+        self.page.click("#workflow")
+        self.page.get_by_role("option", name=workflow_id, exact=True).click()
+
+    def table(self, table_id: str, columns: list[str]) -> list[list[str]]:
+        """The cells of a Dash table's page as the browser shows them, row by row."""
+        self.page.wait_for_selector(f"#{table_id} td")
+        return self.page.evaluate(
+            """([id, columns]) => [...document.querySelectorAll(`#${id} tbody tr`)]
+                 .filter(tr => tr.querySelector('td'))
+                 .map(tr => columns.map(c => tr.querySelector(`td[data-dash-column="${c}"]`).innerText))""",
+            [table_id, columns],
+        )
+
     def wait_status(self, node_id: str, status: str) -> None:
         self.page.wait_for_selector(f"#node-list tr[data-node='{node_id}'][data-status='{status}']")
 
@@ -168,8 +182,7 @@ def test_graph_run_explore_and_edit_trainer(model_repo, tab):
     page = tab.page
     with ui_server(model_repo) as url:
         page.goto(url)
-        page.click("#workflow")
-        page.get_by_role("option", name="model_linear_regression", exact=True).click()
+        tab.choose_workflow("model_linear_regression")
         page.wait_for_selector("#no-runs:has-text('No runs of model_linear_regression yet')")
         for node in NODES:
             tab.wait_status(node, "never run")
@@ -321,4 +334,55 @@ def test_a_tuning_report_draws_with_the_shared_plotly_js(model_repo, tab):
         tab.page.goto(f"{url}reports/{report}")
         tab.page.wait_for_selector(".js-plotly-plot .main-svg")  # plotly.js loaded from the reports folder and drew
         tab.shot("1-report")
+    assert tab.errors == []
+
+
+def test_tuning_and_backtest_panels_show_the_real_runs(model_repo, tab):
+    """`modelyard tune` and `modelyard backtest` run for real; the UI reads their run folders, and
+    shows each trial and window as the warehouse tables the gather nodes wrote hold them."""
+    (model_repo / "tuning" / "small.yaml").write_text(
+        "model: model_elastic_net.yaml\ntuning_type: grid\nparam_boundaries:\n  alpha: [0.1, 0.3, 0.1]\n"
+    )
+    edit_file(model_repo / "models" / "model_linear_regression.yaml", "days_backward: 60", "days_backward: 20")
+    for args in (["tune", "tuning/small.yaml"], ["backtest", "models/model_linear_regression.yaml"]):
+        result = cli(*args, cwd=model_repo)
+        assert result.returncode == 0, result
+    trials = warehouse_rows(
+        model_repo, "SELECT trial, param_alpha, metric_mean_squared_error FROM tuning.tune__small_trials ORDER BY trial"
+    )
+    assert [(trial, alpha) for trial, alpha, _ in trials] == [(1, 0.1), (2, 0.2), (3, 0.3)]
+    windows = warehouse_rows(
+        model_repo,
+        "SELECT window_index, strftime(test_start, '%Y-%m-%d'), test_rows, r2 "
+        "FROM backtest.model_linear_regression_windows ORDER BY window_index",
+    )
+    # 20 days back from the data's last day (03-31): 10 days of training and 5 of test, slid by 2
+    starts = [start for _, start, _, _ in windows]
+    assert starts == ["2024-03-23", "2024-03-25", "2024-03-27"]
+    (mean_r2,) = warehouse_rows(
+        model_repo, "SELECT mean FROM backtest.model_linear_regression_summary WHERE metric = 'r2'"
+    )
+
+    page = tab.page
+    with ui_server(model_repo) as url:
+        page.goto(url)
+        tab.choose_workflow("tune__small")
+        tab.wait_status("trials", "succeeded")
+        tab.click_node("trials")
+        shown = tab.table("items-trials", ["trial", "params.alpha", "metrics.mean_squared_error"])
+        assert sorted((int(t), float(a), float(m)) for t, a, m in shown) == trials
+        tab.click_node("select")
+        best = dict(tab.table("gather-result", ["key", "value"]))
+        assert float(best["best_params.alpha"]) == min(trials, key=lambda t: t[2])[1]
+        tab.shot("1-trials")
+
+        tab.choose_workflow("backtest__model_linear_regression")
+        tab.wait_status("summary", "succeeded")
+        tab.click_node("windows")
+        shown = tab.table("items-windows", ["window", "test_start", "test_rows", "metrics.r2"])
+        assert [(int(w), start[:10], int(rows), float(r2)) for w, start, rows, r2 in shown] == windows
+        tab.click_node("summary")
+        summary = dict(tab.table("gather-result", ["key", "value"]))
+        assert float(summary["summary.r2.mean"]) == pytest.approx(mean_r2[0], rel=1e-12)
+        tab.shot("2-windows")
     assert tab.errors == []
