@@ -9,10 +9,11 @@ import pytest
 from conftest import ROOT, cli
 
 from modelyard.repo.editor_schemas import vscode_settings
-from modelyard.repo.schemas import SCHEMA_FILES
 
 TEMPLATE = ROOT / "template" / "{{cookiecutter.repo_name}}"
-KIND_OF_FOLDER = {"extracts": "extract", "models": "model", "tuning": "tuning"}
+# by hand: the schema each folder's files follow (the repo's settings file follows settings.schema.json)
+SCHEMA_OF_FOLDER = {"extracts": "extract.schema.json", "models": "model.schema.json", "tuning": "tuning.schema.json"}
+SCHEMAS = sorted([*SCHEMA_OF_FOLDER.values(), "settings.schema.json"])
 
 
 def _described(schema, where="") -> list[str]:
@@ -36,7 +37,7 @@ def _described(schema, where="") -> list[str]:
     return missing
 
 
-@pytest.mark.parametrize("name", sorted(SCHEMA_FILES.values()))
+@pytest.mark.parametrize("name", SCHEMAS)
 def test_schemas_are_valid_2020_12_and_every_property_is_described(name):
     schema = json.loads((ROOT / "schemas" / name).read_text())
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -69,16 +70,15 @@ def test_generated_repo_maps_every_yaml_file_to_its_schema_offline(model_repo):
     )
     assert sorted(matched) == yaml_files
     for rel, schema_path in matched.items():
-        kind = KIND_OF_FOLDER.get(rel.split("/")[0], "settings")
-        assert schema_path.endswith(SCHEMA_FILES[kind])
+        assert schema_path.endswith("/" + SCHEMA_OF_FOLDER.get(rel.split("/")[0], "settings.schema.json")), rel
     assert "redhat.vscode-yaml" in (model_repo / ".vscode" / "extensions.json").read_text()
 
 
 def test_schemas_command_writes_the_packaged_schemas(model_repo, tmp_path):
     result = cli("schemas", "--out", str(tmp_path / "out"), cwd=model_repo)
     assert result.returncode == 0, result
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(SCHEMA_FILES.values())
-    for name in SCHEMA_FILES.values():
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == SCHEMAS
+    for name in SCHEMAS:
         assert (tmp_path / "out" / name).read_text() == (ROOT / "schemas" / name).read_text()
 
 
