@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import ROOT
 from pre_commit.clientlib import load_config, load_manifest
 
-from modelyard.validate.precommit import HOOK_ID, hooks_manifest, local_config
+from modelyard.validate.precommit import hooks_manifest, local_config
 
 TEMPLATE_CONFIG = ROOT / "template" / "{{cookiecutter.repo_name}}" / ".pre-commit-config.yaml"
 
@@ -20,7 +20,7 @@ def test_hook_files_are_generated_from_one_source():
     assert TEMPLATE_CONFIG.read_text() == local_config(), "run: python scripts/generate_files.py"
     manifest = load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))  # pre-commit's own schema check
     local = load_config(str(TEMPLATE_CONFIG))["repos"][0]["hooks"][0]
-    assert manifest[0]["id"] == local["id"] == HOOK_ID
+    assert manifest[0]["id"] == local["id"] == "modelyard-validate"  # the id docs/validation.md gives users
     assert manifest[0]["files"] == local["files"] and manifest[0]["entry"] == local["entry"]
 
 
