@@ -1,11 +1,12 @@
 """The train workflow on a two-worker Airflow vs ``airflow dags test`` of the same published DAG.
 
 Both run the template's ``model_linear_regression`` from the same published set, on the same
-target (model store and run folders on SeaweedFS S3, keys from the Airflow connection). The
-cluster side is the time from trigger to the run's end on the multi-worker set-up of the tests
-(``tests/airflow_cluster.py``: scheduler, API server, two edge workers, PostgreSQL metadata), the
-cluster already up; the other side is the ``airflow dags test`` command a user runs, start-up
-included. Nothing to reach: the figure says what scheduling five tasks across machines costs.
+target (warehouse on PostgreSQL, model store and run folders on SeaweedFS S3, password and keys
+from Airflow connections). The cluster side is the time from trigger to the run's end on the
+multi-worker set-up of the tests (``tests/airflow_cluster.py``: scheduler, API server, two edge
+workers, PostgreSQL metadata), the cluster already up; the other side is the ``airflow dags test``
+command a user runs, start-up included. Nothing to reach: the figure says what scheduling five
+tasks across machines costs.
 
     PYTHONPATH=tooling:tests python benchmarks/cluster_bench.py [--repeat 3]
 """
@@ -34,29 +35,41 @@ def main() -> None:
     import servers
     from airflow_cluster import AirflowCluster, WorkerSpec
     from conftest import cli, commit_repo, generate_repo
-    from helpers.cluster import S3_CONN, TARGET, TRAIN, fresh_database, s3_connection, set_s3_connection
+    from helpers.cluster import (
+        PG_CONN,
+        S3_CONN,
+        TARGET,
+        TRAIN,
+        WAREHOUSE_DB,
+        fresh_database,
+        pg_connection,
+        s3_connection,
+        set_connection,
+        set_s3_connection,
+    )
     from helpers.cluster import settings_for_cluster as cluster_settings
 
     with servers.postgres() as pg, servers.seaweedfs_s3() as s3, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         repo = generate_repo(root / "gen")
-        cluster_settings(repo, s3, root / "warehouse.duckdb")
+        fresh_database(pg, WAREHOUSE_DB)
+        cluster_settings(repo, s3, pg)
         commit_repo(repo)
         assert cli("publish", "--target", str(root / "published"), cwd=repo).returncode == 0
         published = root / "published" / "current"
 
         home = root / "dags-test"
         shutil.copytree(published, home / "dags")
-        connection = s3_connection(s3, s3.secret_key)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
             "MODELYARD_TARGET": TARGET,
-            f"AIRFLOW_CONN_{S3_CONN.upper()}": json.dumps(
-                {k: v for k, v in connection.items() if k != "connection_id"}
-            ),
+            **{
+                f"AIRFLOW_CONN_{name.upper()}": json.dumps({k: v for k, v in body.items() if k != "connection_id"})
+                for name, body in [(S3_CONN, s3_connection(s3, s3.secret_key)), (PG_CONN, pg_connection(pg, pg.port))]
+            },
         }
         airflow = str(Path(sys.executable).with_name("airflow"))
         subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
@@ -84,6 +97,7 @@ def main() -> None:
         remote = []
         with cluster:
             set_s3_connection(cluster, s3, s3.secret_key)
+            set_connection(cluster, pg_connection(pg, pg.port))
             cluster.wait_for_dag(TRAIN, timeout=120)
             for _ in range(args.repeat):
                 result = cluster.wait_for_run(TRAIN, cluster.trigger(TRAIN), timeout=300)
