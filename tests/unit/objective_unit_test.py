@@ -53,7 +53,7 @@ def test_normalise(metric, normal):
 )
 def test_where_a_metric_was_measured_does_not_change_its_direction(prefix):
     assert obj.known_direction(f"{prefix}_loss") == "minimize"
-    assert obj.known_direction(f"{prefix}_{prefix}_auc") == "maximize"
+    assert obj.known_direction(f"{prefix}_{prefix}_roc_auc") == "maximize"
 
 
 @pytest.mark.parametrize(
@@ -72,6 +72,9 @@ def test_how_a_metric_was_averaged_does_not_change_its_direction(suffix):
         ("mrr_at_k", "maximize"),
         ("val_ndcg@10", "maximize"),  # a prefix and a cut-off
         ("val_mrr_at_k", "maximize"),
+        # listed whole, though it starts with a prefix: dropping `mean` leaves an unknown name
+        ("mean_reciprocal_rank", "maximize"),
+        ("mean_reciprocal_rank@10", "maximize"),
         ("neg_mean_squared_error", "maximize"),
         ("neg_r2", "minimize"),
         ("neg_ndcg@5", "minimize"),

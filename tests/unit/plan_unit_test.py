@@ -91,6 +91,7 @@ def test_a_node_without_parts_changed_upstream():
     old = manifest({"w": wf("1", {"n": ("a", {})})})
     new = manifest({"w": {"hash": "2", "kind": "train", "nodes": {"n": {"hash": "b"}}}})
     assert plan.diff(new, old).workflows[0].nodes == (NodeChange("n", "changed", ("upstream",)),)
+    assert plan.diff(old, new).workflows[0].nodes == (NodeChange("n", "changed", ("upstream",)),)
 
 
 def test_a_workflow_whose_nodes_are_equal_changed_its_settings_or_upstream():
