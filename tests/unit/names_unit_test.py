@@ -34,6 +34,10 @@ def test_a_nested_model_and_a_flat_one_make_one_workflow(load_repo, model_yaml):
     ]
 
 
+BACKTEST = f"both make workflow 'backtest__m'; {RENAME}"
+SCORE = f"both make workflow 'score__m'; {RENAME}"
+
+
 @pytest.mark.parametrize("splits_and_scores", [True, False])
 def test_a_backtest_and_a_scoring_workflow_clash_with_models_named_like_them(load_repo, model_yaml, splits_and_scores):
     project = load_repo(
@@ -44,13 +48,13 @@ def test_a_backtest_and_a_scoring_workflow_clash_with_models_named_like_them(loa
         }
     )
     expected = [
-        f"models/backtest__m.yaml and models/m.yaml both make workflow 'backtest__m'; {RENAME}",
-        f"models/m.yaml and models/backtest__m.yaml both make workflow 'backtest__m'; {RENAME}",
-        f"models/m.yaml and models/score__m.yaml both make workflow 'score__m'; {RENAME}",
-        f"models/score__m.yaml and models/m.yaml both make workflow 'score__m'; {RENAME}",
+        clash("models/backtest__m.yaml", 0, 0, f"models/backtest__m.yaml and models/m.yaml {BACKTEST}"),
+        clash("models/m.yaml", 0, 0, f"models/m.yaml and models/backtest__m.yaml {BACKTEST}"),
+        clash("models/m.yaml", 0, 0, f"models/m.yaml and models/score__m.yaml {SCORE}"),
+        clash("models/score__m.yaml", 0, 0, f"models/score__m.yaml and models/m.yaml {SCORE}"),
     ]
     # without split_config or scoring, models/m.yaml makes neither workflow
-    assert [d.message for d in check_unique_names(project)] == (expected if splits_and_scores else [])
+    assert list(check_unique_names(project)) == (expected if splits_and_scores else [])
 
 
 def test_a_tuning_file_clashes_with_a_model_named_like_its_workflow(load_repo, model_yaml):
@@ -60,9 +64,11 @@ def test_a_tuning_file_clashes_with_a_model_named_like_its_workflow(load_repo, m
             "tuning/t.yaml": "model: tune__t.yaml\ntuning_type: grid\nparam_boundaries:\n  x: [1, 2, 1]\n",
         }
     )
-    assert [d.message for d in check_unique_names(project)] == [
-        f"models/tune__t.yaml and tuning/t.yaml both make workflow 'tune__t'; {RENAME}",
-        f"tuning/t.yaml and models/tune__t.yaml both make workflow 'tune__t'; {RENAME}",
+    assert list(check_unique_names(project)) == [
+        clash(
+            "models/tune__t.yaml", 0, 0, f"models/tune__t.yaml and tuning/t.yaml both make workflow 'tune__t'; {RENAME}"
+        ),
+        clash("tuning/t.yaml", 0, 0, f"tuning/t.yaml and models/tune__t.yaml both make workflow 'tune__t'; {RENAME}"),
     ]
 
 

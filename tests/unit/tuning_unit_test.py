@@ -15,6 +15,7 @@ class Trainer:
     alpha: float
     depth: int
     name: str = "x"
+    size: int | None = None
 
 
 class Open:
@@ -69,7 +70,10 @@ def test_a_parameter_the_trainer_does_not_have(load_repo, model_yaml):
     assert found(load_repo, model_yaml, tuning) == [
         error(4, 3, "unknown-param", "param_boundaries.alpah: Trainer has no field 'alpah'; did you mean 'alpha'?"),
         error(
-            5, 3, "unknown-param", "param_boundaries.zzz: Trainer has no field 'zzz' (its fields: alpha, depth, name)"
+            5,
+            3,
+            "unknown-param",
+            "param_boundaries.zzz: Trainer has no field 'zzz' (its fields: alpha, depth, name, size)",
         ),
     ]
 
@@ -87,7 +91,7 @@ def test_an_unknown_model_or_trainer_skips_the_field_checks(load_repo, model_yam
 
 
 def test_bounds_of_the_wrong_type_name_the_field(load_repo, model_yaml):
-    tuning = "model: m.yaml\ntuning_type: grid\nparam_boundaries:\n  depth: [1, 2.5, 0.5]\n  name: [1, 2, 1]\n"
+    tuning = tuning_file("grid", "  depth: [1, 2.5, 0.5]\n  name: [1, 2, 1]\n  size: [0.5, 1.5, 0.5]\n")
     assert found(load_repo, model_yaml, tuning) == [
         error(
             4,
@@ -100,6 +104,12 @@ def test_bounds_of_the_wrong_type_name_the_field(load_repo, model_yaml):
             3,
             "arg-type",
             "param_boundaries.name: Trainer.name is str (trainers/linear.py:8); bounds 1..2 do not fit",
+        ),
+        error(
+            6,
+            3,
+            "arg-type",
+            "param_boundaries.size: Trainer.size is int or null (trainers/linear.py:9); bounds 0.5..1.5 do not fit",
         ),
     ]
 
@@ -164,7 +174,7 @@ split_config:
 
 def split_found(load_repo, model_yaml, split: str):
     return list(
-        check_split_configs(load_repo({"models/m.yaml": model_yaml() + split, "models/n.yaml": model_yaml("n")}))
+        check_split_configs(load_repo({"models/m.yaml": model_yaml() + split, "models/a.yaml": model_yaml("a")}))
     )
 
 
@@ -183,9 +193,10 @@ def test_the_split_parameter_must_be_a_mapped_one(load_repo, model_yaml):
             path="models/m.yaml",
         )
     ]
-    problems = split_found(load_repo, model_yaml, SPLIT.format(param="rows", train=3))
+    labels = "    - train_param_name: labels\n      file: inputs.yaml\n      file_param_name: rows\n"
+    problems = split_found(load_repo, model_yaml, labels + SPLIT.format(param="rows", train=3))
     assert [p.message for p in problems] == [
-        "split_config.train_param_name: 'rows' is not a mapped train() parameter (dependencies.data maps: df)"
+        "split_config.train_param_name: 'rows' is not a mapped train() parameter (dependencies.data maps: df, labels)"
     ]
 
 
