@@ -138,11 +138,12 @@ def test_dependencies_mapped_twice_outside_missing_or_without_the_dataset(load_r
         DEPENDENCIES
         + dependency("df", "../../up.yaml")
         + dependency("df", "input.yaml")
-        + dependency("other", "inputs.yaml", "row")
-        + dependency("abs", "/etc/x.yaml")
+        + dependency("other", "two.yaml", "row")
         + dependency("sql", "rows.sql")  # a file, but no extract file: nothing more to say here
+        + dependency("abs", "/etc/x.yaml")
     )
-    project = load_repo({"models/m.yaml": text})
+    two = "rows:\n  operator: sql\n  sql_file: rows.sql\nmore:\n  operator: sql\n  sql_file: rows.sql\n"
+    project = load_repo({"models/m.yaml": text, "extracts/two.yaml": two})
     where = "models/m.yaml"
     assert list(references.check_model_dependencies(project)) == [
         error(
@@ -165,14 +166,15 @@ def test_dependencies_mapped_twice_outside_missing_or_without_the_dataset(load_r
             16,
             24,
             "unknown-dataset",
-            "dependencies.data[2].file_param_name: extracts/inputs.yaml has no dataset 'row'; did you mean 'rows'? (it has: rows)",
+            "dependencies.data[2].file_param_name: extracts/two.yaml has no dataset 'row'; did you mean 'rows'? "
+            "(it has: rows, more)",
         ),
         error(
             where,
-            18,
+            21,
             13,
             "path-escape",
-            "dependencies.data[3].file: '/etc/x.yaml' points outside extracts/; name a file in extracts/",
+            "dependencies.data[4].file: '/etc/x.yaml' points outside extracts/; name a file in extracts/",
         ),
     ]
 
