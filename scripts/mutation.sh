@@ -56,10 +56,11 @@ TOML
   (cd "$scratch" && env -u PYTHONPATH "$python" -m mutmut run --max-children "$jobs" >"$work/run.log" 2>&1) ||
     { tail -40 "$work/run.log" >&2; exit 1; }
   (cd "$scratch" && env -u PYTHONPATH "$python" -m mutmut results --all true >"$work/results.txt" 2>&1) || true
-  killed=$(grep -c ': killed$' "$work/results.txt" || true)
+  # a mutant that makes the tests hang (an endless loop) is caught as surely as one that fails them
+  killed=$(grep -c -E ': (killed|timeout)$' "$work/results.txt" || true)
   total=$(grep -c ': ' "$work/results.txt" || true)
   # each surviving mutant as a diff: kill it with a test, or say in docs/testing.md why it is equivalent
-  for mutant in $(grep -v -E ': killed$' "$work/results.txt" | sed -E 's/^ *([^:]+):.*/\1/'); do
+  for mutant in $(grep -v -E ': (killed|timeout)$' "$work/results.txt" | sed -E 's/^ *([^:]+):.*/\1/'); do
     (cd "$scratch" && env -u PYTHONPATH "$python" -m mutmut show "$mutant") >&2 || true
   done
   printf '%s\t%s\t%s\n' "$module" "$killed" "$total" | tee -a "$summary" >&2
