@@ -6,11 +6,15 @@
 #   bash scripts/mutation.sh ir.py            only these (paths under tooling/modelyard/)
 # Needs mutmut 3 in the environment (`pip install -e '.[dev]'`). MUTATION_JOBS (default 2) bounds
 # the processes it runs at once; MUTATION_DIR (default .mutation/, gitignored) is its scratch copy.
+# MUTATION_MIN=85 makes it exit 1 when a module's kill rate is below 85% (a gate for CI, e.g. on
+# checks/names.py, one to two minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 python="${PYTHON:-python}"
 jobs="${MUTATION_JOBS:-2}"
+min_rate="${MUTATION_MIN:-0}"
+below=()
 work="${MUTATION_DIR:-$root/.mutation}"
 modules=("$@")
 if [ ${#modules[@]} -eq 0 ]; then
@@ -64,6 +68,11 @@ TOML
     (cd "$scratch" && env -u PYTHONPATH "$python" -m mutmut show "$mutant") >&2 || true
   done
   printf '%s\t%s\t%s\n' "$module" "$killed" "$total" | tee -a "$summary" >&2
+  [ $((killed * 100)) -ge $((total * min_rate)) ] || below+=("$module")
 done
 echo "module	killed	mutants" >&2
 cat "$summary" >&2
+if [ ${#below[@]} -gt 0 ]; then
+  echo "kill rate below ${min_rate}%: ${below[*]}" >&2
+  exit 1
+fi
