@@ -3,7 +3,6 @@ for the cross-file checks, which take a loaded ``Project``."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -56,16 +55,16 @@ def load_repo(tmp_path: Path):
     ``extracts/inputs.yaml`` unless given) and returns the project, which must load cleanly."""
     from modelyard.repo.project import read_project
 
-    def load(files: dict[str, str], root: Path = tmp_path):
+    def load(files: dict[str, str]):
         defaults = {
             "modelyard.yaml": "state_dir: .modelyard\n",
             "extracts/inputs.yaml": "rows:\n  operator: sql\n  sql_file: rows.sql\n",
             "extracts/rows.sql": "select 1 as x\n",
         }
         for path, text in {**defaults, **files}.items():
-            (root / path).parent.mkdir(parents=True, exist_ok=True)
-            (root / path).write_text(textwrap.dedent(text), encoding="utf-8")
-        project, problems = read_project(root)
+            (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path).write_text(text, encoding="utf-8")
+        project, problems = read_project(tmp_path)
         assert problems == []
         return project
 
