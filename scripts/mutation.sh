@@ -6,11 +6,15 @@
 #   bash scripts/mutation.sh ir.py            only these (paths under tooling/modelyard/)
 # Needs mutmut 3 in the environment (`pip install -e '.[dev]'`). MUTATION_JOBS (default 2) bounds
 # the processes it runs at once; MUTATION_DIR (default .mutation/, gitignored) is its scratch copy.
+# MUTATION_MIN=85 makes it exit 1 when a module's kill rate is below 85% (a gate for CI, e.g. on
+# checks/names.py, one to two minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 python="${PYTHON:-python}"
 jobs="${MUTATION_JOBS:-2}"
+min_rate="${MUTATION_MIN:-0}"
+below=()
 work="${MUTATION_DIR:-$root/.mutation}"
 modules=("$@")
 if [ ${#modules[@]} -eq 0 ]; then
@@ -56,13 +60,19 @@ TOML
   (cd "$scratch" && env -u PYTHONPATH "$python" -m mutmut run --max-children "$jobs" >"$work/run.log" 2>&1) ||
     { tail -40 "$work/run.log" >&2; exit 1; }
   (cd "$scratch" && env -u PYTHONPATH "$python" -m mutmut results --all true >"$work/results.txt" 2>&1) || true
-  killed=$(grep -c ': killed$' "$work/results.txt" || true)
+  # a mutant that makes the tests hang (an endless loop) is caught as surely as one that fails them
+  killed=$(grep -c -E ': (killed|timeout)$' "$work/results.txt" || true)
   total=$(grep -c ': ' "$work/results.txt" || true)
   # each surviving mutant as a diff: kill it with a test, or say in docs/testing.md why it is equivalent
-  for mutant in $(grep -v -E ': killed$' "$work/results.txt" | sed -E 's/^ *([^:]+):.*/\1/'); do
+  for mutant in $(grep -v -E ': (killed|timeout)$' "$work/results.txt" | sed -E 's/^ *([^:]+):.*/\1/'); do
     (cd "$scratch" && env -u PYTHONPATH "$python" -m mutmut show "$mutant") >&2 || true
   done
   printf '%s\t%s\t%s\n' "$module" "$killed" "$total" | tee -a "$summary" >&2
+  [ $((killed * 100)) -ge $((total * min_rate)) ] || below+=("$module")
 done
 echo "module	killed	mutants" >&2
 cat "$summary" >&2
+if [ ${#below[@]} -gt 0 ]; then
+  echo "kill rate below ${min_rate}%: ${below[*]}" >&2
+  exit 1
+fi

@@ -67,7 +67,7 @@ def check_model_dependencies(project: Project) -> Iterable[Diagnostic]:
     extract_files = {file for file, _ in project.extracts}
     for model in project.models.values():
         doc = project.documents[model.file]
-        seen: dict[str, int] = {}
+        seen: set[str] = set()
         for i, dep in enumerate(model.dependencies):
             raw = doc.data["dependencies"]["data"][i]["file"]
             where = doc.where(("dependencies", "data", i, "file"))
@@ -77,7 +77,7 @@ def check_model_dependencies(project: Project) -> Iterable[Diagnostic]:
                     "duplicate-param",
                     f"train_param_name {dep.train_param_name!r} is mapped twice",
                 )
-            seen[dep.train_param_name] = i
+            seen.add(dep.train_param_name)
             if not inside_repo(root, dep.file) or PurePosixPath(raw).is_absolute():
                 yield Diagnostic.error(
                     where,
@@ -96,7 +96,7 @@ def check_model_dependencies(project: Project) -> Iterable[Diagnostic]:
                 continue
             if dep.file not in extract_files:
                 continue  # the extract file itself has errors, reported on its own
-            names = [name for file, name in project.extracts if file == dep.file]
+            names = [name for file, name in project.extracts if file == dep.file]  # not empty: the file loaded
             if dep.file_param_name not in names:
                 yield Diagnostic.error(
                     doc.where(("dependencies", "data", i, "file_param_name")),
@@ -104,7 +104,7 @@ def check_model_dependencies(project: Project) -> Iterable[Diagnostic]:
                     f"dependencies.data[{i}].file_param_name: {dep.file} has no dataset "
                     f"{dep.file_param_name!r}"
                     + did_you_mean(dep.file_param_name, names)
-                    + (f" (it has: {', '.join(names)})" if names else ""),
+                    + f" (it has: {', '.join(names)})",
                 )
 
 

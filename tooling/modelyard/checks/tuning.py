@@ -26,9 +26,7 @@ def check_tuning_files(project: Project) -> Iterable[Diagnostic]:
         fields = cls.fields if cls is not None else None
         for bound in tuning.params:
             raw = doc.data["param_boundaries"][bound.name]
-            low_key, high_key, step_key, log_key = (
-                (0, 1, 2, None) if isinstance(raw, list) else ("min", "max", "step", "log")
-            )
+            low_key, step_key, log_key = (0, 2, None) if isinstance(raw, list) else ("min", "step", "log")
             here = ("param_boundaries", bound.name)
             if fields is not None and bound.name not in fields and not cls.accepts_any_arg:
                 yield Diagnostic.error(

@@ -77,7 +77,7 @@ def _workflow_reasons(new: dict[str, Any], old: dict[str, Any], nodes: tuple[Nod
     reasons = {r for n in nodes for r in n.reasons if r != "upstream"}
     if any(n.change in (ADDED, REMOVED) for n in nodes):
         reasons.add("nodes")
-    if "settings" in old and new.get("settings") != old["settings"]:
+    if "settings" in old and new["settings"] != old["settings"]:  # a current manifest always has settings
         keys = new["settings"].keys() | old["settings"].keys()
         reasons.update(f"settings.{k}" for k in keys if new["settings"].get(k) != old["settings"].get(k))
     return tuple(sorted(reasons)) or ("upstream",)

@@ -344,7 +344,8 @@ def _model(doc: YamlDocument, settings: Settings) -> ModelSpec:
             days_backward=sc["days_backward"],
             train_size=duration(sc["train_size"]),
             test_size=test_size,
-            slide_by=duration(sc.get("slide_by")) or test_size,
+            # a given zero stays zero, for checks.tuning to report; only a missing slide_by defaults
+            slide_by=duration(sc["slide_by"]) if "slide_by" in sc else test_size,
             as_of=sc.get("as_of"),
             position=doc.where(("split_config",), key=True),
         )
