@@ -1,7 +1,9 @@
 """Execute one IR node: the code every backend runs, so local and Airflow runs behave alike.
 
-``EXECUTORS`` maps each node kind to its function; it sits above the workflow packages that
-define them (they never import it back). A new workflow kind adds its ``EXECUTORS`` here.
+``KINDS`` is the one registry of node kinds: each workflow package declares its kinds once
+(``nodes.KINDS``: spec type and executor) and registers them here with one line; ``EXECUTORS``
+and ``spec_of`` derive from it, and so does the UI's panel lookup. It sits above the workflow
+packages (they never import it back).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable
 from modelyard.engine import runfolder
 from modelyard.engine.context import RunContext
 from modelyard.errors import ModelyardError
-from modelyard.ir import Node, Workflow
+from modelyard.ir import Node, NodeKind, NodeSpec, Workflow
 from modelyard.repo.trainers import training_log_at
 from modelyard.version import __version__
 from modelyard.workflows.backtest import nodes as backtest_nodes
@@ -21,12 +23,19 @@ from modelyard.workflows.tune import nodes as tune_nodes
 
 NodeRunner = Callable[[Workflow, Node, RunContext, "int | None"], dict]
 
-EXECUTORS: dict[str, NodeRunner] = {
-    **train_nodes.EXECUTORS,
-    **tune_nodes.EXECUTORS,
-    **backtest_nodes.EXECUTORS,
-    **score_nodes.EXECUTORS,
+KINDS: dict[str, NodeKind] = {
+    kind.name: kind for kind in (*train_nodes.KINDS, *tune_nodes.KINDS, *backtest_nodes.KINDS, *score_nodes.KINDS)
 }
+
+EXECUTORS: dict[str, NodeRunner] = {name: kind.executor for name, kind in KINDS.items()}
+
+
+def spec_of(node: Node) -> NodeSpec:
+    """``node``'s spec parsed as its kind's type (a ``SpecError`` when its keys do not fit)."""
+    kind = KINDS.get(node.kind)
+    if kind is None:
+        raise ModelyardError(f"node kind {node.kind!r} is unknown to this modelyard version ({__version__})")
+    return kind.spec.of(node)
 
 
 def execute_node(workflow: Workflow, node_id: str, ctx: RunContext, index: int | None = None) -> dict:
