@@ -21,7 +21,6 @@ from typing import Any, ClassVar, Self
 from modelyard.errors import ModelyardError
 
 IR_VERSION = 1
-NODE_KINDS = ("extract", "train", "evaluate", "register", "trials", "propose", "select", "split", "windows", "summary")
 
 
 def content_hash(value: Any) -> str:
@@ -59,7 +58,7 @@ class NodeSpec:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Self:
+    def from_json(cls, data: dict[str, Any], node_id: str | None = None) -> Self:
         fields = dataclasses.fields(cls)
         unknown = sorted(set(data) - {f.name for f in fields})
         missing = [f.name for f in fields if f.name not in data and f.default is dataclasses.MISSING]
@@ -68,7 +67,7 @@ class NodeSpec:
                 f"missing key(s) {', '.join(missing)}"
             ] * bool(missing)
             raise SpecError(
-                f"IR node spec of type {cls.__name__}: {'; '.join(said)}",
+                f"IR node {node_id or '?'!r} ({cls.kind}): spec with {'; '.join(said)}",
                 hint="recompile (or republish) with this modelyard version",
             )
         return cls(**data)
@@ -77,7 +76,7 @@ class NodeSpec:
     def of(cls, node: Node) -> Self:
         if node.kind != cls.kind:
             raise SpecError(f"IR node {node.id!r} is a {node.kind!r} node, not {cls.kind!r}")
-        return cls.from_json(node.spec)
+        return cls.from_json(node.spec, node.id)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

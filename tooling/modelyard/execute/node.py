@@ -19,6 +19,7 @@ from modelyard.version import __version__
 from modelyard.workflows.backtest import nodes as backtest_nodes
 from modelyard.workflows.score import nodes as score_nodes
 from modelyard.workflows.train import nodes as train_nodes
+from modelyard.workflows.train.specs import Trainer
 from modelyard.workflows.tune import nodes as tune_nodes
 
 NodeRunner = Callable[[Workflow, Node, RunContext, "int | None"], dict]
@@ -36,6 +37,12 @@ def spec_of(node: Node) -> NodeSpec:
     if kind is None:
         raise ModelyardError(f"node kind {node.kind!r} is unknown to this modelyard version ({__version__})")
     return kind.spec.of(node)
+
+
+def trainer_files(node: Node) -> list[str]:
+    """The repo files of the trainer ``node`` runs: none unless it hashes trainer code."""
+    spec = spec_of(node) if "trainer_code" in node.hash_parts else None
+    return spec.trainer_files if isinstance(spec, Trainer) else []
 
 
 def execute_node(workflow: Workflow, node_id: str, ctx: RunContext, index: int | None = None) -> dict:

@@ -56,7 +56,7 @@ def _inputs(wh, workflow: ir.Workflow, ctx: RunContext) -> dict[str, Any] | None
     files = {file.stem.lower(): file for file in seed_files(ctx.data_dir)}
     seeds: dict[str, Any] = {}
     for node in workflow.nodes:
-        if node.kind != "extract":
+        if node.kind != Extract.kind:
             continue
         sources = wh.source_tables(Extract.of(node).sql)
         if sources is None:
@@ -92,7 +92,7 @@ def _seed_record(file: Path | None, ctx: RunContext, loaded: str) -> dict[str, A
 
 
 def decide(workflow: ir.Workflow, ctx: RunContext) -> Decision:
-    register = next(node for node in workflow.nodes if node.kind == "register")
+    register = next(node for node in workflow.nodes if node.kind == Register.kind)
     name = Register.of(register).canonical_name
     store = ModelStore(ctx.store_path)
     version = store.latest_version(name)
