@@ -1,12 +1,14 @@
 """The intermediate representation: workflows as DAGs of typed nodes, as versioned JSON.
 
 This module knows nothing of YAML, DuckDB or any orchestrator. Contract (see docs/architecture.md):
-- a ``Node`` has an ``id`` unique in its workflow, a ``kind`` (extract, train, evaluate, register,
-  trials, propose, select, split, windows, summary), ``upstream`` node ids, a JSON ``spec`` the runtime needs, and
-  ``hash_parts``: named content hashes (config, sql, trainer_code, ...). Its ``hash`` covers its
-  parts and its upstream hashes, so a change anywhere upstream changes every node below it.
-- a fan-out node (``fan_out`` true) runs once per item of ``spec["items"]`` (trials, windows);
-  backends map it (Airflow dynamic task mapping, local process pool).
+- a ``Node`` has an ``id`` unique in its workflow, a ``kind`` (registered in ``execute.node.KINDS``),
+  ``upstream`` node ids, a JSON ``spec`` the runtime needs (its keys declared once per kind, by a
+  ``NodeSpec`` subclass in the kind's ``workflows/<kind>/specs.py``), and ``hash_parts``: named
+  content hashes (config, sql, trainer_code, ...). Its ``hash`` covers its parts and its upstream
+  hashes, so a change anywhere upstream changes every node below it.
+- a fan-out node (``fan_out`` true) runs once per item, fixed (``fixed_items``) or listed by the
+  result of another node (``items_from``); backends map it (Airflow dynamic task mapping, local
+  process pool).
 - the document is deterministic: same inputs, same bytes (sorted keys, no timestamps).
 """
 
@@ -62,12 +64,13 @@ class NodeSpec:
         fields = dataclasses.fields(cls)
         unknown = sorted(set(data) - {f.name for f in fields})
         missing = [f.name for f in fields if f.name not in data and f.default is dataclasses.MISSING]
-        if unknown or missing:
-            said = [f"unknown key(s) {', '.join(unknown)}"] * bool(unknown) + [
-                f"missing key(s) {', '.join(missing)}"
-            ] * bool(missing)
+        problems = [
+            f"{what} key(s) {', '.join(keys)}" for what, keys in (("unknown", unknown), ("missing", missing)) if keys
+        ]
+        if problems:
+            node = f"IR node {node_id!r}" if node_id else "an IR node"
             raise SpecError(
-                f"IR node {node_id or '?'!r} ({cls.kind}): spec with {'; '.join(said)}",
+                f"{node} ({cls.kind}): spec with {'; '.join(problems)}",
                 hint="recompile (or republish) with this modelyard version",
             )
         return cls(**data)
