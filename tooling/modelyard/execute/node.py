@@ -1,9 +1,8 @@
 """Execute one IR node: the code every backend runs, so local and Airflow runs behave alike.
 
-``KINDS`` is the one registry of node kinds: each workflow package declares its kinds once
-(``nodes.KINDS``: spec type and executor) and registers them here with one line; ``EXECUTORS``
-and ``spec_of`` derive from it, and so does the UI's panel lookup. It sits above the workflow
-packages (they never import it back).
+``KINDS`` maps each node kind's name to its contract: each workflow package declares its kinds
+once (``nodes.KINDS``: spec type and executor), registered in ``workflows.registry``;
+``EXECUTORS`` and ``spec_of`` derive from it, and so does the UI's panel lookup.
 """
 
 from __future__ import annotations
@@ -16,17 +15,12 @@ from modelyard.errors import ModelyardError
 from modelyard.ir import Node, NodeKind, NodeSpec, Workflow
 from modelyard.repo.trainers import training_log_at
 from modelyard.version import __version__
-from modelyard.workflows.backtest import nodes as backtest_nodes
-from modelyard.workflows.score import nodes as score_nodes
-from modelyard.workflows.train import nodes as train_nodes
+from modelyard.workflows.registry import WORKFLOW_KINDS
 from modelyard.workflows.train.specs import Trainer
-from modelyard.workflows.tune import nodes as tune_nodes
 
 NodeRunner = Callable[[Workflow, Node, RunContext, "int | None"], dict]
 
-KINDS: dict[str, NodeKind] = {
-    kind.name: kind for kind in (*train_nodes.KINDS, *tune_nodes.KINDS, *backtest_nodes.KINDS, *score_nodes.KINDS)
-}
+KINDS: dict[str, NodeKind] = {kind.name: kind for workflow in WORKFLOW_KINDS for kind in workflow.nodes}
 
 EXECUTORS: dict[str, NodeRunner] = {name: kind.executor for name, kind in KINDS.items()}
 
