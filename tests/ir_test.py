@@ -66,6 +66,18 @@ def test_schema_rejects_a_fan_out_node_without_items(model_repo, tmp_path):
         jsonschema.Draft202012Validator(schema).validate(document)
 
 
+def test_every_compiled_node_reads_back_as_its_kinds_typed_spec(model_repo, tmp_path):
+    """What a worker reads (``spec_of``) is what the compiler wrote, key for key."""
+    from modelyard import ir
+    from modelyard.execute.node import spec_of
+
+    document = compile_ir(model_repo, tmp_path / "ir")
+    nodes = [node for workflow in document["workflows"] for node in workflow["nodes"]]
+    assert {node["kind"] for node in nodes} >= {"extract", "train", "evaluate", "register", "trials", "select"}
+    for data in nodes:
+        assert spec_of(ir.Node.from_json(data)).to_json() == data["spec"], data["id"]
+
+
 @pytest.mark.parametrize("backend", ["ir", "airflow"])
 def test_compiling_is_deterministic_across_runs_and_clones(model_repo, tmp_path, backend):
     git_commit(model_repo)

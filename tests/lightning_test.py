@@ -133,7 +133,8 @@ def test_the_mlp_trains_logs_every_step_and_epoch_and_its_stored_model_loads_any
     from modelyard.validate.project import collect_project
 
     settings = collect_project(model_repo)[0].settings
-    spec = {"trainer": "neural.mlp.MLPTrainer", "trainer_file": "trainers/neural/mlp.py", "constructor_args": {}}
+    trainer = {"trainer": "neural.mlp.MLPTrainer", "trainer_file": "trainers/neural/mlp.py"}
+    spec = {**trainer, "trainer_files": ["trainers/neural/mlp.py"], "constructor_args": {}, "inputs": {}}
     workflow = ir.Workflow("model_mlp", "train", (), {}, ir.seal([ir.Node("refit", "train", (), spec, {"c": "c"})]))
     state = data.NodeState("succeeded", run_folder(model_repo, "model_mlp"))
     panel = panels.render(panels.NodeView(settings, workflow, workflow.node("refit"), state))

@@ -1,12 +1,14 @@
 """The intermediate representation: workflows as DAGs of typed nodes, as versioned JSON.
 
 This module knows nothing of YAML, DuckDB or any orchestrator. Contract (see docs/architecture.md):
-- a ``Node`` has an ``id`` unique in its workflow, a ``kind`` (extract, train, evaluate, register,
-  trials, propose, select, split, windows, summary), ``upstream`` node ids, a JSON ``spec`` the runtime needs, and
-  ``hash_parts``: named content hashes (config, sql, trainer_code, ...). Its ``hash`` covers its
-  parts and its upstream hashes, so a change anywhere upstream changes every node below it.
-- a fan-out node (``fan_out`` true) runs once per item of ``spec["items"]`` (trials, windows);
-  backends map it (Airflow dynamic task mapping, local process pool).
+- a ``Node`` has an ``id`` unique in its workflow, a ``kind`` (registered in ``execute.node.KINDS``),
+  ``upstream`` node ids, a JSON ``spec`` the runtime needs (its keys declared once per kind, by a
+  ``NodeSpec`` subclass in the kind's ``workflows/<kind>/specs.py``), and ``hash_parts``: named
+  content hashes (config, sql, trainer_code, ...). Its ``hash`` covers its parts and its upstream
+  hashes, so a change anywhere upstream changes every node below it.
+- a fan-out node (``fan_out`` true) runs once per item, fixed (``fixed_items``) or listed by the
+  result of another node (``items_from``); backends map it (Airflow dynamic task mapping, local
+  process pool).
 - the document is deterministic: same inputs, same bytes (sorted keys, no timestamps).
 """
 
@@ -15,11 +17,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Self
+
+from modelyard.errors import ModelyardError
 
 IR_VERSION = 1
-NODE_KINDS = ("extract", "train", "evaluate", "register", "trials", "propose", "select", "split", "windows", "summary")
 
 
 def content_hash(value: Any) -> str:
@@ -29,6 +32,75 @@ def content_hash(value: Any) -> str:
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def optional(default: Any = None) -> Any:
+    """A spec field whose key the JSON leaves out while it holds ``default`` (so adding one keeps
+    every compiled IR byte for byte)."""
+    return dataclasses.field(default=default, metadata={"omit_default": True})
+
+
+class SpecError(ModelyardError):
+    """A node's JSON spec does not have the keys its kind's spec type declares: an IR written by
+    another modelyard version, or edited by hand."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NodeSpec:
+    """The typed ``spec`` of one node kind: each kind declares its name (``kind``) and its keys (the
+    fields) once, in a subclass; builders construct it, executors and the UI parse it with ``of``."""
+
+    kind: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if not (f.metadata.get("omit_default") and getattr(self, f.name) == f.default)
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], node_id: str | None = None) -> Self:
+        fields = dataclasses.fields(cls)
+        unknown = sorted(set(data) - {f.name for f in fields})
+        missing = [f.name for f in fields if f.name not in data and f.default is dataclasses.MISSING]
+        problems = [
+            f"{what} key(s) {', '.join(keys)}" for what, keys in (("unknown", unknown), ("missing", missing)) if keys
+        ]
+        if problems:
+            node = f"IR node {node_id!r}" if node_id else "an IR node"
+            raise SpecError(
+                f"{node} ({cls.kind}): spec with {'; '.join(problems)}",
+                hint="recompile (or republish) with this modelyard version",
+            )
+        return cls(**data)
+
+    @classmethod
+    def of(cls, node: Node) -> Self:
+        if node.kind != cls.kind:
+            raise SpecError(f"IR node {node.id!r} is a {node.kind!r} node, not {cls.kind!r}")
+        return cls.from_json(node.spec, node.id)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FanOut(NodeSpec):
+    """The keys of a fan-out node: its items fixed at compile time, or the node whose result lists them."""
+
+    items: list | None = optional()
+    items_from: str | None = optional()
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeKind:
+    """A node kind's contract, declared once beside its executor: the type of its nodes' ``spec``
+    (which names the kind) and the function that runs one (registered in ``execute.node``)."""
+
+    spec: type[NodeSpec]
+    executor: Callable[..., dict]
+
+    @property
+    def name(self) -> str:
+        return self.spec.kind
 
 
 class GraphError(ValueError):
@@ -44,6 +116,21 @@ class Node:
     hash_parts: dict[str, str]
     fan_out: bool = False
     hash: str = ""
+
+    @classmethod
+    def of(cls, id: str, upstream: Iterable[str], spec: NodeSpec, hash_parts: dict[str, str]) -> Node:
+        """A node of the kind ``spec``'s type declares; a fan-out node when that type is a ``FanOut``."""
+        return cls(id, spec.kind, tuple(upstream), spec.to_json(), hash_parts, isinstance(spec, FanOut))
+
+    @property
+    def fixed_items(self) -> list | None:
+        """A fan-out node's items when the compiler fixed them, else None (see ``items_from``)."""
+        return self.spec.get("items")
+
+    @property
+    def items_from(self) -> str | None:
+        """The node whose result lists a fan-out node's items, when they are known only at run time."""
+        return self.spec.get("items_from") if self.fixed_items is None else None
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -126,7 +126,7 @@ def identifiers(workflow: ir.Workflow) -> dict[str, str]:
 
 
 def _items_from(node: ir.Node) -> str | None:
-    return node.spec.get("items_from") if node.fan_out and "items" not in node.spec else None
+    return node.items_from if node.fan_out else None
 
 
 def environment(workflow: ir.Workflow) -> dict[str, float]:
@@ -194,7 +194,9 @@ def doc_md(workflow: ir.Workflow, source: dict) -> list[str]:
     for node in workflow.nodes:
         fan = ""
         if node.fan_out:
-            fan = f"{len(node.spec['items'])} items" if "items" in node.spec else f"items of `{_items_from(node)}`"
+            fan = (
+                f"{len(node.fixed_items)} items" if node.fixed_items is not None else f"items of `{_items_from(node)}`"
+            )
         upstream = ", ".join(f"`{u}`" for u in node.upstream)
         lines.append(f"| `{node.id}` | {node.kind} | {upstream} | {fan} | `{node.hash[:12]}` |")
     lines += [
@@ -300,8 +302,8 @@ def _tasks(workflow: ir.Workflow, names: dict[str, str]) -> list[str]:
         name = names[node.id]
         if not node.fan_out:
             lines += assignment("    ", name, "node_task", [literal(node.id)])
-        elif "items" in node.spec:
-            count = len(node.spec["items"])
+        elif node.fixed_items is not None:
+            count = len(node.fixed_items)
             lines += assignment("    ", name, "mapped_task", [literal(node.id), f"list(range({count}))"])
         else:
             items = names[f"{node.id}#items"]

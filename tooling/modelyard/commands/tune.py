@@ -71,18 +71,20 @@ def run(args: argparse.Namespace) -> int:
     from modelyard.gitinfo import source_info
     from modelyard.workflows.tune.build import tune_workflow
     from modelyard.workflows.tune.report import trials_table
+    from modelyard.workflows.tune.specs import Select
 
     project, path = project_for(args, args.tuning_file, "tuning")
     tuning = tuning_spec(project, path)
     workflow = tune_workflow(project, tuning)
     ctx = for_settings(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
-    if workflow.node("select").spec["note"]:
-        err().print(f"[yellow]note:[/] {workflow.node('select').spec['note']}")
+    select = Select.of(workflow.node("select"))
+    if select.note:
+        err().print(f"[yellow]note:[/] {select.note}")
     results = run_workflow(
         workflow,
         ctx,
         workers=args.workers or tuning.n_workers,
-        on_event=_progress(workflow.id, workflow.node("select").spec["n_trials"]),
+        on_event=_progress(workflow.id, select.n_trials),
     )
     study, stored = results["select"], results["register"]
     keys = ("objective", "best_params", "best_objective", "best_trial", "n_trials", "n_failed", "run_id", "trials")

@@ -1,8 +1,8 @@
 """Compile checked records into the IR: one workflow per model file (train), per tuning file
 (tune), per model with a ``split_config`` (backtest) and per model with ``scoring:`` (score).
 
-``BUILDERS`` sits above the workflow packages that define them; a new workflow kind adds its
-``build`` here. Compiling never touches the warehouse or imports trainer code.
+``BUILDERS`` derives from ``workflows.registry``, where a workflow kind registers its ``build``.
+Compiling never touches the warehouse or imports trainer code.
 """
 
 from __future__ import annotations
@@ -12,14 +12,11 @@ from typing import Any
 
 from modelyard import ir
 from modelyard.repo.project import Project
-from modelyard.workflows.backtest import build as backtest
-from modelyard.workflows.score import build as score
-from modelyard.workflows.train import build as train
-from modelyard.workflows.tune import build as tune
+from modelyard.workflows.registry import WORKFLOW_KINDS
 
 WorkflowBuilder = Callable[[Project], list[ir.Workflow]]
 
-BUILDERS: list[WorkflowBuilder] = [train.build, tune.build, backtest.build, score.build]
+BUILDERS: list[WorkflowBuilder] = [kind.build for kind in WORKFLOW_KINDS]
 
 
 def compile_project(project: Project, source: dict[str, Any] | None = None) -> ir.Document:

@@ -48,9 +48,9 @@ def has_result(run_dir: Path, node_id: str, index: int | None = None) -> bool:
 def fan_out_items(workflow: Workflow, node: Node, ctx) -> list:
     """A fan-out node runs once per item: fixed at compile time (``spec.items``) or listed at run
     time by the upstream node named in ``spec.items_from`` (e.g. windows computed from the data)."""
-    if "items" in node.spec:
-        return list(node.spec["items"])
-    return list(read_result(ctx, node.spec["items_from"])["items"])
+    if node.fixed_items is not None:
+        return list(node.fixed_items)
+    return list(read_result(ctx, node.items_from)["items"])
 
 
 def item_results(workflow: Workflow, node_id: str, ctx) -> list[dict]:

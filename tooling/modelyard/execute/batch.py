@@ -22,6 +22,7 @@ from modelyard.repo.layout import SETTINGS_FILE, workflow_id
 from modelyard.repo.project import Project
 from modelyard.store.models import ModelStore
 from modelyard.workflows.train.build import train_workflow
+from modelyard.workflows.train.specs import Extract
 from modelyard.workflows.train.uptodate import decide, note_reuse
 
 SELECTORS = {"changed-since": "models whose files (or the seeds their SQL reads) changed since a git commit"}
@@ -128,5 +129,5 @@ def _touched(project: Project, path: str, changed: set[str]) -> bool:
     except ValueError:  # seeds outside the repo: git cannot say whether they changed
         return True
     seeds = {f[len(data) :].rsplit(".", 1)[0].lower() for f in changed if f.startswith(data)}
-    sql = " ".join(node.spec["sql"] for node in workflow.nodes if node.kind == "extract").lower()
+    sql = " ".join(Extract.of(node).sql for node in workflow.nodes if node.kind == Extract.kind).lower()
     return any(re.search(rf"\b{re.escape(seed)}\b", sql) for seed in seeds)

@@ -1,7 +1,8 @@
 """Execute one IR node: the code every backend runs, so local and Airflow runs behave alike.
 
-``EXECUTORS`` maps each node kind to its function; it sits above the workflow packages that
-define them (they never import it back). A new workflow kind adds its ``EXECUTORS`` here.
+``KINDS`` maps each node kind's name to its contract: each workflow package declares its kinds
+once (``nodes.KINDS``: spec type and executor), registered in ``workflows.registry``;
+``EXECUTORS`` and ``spec_of`` derive from it, and so does the UI's panel lookup.
 """
 
 from __future__ import annotations
@@ -11,22 +12,31 @@ from collections.abc import Callable
 from modelyard.engine import runfolder
 from modelyard.engine.context import RunContext
 from modelyard.errors import ModelyardError
-from modelyard.ir import Node, Workflow
+from modelyard.ir import Node, NodeKind, NodeSpec, Workflow
 from modelyard.repo.trainers import training_log_at
 from modelyard.version import __version__
-from modelyard.workflows.backtest import nodes as backtest_nodes
-from modelyard.workflows.score import nodes as score_nodes
-from modelyard.workflows.train import nodes as train_nodes
-from modelyard.workflows.tune import nodes as tune_nodes
+from modelyard.workflows.registry import WORKFLOW_KINDS
+from modelyard.workflows.train.specs import Trainer
 
 NodeRunner = Callable[[Workflow, Node, RunContext, "int | None"], dict]
 
-EXECUTORS: dict[str, NodeRunner] = {
-    **train_nodes.EXECUTORS,
-    **tune_nodes.EXECUTORS,
-    **backtest_nodes.EXECUTORS,
-    **score_nodes.EXECUTORS,
-}
+KINDS: dict[str, NodeKind] = {kind.name: kind for workflow in WORKFLOW_KINDS for kind in workflow.nodes}
+
+EXECUTORS: dict[str, NodeRunner] = {name: kind.executor for name, kind in KINDS.items()}
+
+
+def spec_of(node: Node) -> NodeSpec:
+    """``node``'s spec parsed as its kind's type (a ``SpecError`` when its keys do not fit)."""
+    kind = KINDS.get(node.kind)
+    if kind is None:
+        raise ModelyardError(f"node kind {node.kind!r} is unknown to this modelyard version ({__version__})")
+    return kind.spec.of(node)
+
+
+def trainer_files(node: Node) -> list[str]:
+    """The repo files of the trainer ``node`` runs: none unless it hashes trainer code."""
+    spec = spec_of(node) if "trainer_code" in node.hash_parts else None
+    return spec.trainer_files if isinstance(spec, Trainer) else []
 
 
 def execute_node(workflow: Workflow, node_id: str, ctx: RunContext, index: int | None = None) -> dict:

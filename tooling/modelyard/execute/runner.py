@@ -21,7 +21,7 @@ from modelyard.engine.context import RunContext
 from modelyard.engine.inputs import forget_frames
 from modelyard.engine.runfolder import fan_out_items
 from modelyard.errors import ModelyardError, NodeError
-from modelyard.execute.node import execute_node
+from modelyard.execute.node import execute_node, trainer_files
 from modelyard.repo.trainer_source import library_imports
 
 Event = dict[str, Any]
@@ -139,7 +139,7 @@ def run_workflow(
     ctx.prepare()
     results: dict[str, dict] = {}
     nodes = [node for node in workflow.nodes if only is None or node.id in only]
-    files = sorted({f for node in nodes for f in node.spec.get("trainer_files", [])})
+    files = sorted({f for node in nodes for f in trainer_files(node)})
     libraries = library_imports(ctx.root, files)
     warming = warm_imports(libraries)
     try:

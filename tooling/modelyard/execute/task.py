@@ -30,7 +30,7 @@ from modelyard import ir
 from modelyard.engine.context import RunContext, for_settings, safe_run_id
 from modelyard.engine.runfolder import fan_out_items
 from modelyard.errors import DeploymentError, ModelyardError, NodeError
-from modelyard.execute.node import execute_node
+from modelyard.execute.node import execute_node, trainer_files
 from modelyard.fsio import is_remote
 from modelyard.repo.layout import PUBLISHED_PROJECT, SETTINGS_FILE
 from modelyard.repo.trainer_source import code_hash
@@ -142,7 +142,7 @@ def context(ir_file: str | os.PathLike, workflow_id: str, run_id: str | None, so
 
 def check_trainer_code(node: ir.Node, ctx: RunContext) -> None:
     """The trainer files about to run are the ones compiled into the node (its ``trainer_code``)."""
-    files = node.spec.get("trainer_files")
+    files = trainer_files(node)
     if not files:
         return
     try:

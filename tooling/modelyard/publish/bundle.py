@@ -14,8 +14,10 @@ from pathlib import Path, PurePosixPath
 
 from modelyard import ir
 from modelyard.errors import PublishError
+from modelyard.execute.node import trainer_files
 from modelyard.repo.layout import PUBLISHED_PROJECT, SETTINGS_FILE
 from modelyard.warehouse.duckdb_warehouse import seed_files
+from modelyard.workflows.train.specs import Extract
 
 # The set's own ignore file: Airflow must not parse the trainers as DAG files.
 AIRFLOWIGNORE = ".airflowignore"
@@ -34,10 +36,10 @@ def used_files(settings, document: ir.Document) -> list[str]:
     files = {SETTINGS_FILE}
     for workflow in document.workflows:
         for node in workflow.nodes:
-            for rel in node.spec.get("trainer_files", []):
+            for rel in trainer_files(node):
                 files.update([rel, *_package_inits(root, rel)])
-            if "sql_file" in node.spec:
-                files.add(node.spec["sql_file"])
+            if node.kind == Extract.kind:
+                files.add(Extract.of(node).sql_file)
     data = settings.data_dir
     if not data.resolve().is_relative_to(root.resolve()):
         raise PublishError(

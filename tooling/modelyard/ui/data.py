@@ -24,6 +24,7 @@ from modelyard.ui.status import read_record
 from modelyard.validate.project import collect_project
 from modelyard.warehouse.duckdb_warehouse import DuckDBWarehouse
 from modelyard.workflows.train.extract import cache_key as extract_cache_key
+from modelyard.workflows.train.specs import Extract
 
 LOCK_TIMEOUT = 1.0
 STATUSES = ("never run", "cached", "running", "succeeded", "stale", "failed")
@@ -77,13 +78,13 @@ def _warehouse(settings: Settings) -> DuckDBWarehouse:
 
 def cached_extracts(settings: Settings, workflow: ir.Workflow) -> tuple[set[str], str | None]:
     """Extract nodes whose table is in the warehouse with their current cache key; or why unknown."""
-    extracts = [n for n in workflow.nodes if n.kind == "extract"]
+    extracts = [n for n in workflow.nodes if n.kind == Extract.kind]
     if not extracts or not settings.warehouse_path.exists():
         return set(), None
     try:
         with _warehouse(settings) as wh:
             return {
-                n.id for n in extracts if wh.cached_rows(n.spec["table"], extract_cache_key(wh, n)) is not None
+                n.id for n in extracts if wh.cached_rows(Extract.of(n).table, extract_cache_key(wh, n)) is not None
             }, None
     except WarehouseError as exc:
         return set(), str(exc)

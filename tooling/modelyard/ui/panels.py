@@ -1,6 +1,7 @@
-"""What a clicked node shows, by node kind: ``PANELS`` maps a kind to a function
-``(NodeView) -> Dash component``. Kinds without an entry get the generic panel (spec and result),
-so a new node kind is drawn and inspectable before anyone writes a panel for it.
+"""What a clicked node shows, by node kind: ``PANELS`` maps a kind's spec type (registered in
+``execute.node.KINDS``) to a function ``(NodeView) -> Dash component``. Kinds without an entry
+get the generic panel (spec and result), so a new node kind is drawn and inspectable before
+anyone writes a panel for it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,14 @@ from typing import Any
 
 from modelyard import ir
 from modelyard.errors import WarehouseError
+from modelyard.execute.node import KINDS, spec_of
 from modelyard.repo.project import Settings
 from modelyard.store.models import describe_metrics_source
 from modelyard.ui import data
+from modelyard.workflows.backtest.specs import Summary, Windows
+from modelyard.workflows.score.specs import Monitor, Score
+from modelyard.workflows.train.specs import Evaluate, Extract, Register, Train, Trainer
+from modelyard.workflows.tune.specs import Select, Trials
 
 PAGE_SIZE = 15
 MAX_PLOTS = 6
@@ -143,20 +149,20 @@ def _result_dataset(view: NodeView, result: dict | None) -> list:
 def extract_panel(view: NodeView):
     from dash import html
 
-    spec = view.node.spec
-    where = f"{spec['extract_file']}:{spec['line']}" if spec.get("line") else spec["extract_file"]
+    spec = Extract.of(view.node)
+    where = f"{spec.extract_file}:{spec.line}" if spec.line else spec.extract_file
     return html.Div(
         [
-            html.Div([f"dataset {spec['dataset']} ({where}) → table {spec['table']}"], className="muted"),
-            _section("Rendered SQL", html.Pre(spec["sql"], className="sql", id="extract-sql")),
-            dataset_explorer(view.settings, spec["table"]),
+            html.Div([f"dataset {spec.dataset} ({where}) → table {spec.table}"], className="muted"),
+            _section("Rendered SQL", html.Pre(spec.sql, className="sql", id="extract-sql")),
+            dataset_explorer(view.settings, spec.table),
         ]
     )
 
 
-def _result_of_kind(view: NodeView, kind: str) -> dict | None:
+def _result_of_kind(view: NodeView, kind: type[ir.NodeSpec]) -> dict | None:
     for node in view.workflow.nodes:
-        if node.kind == kind:
+        if node.kind == kind.kind:
             return data.node_result(view.state.run_dir, node.id)
     return None
 
@@ -165,15 +171,11 @@ def model_panel(view: NodeView):
     """train, evaluate and register: the trainer, this node's result, the metrics, the envelope."""
     from dash import html
 
-    spec = view.node.spec
+    spec = spec_of(view.node)
     parts = []
-    if "trainer" in spec:
+    if isinstance(spec, Trainer):
         parts.append(
-            _section(
-                "Trainer",
-                html.Div(f"{spec['trainer']} ({spec['trainer_file']})"),
-                _json(spec.get("constructor_args", {})),
-            )
+            _section("Trainer", html.Div(f"{spec.trainer} ({spec.trainer_file})"), _json(spec.constructor_args))
         )
     result = data.node_result(view.state.run_dir, view.node.id)
     if result is not None:
@@ -181,12 +183,12 @@ def model_panel(view: NodeView):
     log = data.training_log(view.state.run_dir, view.node.id)
     if log and log.get("history"):
         parts.append(_section("Training curves", *_curves(log["history"])))
-    evaluated = _result_of_kind(view, "evaluate")
+    evaluated = _result_of_kind(view, Evaluate)
     if evaluated and evaluated.get("metrics"):
         rows = [{"metric": k, "value": v} for k, v in evaluated["metrics"].items()]
         scored_on = html.Div(f"scored on: {describe_metrics_source(evaluated)}", id="evaluate-source")
         parts.append(_section("Metrics", scored_on, _table(rows, "metrics-table")))
-    stored = data.envelope(view.settings, _result_of_kind(view, "register"))
+    stored = data.envelope(view.settings, _result_of_kind(view, Register))
     if stored and stored.get("drift"):
         drift = stored["drift"]
         rows = [
@@ -340,13 +342,13 @@ def monitoring_panel(view: NodeView):
     metrics, and every monitored figure over the runs (from the warehouse's monitoring tables)."""
     from dash import html
 
-    monitor = next(n for n in view.workflow.nodes if n.kind == "monitor")
+    monitor = Monitor.of(next(n for n in view.workflow.nodes if n.kind == Monitor.kind))
     parts = []
     result = data.node_result(view.state.run_dir, view.node.id)
     if result is not None:
         parts.append(_section("Result of this node", _json(result, id="node-result")))
     try:
-        rows, last = data.monitoring(view.settings, monitor.spec["tables"])
+        rows, last = data.monitoring(view.settings, monitor.tables)
     except WarehouseError as exc:
         return html.Div([*parts, _message(str(exc))])
     if last is None:
@@ -377,23 +379,28 @@ def generic_panel(view: NodeView):
     return html.Div(([_section("Result", _json(result))] if result is not None else []) + _result_dataset(view, result))
 
 
-PANELS: dict[str, Callable[[NodeView], Any]] = {
-    "extract": extract_panel,
-    "train": model_panel,
-    "evaluate": model_panel,
-    "register": model_panel,
-    "trials": fan_out_panel,
-    "windows": fan_out_panel,
-    "select": gather_panel,
-    "summary": gather_panel,
-    "score": monitoring_panel,
-    "monitor": monitoring_panel,
+PANELS: dict[type[ir.NodeSpec], Callable[[NodeView], Any]] = {
+    Extract: extract_panel,
+    Train: model_panel,
+    Evaluate: model_panel,
+    Register: model_panel,
+    Trials: fan_out_panel,
+    Windows: fan_out_panel,
+    Select: gather_panel,
+    Summary: gather_panel,
+    Score: monitoring_panel,
+    Monitor: monitoring_panel,
 }
+
+
+def panel_of(node: ir.Node) -> Callable[[NodeView], Any]:
+    kind = KINDS.get(node.kind)
+    return PANELS.get(kind.spec, generic_panel) if kind else generic_panel
 
 
 def render(view: NodeView):
     from dash import html
 
-    body = PANELS.get(view.node.kind, generic_panel)(view)
+    body = panel_of(view.node)(view)
     spec = html.Details([html.Summary("IR spec of this node"), _json(view.node.spec)], className="panel-section")
     return html.Div([header(view), body, spec])

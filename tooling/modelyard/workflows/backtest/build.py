@@ -8,8 +8,9 @@ from __future__ import annotations
 from modelyard import ir
 from modelyard.repo.layout import backtest_id, workflow_id
 from modelyard.repo.project import ModelSpec, Project
+from modelyard.workflows.backtest.specs import Split, Summary, Windows
 from modelyard.workflows.backtest.splits import WindowSizes
-from modelyard.workflows.train.build import model_inputs, source_files, trainer_spec, workflow_settings
+from modelyard.workflows.train.build import model_inputs, model_workflow, trainer_spec
 
 
 def backtest_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
@@ -30,48 +31,38 @@ def backtest_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
     }
     nodes = [
         *extract_nodes,
-        ir.Node(
-            "split",
+        ir.Node.of(
             "split",
             (inputs[split.train_param_name]["node"],),
-            {
+            Split(
                 **dataset,
-                "strategy": split.strategy,
-                "as_of": split.as_of,
-                "sizes": WindowSizes.of(split).to_json(),
-                "model_file": model.file,
-                "lines": {**lines, "split_config": split.position.line},
-            },
+                strategy=split.strategy,
+                as_of=split.as_of,
+                sizes=WindowSizes.of(split).to_json(),
+                model_file=model.file,
+                lines={**lines, "split_config": split.position.line},
+            ),
             {"config": ir.content_hash(doc.data["split_config"])},
         ),
-        ir.Node(
-            "windows",
+        ir.Node.of(
             "windows",
             ("split", *(n.id for n in extract_nodes)),
-            {**trainer, **dataset, "inputs": inputs, "items_from": "split"},
+            Windows(**trainer, **dataset, inputs=inputs, items_from="split"),
             {"config": config_hash, "trainer_code": code_hash},
-            fan_out=True,
         ),
-        ir.Node(
-            "summary",
+        ir.Node.of(
             "summary",
             ("windows",),
-            {
-                "windows_node": "windows",
-                "table": f"backtest.{stem}_windows",
-                "summary_table": f"backtest.{stem}_summary",
-                "report": f"backtest__{stem}.html",
-            },
+            Summary(
+                windows_node="windows",
+                table=f"backtest.{stem}_windows",
+                summary_table=f"backtest.{stem}_summary",
+                report=f"backtest__{stem}.html",
+            ),
             {"config": config_hash},
         ),
     ]
-    return ir.Workflow(
-        backtest_id(model.file),
-        "backtest",
-        tuple(source_files(project, model, extract_nodes, trainer)),
-        workflow_settings(model),
-        ir.seal(nodes),
-    )
+    return model_workflow(backtest_id(model.file), "backtest", project, model, extract_nodes, trainer, nodes)
 
 
 def build(project: Project) -> list[ir.Workflow]:

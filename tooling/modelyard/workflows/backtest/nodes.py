@@ -22,52 +22,53 @@ from modelyard.engine.context import RunContext
 from modelyard.engine.inputs import snapshot
 from modelyard.engine.plots import write_figure
 from modelyard.errors import Position
-from modelyard.ir import Node, Workflow
+from modelyard.ir import Node, NodeKind, Workflow
 from modelyard.suggest import did_you_mean
 from modelyard.warehouse.duckdb_warehouse import qualified, quote
 from modelyard.workflows.backtest import splits
 from modelyard.workflows.backtest.report import figure
+from modelyard.workflows.backtest.specs import Split, Summary, Windows
 from modelyard.workflows.backtest.splits import SplitError, Window, WindowSizes
 from modelyard.workflows.train.fitting import fit, score
 
 TEMPORAL_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
 
 
-def _at(spec: dict, key: str) -> Position:
-    return Position(spec["model_file"], spec["lines"][key])
+def _at(spec: Split, key: str) -> Position:
+    return Position(spec.model_file, spec.lines[key])
 
 
 def _day(value: Any) -> str:
     return value.strftime("%Y-%m-%d")
 
 
-def _check_time_column(wh, spec: dict) -> None:
-    types = wh.column_types(spec["table"])
-    column = spec["time_column"]
+def _check_time_column(wh, spec: Split) -> None:
+    types = wh.column_types(spec.table)
+    column = spec.time_column
     if column not in types:
         raise SplitError(
-            f"split_config.time_column: dataset {spec['param']!r} ({spec['table']}) has no column {column!r}"
+            f"split_config.time_column: dataset {spec.param!r} ({spec.table}) has no column {column!r}"
             + did_you_mean(column, types),
             _at(spec, "time_column"),
             hint=f"name one of its date/time columns with split_config.time_column (columns: {', '.join(types)})",
         )
     if types[column] not in TEMPORAL_TYPES:
         raise SplitError(
-            f"split_config.time_column: column {column!r} of {spec['table']} has type {types[column]}, "
+            f"split_config.time_column: column {column!r} of {spec.table} has type {types[column]}, "
             "not a date or a time zone-naive timestamp",
             _at(spec, "time_column"),
             hint=f"cast it in the extract's SQL, e.g. CAST({column} AS DATE) AS {column}",
         )
 
 
-def _last_day(spec: dict, latest: dt.datetime) -> dt.date:
-    if spec["as_of"] is None:
+def _last_day(spec: Split, latest: dt.datetime) -> dt.date:
+    if spec.as_of is None:
         return latest.date()
     try:
-        return dt.date.fromisoformat(spec["as_of"])
+        return dt.date.fromisoformat(spec.as_of)
     except ValueError:
         raise SplitError(
-            f"split_config.as_of: {spec['as_of']!r} is not a date",
+            f"split_config.as_of: {spec.as_of!r} is not a date",
             _at(spec, "as_of"),
             hint="write an ISO date, e.g. 2024-03-31",
         ) from None
@@ -80,26 +81,26 @@ def _count(times, start: dt.datetime, end: dt.datetime) -> int:
     return int(hi - lo)
 
 
-def plan(spec: dict, times) -> list[dict]:
+def plan(spec: Split, times) -> list[dict]:
     """The window items for sorted ``times`` (numpy datetime64[us]); raises on unusable data."""
     if len(times) == 0:
         raise SplitError(
-            f"dataset {spec['param']!r} ({spec['table']}) has no rows with a {spec['time_column']!r} value",
+            f"dataset {spec.param!r} ({spec.table}) has no rows with a {spec.time_column!r} value",
             _at(spec, "time_column"),
         )
     first, latest = (t.astype("datetime64[us]").item() for t in (times[0], times[-1]))
-    sizes = WindowSizes.from_json(spec["sizes"])
+    sizes = WindowSizes.from_json(spec.sizes)
     last_day = _last_day(spec, latest)
     try:
         range_start, _ = splits.day_range(last_day, sizes.days_backward)
         if first > range_start:
             raise SplitError(
                 f"split_config.days_backward: the {sizes.days_backward:g} days ending with {last_day} start on "
-                f"{_day(range_start)}, but the data in {spec['table']} starts on {_day(first)}",
+                f"{_day(range_start)}, but the data in {spec.table} starts on {_day(first)}",
                 _at(spec, "days_backward"),
                 hint="lower days_backward, set an earlier as_of, or extract more history",
             )
-        windows = splits.compute_windows(spec["strategy"], last_day, sizes)
+        windows = splits.compute_windows(spec.strategy, last_day, sizes)
     except SplitError as exc:
         exc.position = exc.position or _at(spec, "split_config")
         raise
@@ -131,7 +132,7 @@ def plan(spec: dict, times) -> list[dict]:
             for item in empty
         ]
         raise SplitError(
-            f"split_config: {len(empty)} of {len(items)} windows have no rows in {spec['table']}:\n" + "\n".join(lines),
+            f"split_config: {len(empty)} of {len(items)} windows have no rows in {spec.table}:\n" + "\n".join(lines),
             _at(spec, "split_config"),
             hint="the data has no rows there (a gap, or as_of after its last day): widen train_size or "
             "test_size, or change days_backward or as_of",
@@ -140,26 +141,26 @@ def plan(spec: dict, times) -> list[dict]:
 
 
 def split_node(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
-    spec = node.spec
+    spec = Split.of(node)
     with ctx.warehouse(read_only=True) as wh:
         _check_time_column(wh, spec)
-        times = wh.sorted_times(spec["table"], spec["time_column"])
+        times = wh.sorted_times(spec.table, spec.time_column)
     return {"items": plan(spec, times), "rows": len(times)}
 
 
 def _window_frames(ctx: RunContext, node: Node, items: list[dict], window: Window) -> tuple[dict, dict]:
 
-    spec = node.spec
-    column = quote(spec["time_column"])
+    spec = Windows.of(node)
+    column = quote(spec.time_column)
     between = f"{column} >= ? AND {column} < ?"
     # other datasets are passed whole; of the split one, only the rows some window reads are copied
-    copies = {item["table"]: ("true", []) for param, item in spec["inputs"].items() if param != spec["param"]}
+    copies = {item["table"]: ("true", []) for param, item in spec.inputs.items() if param != spec.param}
     bounds = [dt.datetime.fromisoformat(item[name]) for item in items for name in splits.BOUNDS]
-    copies.setdefault(spec["table"], (between, [min(bounds), max(bounds)]))
+    copies.setdefault(spec.table, (between, [min(bounds), max(bounds)]))
     con = snapshot(ctx, node.id, copies)
     train, test = {}, {}
-    for param, item in spec["inputs"].items():
-        if param != spec["param"]:
+    for param, item in spec.inputs.items():
+        if param != spec.param:
             train[param] = test[param] = con.execute(f"SELECT * FROM {qualified(item['table'])}").df()
             continue
         query = f"SELECT * FROM {qualified(item['table'])} WHERE {between}"
@@ -173,12 +174,13 @@ def window_node(workflow: Workflow, node: Node, ctx: RunContext, index: int | No
     items = runfolder.fan_out_items(workflow, node, ctx)
     train, test = _window_frames(ctx, node, items, Window.from_json(items[index]))
     started = time.perf_counter()
-    trained = fit(ctx, node.spec, train)
-    metrics = score(ctx, node.spec, trained.model, test)
+    spec = Windows.of(node)
+    trained = fit(ctx, spec, train)
+    metrics = score(ctx, spec, trained.model, test)
     return {
         **items[index],
-        "train_rows": len(train[node.spec["param"]]),
-        "test_rows": len(test[node.spec["param"]]),
+        "train_rows": len(train[spec.param]),
+        "test_rows": len(test[spec.param]),
         "metrics": metrics,
         "seconds": round(time.perf_counter() - started, 3),
     }
@@ -220,27 +222,27 @@ def _tables(windows: list[dict], summary: dict[str, dict]):
 
 def summary_node(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
 
-    spec = node.spec
+    spec = Summary.of(node)
     windows = [
         {key: w[key] for key in ("window", *splits.BOUNDS, "train_rows", "test_rows", "metrics")}
-        for w in runfolder.item_results(workflow, spec["windows_node"], ctx)
+        for w in runfolder.item_results(workflow, spec.windows_node, ctx)
     ]
     summary = summarize(windows)
     plot = figure(workflow.id, windows, summary)
     per_window, per_metric = _tables(windows, summary)
     with ctx.warehouse() as wh:
         with wh.transaction():
-            wh.write_dataframe(spec["table"], per_window)
-            wh.write_dataframe(spec["summary_table"], per_metric)
+            wh.write_dataframe(spec.table, per_window)
+            wh.write_dataframe(spec.summary_table, per_metric)
     folder = ctx.reports_dir or ctx.run_dir
-    report = write_figure(plot, folder / spec["report"], folder)
+    report = write_figure(plot, folder / spec.report, folder)
     return {
         "windows": windows,
         "summary": summary,
-        "table": spec["table"],
-        "summary_table": spec["summary_table"],
+        "table": spec.table,
+        "summary_table": spec.summary_table,
         "report": str(report),
     }
 
 
-EXECUTORS = {"split": split_node, "windows": window_node, "summary": summary_node}
+KINDS = [NodeKind(Split, split_node), NodeKind(Windows, window_node), NodeKind(Summary, summary_node)]

@@ -12,7 +12,8 @@ from __future__ import annotations
 from modelyard import ir
 from modelyard.repo.layout import score_id, workflow_id
 from modelyard.repo.project import DatasetRef, ModelSpec, Project
-from modelyard.workflows.train.build import extract_node_id, extract_nodes, source_files, trainer_spec
+from modelyard.workflows.score.specs import Monitor, Score
+from modelyard.workflows.train.build import extract_node_id, extract_nodes, model_workflow, trainer_spec
 
 MONITORING_SCHEMA = "monitoring"
 
@@ -44,45 +45,40 @@ def score_workflow(project: Project, model: ModelSpec, version: int | None = Non
     doc = project.documents[model.file]
     config = {"scoring": doc.data["scoring"], "monitoring": doc.data.get("monitoring")}
     rows = {"node": extract_node_id(data), "table": data.table, "extract_file": data.file, "dataset": data.name}
-    score = ir.Node(
-        "score",
+    score = ir.Node.of(
         "score",
         (extract_node_id(data),),
-        {
-            "canonical_name": model.canonical_name,
-            "version": version,
-            "rows": {**rows, "line": data.position.line},
-            "output": scoring.output,
-            "key": scoring.key,
-            "model_file": model.file,
-            "line": scoring.position.line,
-        },
+        Score(
+            canonical_name=model.canonical_name,
+            version=version,
+            rows={**rows, "line": data.position.line},
+            output=scoring.output,
+            key=scoring.key,
+            model_file=model.file,
+            line=scoring.position.line,
+        ),
         {"config": ir.content_hash(config)},
     )
-    monitor = ir.Node(
-        "monitor",
+    monitor = ir.Node.of(
         "monitor",
         ("score", *((extract_node_id(labels),) if labels else ())),
-        {
+        Monitor(
             **trainer,
-            "score_node": "score",
-            "rows": rows,
-            "train_param": train_param(model, scoring.data),
-            "drift_thresholds": monitoring.drift,
-            "labels": {"table": labels.table, "key": monitoring.key} if labels else None,
-            "metrics": {m.name: {"direction": m.direction, "warn": m.warn, "fail": m.fail} for m in monitoring.metrics},
-            "tables": monitoring_tables(model.file),
-            "report": report_file(model.file),
-            "model_file": model.file,
-        },
+            score_node="score",
+            rows=rows,
+            train_param=train_param(model, scoring.data),
+            drift_thresholds=monitoring.drift,
+            labels={"table": labels.table, "key": monitoring.key} if labels else None,
+            metrics={m.name: {"direction": m.direction, "warn": m.warn, "fail": m.fail} for m in monitoring.metrics},
+            tables=monitoring_tables(model.file),
+            report=report_file(model.file),
+            model_file=model.file,
+        ),
         {"config": ir.content_hash(config), "trainer_code": code_hash},
     )
-    return ir.Workflow(
-        score_id(model.file),
-        "score",
-        tuple(source_files(project, model, extracts, trainer)),
-        {"schedule": scoring.schedule, "retries": model.retries, "environment": {}},
-        ir.seal([*extracts, score, monitor]),
+    settings = {"schedule": scoring.schedule, "retries": model.retries, "environment": {}}
+    return model_workflow(
+        score_id(model.file), "score", project, model, extracts, trainer, [*extracts, score, monitor], settings
     )
 
 

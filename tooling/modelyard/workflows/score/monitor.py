@@ -10,6 +10,8 @@ metric (``<model>_metrics``) goes to schema ``monitoring`` of the warehouse.
 
 from __future__ import annotations
 
+import dataclasses
+
 from modelyard.engine.context import RunContext
 from modelyard.errors import ModelyardError, Position, StoreError
 from modelyard.repo.project import ModelSpec, Settings
@@ -18,6 +20,7 @@ from modelyard.warehouse import profile
 from modelyard.warehouse.duckdb_warehouse import DuckDBWarehouse
 from modelyard.workflows.score.build import monitoring_tables, report_file
 from modelyard.workflows.score.signature import PREFIX
+from modelyard.workflows.score.specs import Monitor
 from modelyard.workflows.train import drift
 from modelyard.workflows.train.fitting import score
 
@@ -57,8 +60,8 @@ def metric_level(value: float | None, rule: dict) -> str:
     return "ok"
 
 
-def _labelled_rows(wh, spec: dict, where: Position):
-    labels, rows = spec["labels"], spec["rows"]
+def _labelled_rows(wh, spec: Monitor, where: Position):
+    labels, rows = spec.labels, spec.rows
     key = labels["key"]
     data_columns = profile.column_types(wh.con, rows["table"])
     label_columns = profile.column_types(wh.con, labels["table"])
@@ -72,16 +75,16 @@ def _labelled_rows(wh, spec: dict, where: Position):
     return profile.joined_on_key(wh.con, rows["table"], labels["table"], key)
 
 
-def _metrics(ctx: RunContext, wh, spec: dict, scored: dict, envelope: dict) -> tuple[dict, int]:
-    where = Position(spec["model_file"])
+def _metrics(ctx: RunContext, wh, spec: Monitor, scored: dict, envelope: dict) -> tuple[dict, int]:
+    where = Position(spec.model_file)
     frame = _labelled_rows(wh, spec, where)
     if frame.empty:
         return {}, 0
     model = ModelStore(ctx.store_path).load(scored["canonical_name"], scored["version"])
     # the version's own constructor arguments: the model file may have moved on since it trained
-    trainer = {**spec, "constructor_args": envelope["lineage"]["constructor_args"]}
-    values = score(ctx, trainer, model, {spec["train_param"]: frame})
-    rules = spec["metrics"]
+    trainer = dataclasses.replace(spec, constructor_args=envelope["lineage"]["constructor_args"])
+    values = score(ctx, trainer, model, {spec.train_param: frame})
+    rules = spec.metrics
     return {
         name: {
             "value": value,
@@ -92,18 +95,18 @@ def _metrics(ctx: RunContext, wh, spec: dict, scored: dict, envelope: dict) -> t
     }, len(frame)
 
 
-def check_run(ctx: RunContext, wh, spec: dict, scored: dict, envelope: dict) -> dict:
-    thresholds = {**drift.DEFAULT_THRESHOLDS, **spec["drift_thresholds"]}
-    training = (envelope.get("data_profiles") or {}).get(spec["train_param"])
+def check_run(ctx: RunContext, wh, spec: Monitor, scored: dict, envelope: dict) -> dict:
+    thresholds = {**drift.DEFAULT_THRESHOLDS, **spec.drift_thresholds}
+    training = (envelope.get("data_profiles") or {}).get(spec.train_param)
     inputs = predictions = None
     if training is not None:
         columns = input_columns(envelope)
-        current = profile.extract_profile(wh.con, spec["rows"]["table"])
+        current = profile.extract_profile(wh.con, spec.rows["table"])
         reference = _only(training, columns)
-        counts = profile.counts_in_reference(wh.con, spec["rows"]["table"], reference)
+        counts = profile.counts_in_reference(wh.con, spec.rows["table"], reference)
         inputs = drift.compare(reference, _only(current, columns), counts, thresholds)
         predictions = _predictions_drift(wh, scored["output"], scored, training, thresholds)
-    metrics, labelled = _metrics(ctx, wh, spec, scored, envelope) if spec["labels"] else ({}, 0)
+    metrics, labelled = _metrics(ctx, wh, spec, scored, envelope) if spec.labels else ({}, 0)
     levels = [r["status"] for r in (inputs, predictions) if r] + [m["level"] for m in metrics.values()]
     state = {
         "canonical_name": scored["canonical_name"],

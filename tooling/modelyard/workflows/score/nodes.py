@@ -10,11 +10,12 @@ from pathlib import PurePosixPath
 from modelyard.engine import runfolder
 from modelyard.engine.context import RunContext
 from modelyard.errors import ModelyardError, Position
-from modelyard.ir import Node, Workflow
+from modelyard.ir import Node, NodeKind, Workflow
 from modelyard.repo import trainers
 from modelyard.store.models import ModelStore
 from modelyard.warehouse import profile
 from modelyard.workflows.score import monitor, report, signature
+from modelyard.workflows.score.specs import Monitor, Score
 from modelyard.workflows.train import drift
 
 
@@ -35,21 +36,21 @@ def run_score(workflow: Workflow, node: Node, ctx: RunContext, index: int | None
     _needs_duckdb(ctx)
     import pandas as pd
 
-    spec = node.spec
-    rows = spec["rows"]
+    spec = Score.of(node)
+    rows = spec.rows
     where = Position(rows["extract_file"], rows["line"])
     store = ModelStore(ctx.store_path)
-    envelope = store.envelope(spec["canonical_name"], spec["version"])
+    envelope = store.envelope(spec.canonical_name, spec.version)
     version = envelope["version"]
-    label = f"model {spec['canonical_name']} version {version}"
-    model = store.load(spec["canonical_name"], version)
+    label = f"model {spec.canonical_name} version {version}"
+    model = store.load(spec.canonical_name, version)
     with ctx.warehouse(read_only=True) as wh:
         frame = wh.read_table(rows["table"])
     args, kwargs = signature.model_arguments(envelope["signature"], frame, where, label)
-    key = spec["key"]
+    key = spec.key
     if key and key not in frame.columns:
         raise ModelyardError(
-            f"the rows to score have no key column {key!r} (scoring.key or monitoring.key of {spec['model_file']})",
+            f"the rows to score have no key column {key!r} (scoring.key or monitoring.key of {spec.model_file})",
             where,
             hint=f"select {key!r} in the extract's query, or name another key column",
         )
@@ -63,7 +64,7 @@ def run_score(workflow: Workflow, node: Node, ctx: RunContext, index: int | None
             pd.DataFrame(
                 {
                     "row_key": frame[key].to_numpy() if key else range(len(frame)),
-                    "model_name": spec["canonical_name"],
+                    "model_name": spec.canonical_name,
                     "model_version": version,
                     "scoring_run_id": run_id(ctx),
                     "scored_at": scored_at,
@@ -74,12 +75,12 @@ def run_score(workflow: Workflow, node: Node, ctx: RunContext, index: int | None
         axis=1,
     )
     with ctx.warehouse() as wh:
-        profile.replace_run_rows(wh.con, spec["output"], run_id(ctx), table)
+        profile.replace_run_rows(wh.con, spec.output, run_id(ctx), table)
     return {
-        "canonical_name": spec["canonical_name"],
+        "canonical_name": spec.canonical_name,
         "version": version,
         "rows": len(frame),
-        "output": spec["output"],
+        "output": spec.output,
         "run_id": run_id(ctx),
         "scored_at": scored_at.isoformat(),
         "prediction_columns": list(predicted.columns),
@@ -88,27 +89,27 @@ def run_score(workflow: Workflow, node: Node, ctx: RunContext, index: int | None
 
 def run_monitor(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
     _needs_duckdb(ctx)
-    spec = node.spec
-    scored = runfolder.read_result(ctx, spec["score_node"])
+    spec = Monitor.of(node)
+    scored = runfolder.read_result(ctx, spec.score_node)
     envelope = ModelStore(ctx.store_path).envelope(scored["canonical_name"], scored["version"])
     with ctx.warehouse() as wh:
         state = monitor.check_run(ctx, wh, spec, scored, envelope)
-        monitor.save(wh, spec["tables"], state)
-        history = monitor.history(wh, spec["tables"])
+        monitor.save(wh, spec.tables, state)
+        history = monitor.history(wh, spec.tables)
     folder = ctx.reports_dir or ctx.node_dir(node.id)
     title = f"{workflow.id}: monitoring of {scored['canonical_name']}"
-    psi = {**drift.DEFAULT_THRESHOLDS, **spec["drift_thresholds"]}
-    page = report.write(folder, spec["report"], title, history, psi, spec["metrics"])
+    psi = {**drift.DEFAULT_THRESHOLDS, **spec.drift_thresholds}
+    page = report.write(folder, spec.report, title, history, psi, spec.metrics)
     crossed = monitor.crossed(state, "fail")
     if crossed:
         raise ModelyardError(
             f"monitoring of {scored['canonical_name']} version {scored['version']} (scoring run {scored['run_id']}): "
             + "; ".join(crossed),
-            Position(spec["model_file"]),
+            Position(spec.model_file),
             hint=f"see {page}; retrain on recent data, fix the rows' source, or raise the thresholds in "
-            f"`monitoring:` of {spec['model_file']}",
+            f"`monitoring:` of {spec.model_file}",
         )
     return {**state, "report": str(page)}
 
 
-EXECUTORS = {"score": run_score, "monitor": run_monitor}
+KINDS = [NodeKind(Score, run_score), NodeKind(Monitor, run_monitor)]

@@ -17,6 +17,7 @@ from modelyard.repo.layout import workflow_id
 from modelyard.repo.project import ExtractSpec, ModelSpec, Project
 from modelyard.repo.sqltemplate import extract_tables, read_sql, render_sql, template_variables
 from modelyard.repo.trainer_source import code_hash, trainer_code_files
+from modelyard.workflows.train import specs
 from modelyard.workflows.tune import holdout
 
 
@@ -55,21 +56,20 @@ def render_extract(project: Project, spec: ExtractSpec) -> tuple[str, str, dict 
 def extract_node(project: Project, spec: ExtractSpec) -> ir.Node:
     _, sql, target = render_extract(project, spec)
     body = project.documents[spec.file].data[spec.name]
-    return ir.Node(
-        id=extract_node_id(spec),
-        kind="extract",
-        upstream=tuple(extract_node_id(up) for up in upstream_extracts(project, sql)),
-        spec={
-            "table": spec.table,
-            "sql": sql,
-            "extract_file": spec.file,
-            "dataset": spec.name,
-            "sql_file": spec.sql_file,
-            "line": spec.position.line,
-            **({"allow_empty": True} if spec.allow_empty else {}),
-            **({"target": target} if target else {}),
-        },
-        hash_parts={"config": ir.content_hash(body), "sql": ir.content_hash(sql)},
+    return ir.Node.of(
+        extract_node_id(spec),
+        [extract_node_id(up) for up in upstream_extracts(project, sql)],
+        specs.Extract(
+            table=spec.table,
+            sql=sql,
+            extract_file=spec.file,
+            dataset=spec.name,
+            sql_file=spec.sql_file,
+            line=spec.position.line,
+            allow_empty=spec.allow_empty,
+            target=target or None,
+        ),
+        {"config": ir.content_hash(body), "sql": ir.content_hash(sql)},
     )
 
 
@@ -116,6 +116,8 @@ def model_inputs(project: Project, model: ModelSpec) -> tuple[list[ir.Node], dic
 
 
 def trainer_spec(project: Project, model: ModelSpec) -> tuple[dict[str, Any], str]:
+    """The ``specs.Trainer`` fields of ``model`` (every kind that constructs its trainer takes
+    them), and the hash of the trainer's code."""
     files = trainer_code_files(project.root, model.trainer_file)
     return (
         {
@@ -128,29 +130,40 @@ def trainer_spec(project: Project, model: ModelSpec) -> tuple[dict[str, Any], st
     )
 
 
-def register_spec(project: Project, model: ModelSpec, extract_nodes: list[ir.Node]) -> dict[str, Any]:
-    return {
-        "canonical_name": model.canonical_name,
-        "model_name": model.model_name,
-        "model_description": model.model_description,
-        "tags": model.tags,
-        "model_file": model.file,
-        "drift_thresholds": model.monitoring.drift,
-        "lineage": {
+def register_spec(
+    project: Project,
+    model: ModelSpec,
+    extract_nodes: list[ir.Node],
+    inputs: dict[str, dict[str, str]],
+    **links: str,
+) -> specs.Register:
+    """``links``: the register node's ``model_node``, ``metrics_node`` and ``lineage_from``."""
+    extracts = [(specs.Extract.of(n), n.hash_parts["sql"]) for n in extract_nodes]
+    return specs.Register(
+        canonical_name=model.canonical_name,
+        model_name=model.model_name,
+        model_description=model.model_description,
+        tags=model.tags,
+        model_file=model.file,
+        drift_thresholds=model.monitoring.drift,
+        lineage={
             "model_file_sha256": file_hash(project.root, model.file),
             "extracts": [
                 {
-                    "extract_file": n.spec["extract_file"],
-                    "dataset": n.spec["dataset"],
-                    "extract_file_sha256": file_hash(project.root, n.spec["extract_file"]),
-                    "rendered_sql_sha256": n.hash_parts["sql"],
-                    "table": n.spec["table"],
+                    "extract_file": extract.extract_file,
+                    "dataset": extract.dataset,
+                    "extract_file_sha256": file_hash(project.root, extract.extract_file),
+                    "rendered_sql_sha256": sql_hash,
+                    "table": extract.table,
                 }
-                for n in extract_nodes
+                for extract, sql_hash in extracts
             ],
             "trainer": model.model_trainer,
         },
-    }
+        constructor_args=model.constructor_args,
+        row_count_inputs=inputs,
+        **links,
+    )
 
 
 def workflow_settings(model: ModelSpec) -> dict[str, Any]:
@@ -159,9 +172,29 @@ def workflow_settings(model: ModelSpec) -> dict[str, Any]:
 
 def source_files(project: Project, model: ModelSpec, extract_nodes: list[ir.Node], trainer: dict) -> list[str]:
     files = {model.file, *trainer["trainer_files"]}
-    for node in extract_nodes:
-        files.update({node.spec["extract_file"], node.spec["sql_file"]})
+    for extract in map(specs.Extract.of, extract_nodes):
+        files.update({extract.extract_file, extract.sql_file})
     return sorted(files)
+
+
+def model_workflow(
+    wid: str,
+    kind: str,
+    project: Project,
+    model: ModelSpec,
+    extract_nodes: list[ir.Node],
+    trainer: dict,
+    nodes: list[ir.Node],
+    settings: dict[str, Any] | None = None,
+) -> ir.Workflow:
+    """A workflow of ``model``: its source files are the model's, its trainer's and its extracts'."""
+    return ir.Workflow(
+        wid,
+        kind,
+        tuple(source_files(project, model, extract_nodes, trainer)),
+        settings or workflow_settings(model),
+        ir.seal(nodes),
+    )
 
 
 def evaluation_split(project: Project, model: ModelSpec, inputs: dict) -> dict[str, Any] | None:
@@ -221,46 +254,25 @@ def train_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
     extract_ids = tuple(n.id for n in extract_nodes)
     validation = evaluation_split(project, model, inputs)
     refit = validation is not None and model.evaluation.refit
-    split = {"validation": validation} if validation else {}
     parts = {"config": config_hash, "trainer_code": trainer_hash}
     source = metrics_source("holdout" if validation else "in_sample", validation, refit)
     nodes = [
         *extract_nodes,
-        ir.Node("train", "train", extract_ids, {**trainer, "inputs": inputs, **split}, parts),
-        ir.Node(
-            "evaluate",
+        ir.Node.of("train", extract_ids, specs.Train(**trainer, inputs=inputs, validation=validation), parts),
+        ir.Node.of(
             "evaluate",
             ("train", *extract_ids),
-            {**trainer, "inputs": inputs, "model_node": "train", **split, "metrics_source": source},
+            specs.Evaluate(**trainer, inputs=inputs, model_node="train", validation=validation, metrics_source=source),
             parts,
         ),
     ]
     if refit:
         # after evaluate: a trainer that cannot be scored fails before the second, longer fit
-        nodes.append(ir.Node("refit", "train", ("evaluate", *extract_ids), {**trainer, "inputs": inputs}, parts))
+        nodes.append(ir.Node.of("refit", ("evaluate", *extract_ids), specs.Train(**trainer, inputs=inputs), parts))
     stored = "refit" if refit else "train"
-    nodes.append(
-        ir.Node(
-            "register",
-            "register",
-            (stored, "evaluate"),
-            {
-                **register_spec(project, model, extract_nodes),
-                "model_node": stored,
-                "metrics_node": "evaluate",
-                "constructor_args": model.constructor_args,
-                "row_count_inputs": inputs,
-            },
-            {"config": config_hash},
-        )
-    )
-    return ir.Workflow(
-        workflow_id(model.file),
-        "train",
-        tuple(source_files(project, model, extract_nodes, trainer)),
-        workflow_settings(model),
-        ir.seal(nodes),
-    )
+    register = register_spec(project, model, extract_nodes, inputs, model_node=stored, metrics_node="evaluate")
+    nodes.append(ir.Node.of("register", (stored, "evaluate"), register, {"config": config_hash}))
+    return model_workflow(workflow_id(model.file), "train", project, model, extract_nodes, trainer, nodes)
 
 
 def build(project: Project) -> list[ir.Workflow]:

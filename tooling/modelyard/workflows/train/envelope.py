@@ -11,6 +11,7 @@ from modelyard.engine.context import RunContext
 from modelyard.repo import trainers
 from modelyard.store.models import ModelStore
 from modelyard.version import __version__
+from modelyard.workflows.train.specs import Register
 
 
 def _describe_columns(value: Any) -> Any:
@@ -56,7 +57,7 @@ def signature(trained: trainers.TrainedObject) -> dict:
 
 
 def build_envelope(
-    spec: dict,
+    spec: Register,
     trained: trainers.TrainedObject,
     metrics: dict,
     metrics_source: dict,
@@ -70,10 +71,10 @@ def build_envelope(
     ``warehouse.profile``) and their drift against the previous version's (None for a first one)."""
     profiles, drift = data
     envelope = {
-        "canonical_name": spec["canonical_name"],
-        "model_name": spec["model_name"],
-        "model_description": spec["model_description"],
-        "tags": spec["tags"],
+        "canonical_name": spec.canonical_name,
+        "model_name": spec.model_name,
+        "model_description": spec.model_description,
+        "tags": spec.tags,
         "signature": signature(trained),
         "sample_input": _sample_rows(trained.sample_input_data),
         "metrics": metrics,
@@ -82,11 +83,11 @@ def build_envelope(
         "data_profiles": profiles,
         "drift": drift,
         "lineage": {
-            **spec["lineage"],
+            **spec.lineage,
             "git_commit": ctx.source.get("commit"),
             "git_dirty": ctx.source.get("dirty"),
             "row_counts": rows,
-            "constructor_args": spec["constructor_args"],
+            "constructor_args": spec.constructor_args,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "modelyard_version": __version__,
             **(extra_lineage or {}),
@@ -97,13 +98,13 @@ def build_envelope(
     return envelope
 
 
-def store_model(ctx: RunContext, spec: dict, trained: trainers.TrainedObject, envelope: dict) -> dict:
+def store_model(ctx: RunContext, spec: Register, trained: trainers.TrainedObject, envelope: dict) -> dict:
     import cloudpickle
 
     trainers.register_for_pickling()
-    version, path = ModelStore(ctx.store_path).save(spec["canonical_name"], cloudpickle.dumps(trained.model), envelope)
+    version, path = ModelStore(ctx.store_path).save(spec.canonical_name, cloudpickle.dumps(trained.model), envelope)
     return {
-        "canonical_name": spec["canonical_name"],
+        "canonical_name": spec.canonical_name,
         "version": version,
         "model_path": str(path),
         "metrics": envelope["metrics"],

@@ -13,21 +13,24 @@ from modelyard.engine.context import RunContext
 from modelyard.errors import Position, TrainerError
 from modelyard.fsio import write_atomic
 from modelyard.repo import trainers
+from modelyard.workflows.train.specs import Trainer
 
 
-def make_trainer(ctx: RunContext, spec: dict, overrides: dict | None = None):
-    cls = trainers.load_trainer_class(ctx.root, spec["trainer"], where=Position(spec["trainer_file"]))
-    args = {**spec["constructor_args"], **(overrides or {})}
+def make_trainer(ctx: RunContext, spec: Trainer, overrides: dict | None = None):
+    cls = trainers.load_trainer_class(ctx.root, spec.trainer, where=Position(spec.trainer_file))
+    args = {**spec.constructor_args, **(overrides or {})}
     return trainers.call_user(ctx.root, f"{cls.__name__}(**constructor_args)", cls, **args)
 
 
-def fit(ctx: RunContext, spec: dict, frames: dict[str, Any], overrides: dict | None = None) -> trainers.TrainedObject:
+def fit(
+    ctx: RunContext, spec: Trainer, frames: dict[str, Any], overrides: dict | None = None
+) -> trainers.TrainedObject:
     trainer = make_trainer(ctx, spec, overrides)
     trained = trainers.call_user(ctx.root, f"{type(trainer).__name__}.train()", trainer.train, **frames)
     if not isinstance(trained, trainers.TrainedObject):
         raise TrainerError(
             f"{type(trainer).__name__}.train() returned {type(trained).__name__}, expected modelyard.TrainedObject",
-            Position(spec["trainer_file"]),
+            Position(spec.trainer_file),
         )
     return trained
 
@@ -41,12 +44,12 @@ def _accepted(func: Callable, frames: dict[str, Any]) -> dict[str, Any]:
 
 
 def score(
-    ctx: RunContext, spec: dict, model: Any, frames: dict[str, Any], overrides: dict | None = None
+    ctx: RunContext, spec: Trainer, model: Any, frames: dict[str, Any], overrides: dict | None = None
 ) -> dict[str, float]:
     trainer = make_trainer(ctx, spec, overrides)
     name = f"{type(trainer).__name__}.evaluate()"
     metrics = trainers.call_user(ctx.root, name, trainer.evaluate, model, **_accepted(trainer.evaluate, frames))
-    return check_metrics(metrics, name, spec["trainer_file"])
+    return check_metrics(metrics, name, spec.trainer_file)
 
 
 def check_metrics(metrics: Any, name: str, trainer_file: str) -> dict[str, float]:
@@ -67,7 +70,7 @@ def check_metrics(metrics: Any, name: str, trainer_file: str) -> dict[str, float
     return clean
 
 
-def save_pickle(path: Path, trained: trainers.TrainedObject, spec: dict) -> None:
+def save_pickle(path: Path, trained: trainers.TrainedObject, spec: Trainer) -> None:
     import cloudpickle
 
     trainers.register_for_pickling()
@@ -76,9 +79,9 @@ def save_pickle(path: Path, trained: trainers.TrainedObject, spec: dict) -> None
     except Exception as exc:  # TypeError, PicklingError, RecursionError, ...: whatever the object raises
         # evaluate() and the store need the model pickled: say so where the trainer made it
         raise TrainerError(
-            f"{spec['trainer'].rpartition('.')[2]}.train() returned a TrainedObject that cannot be "
+            f"{spec.trainer.rpartition('.')[2]}.train() returned a TrainedObject that cannot be "
             f"pickled: {trainers.describe_exception(exc)}",
-            Position(spec["trainer_file"]),
+            Position(spec.trainer_file),
             hint="keep only picklable state in the model and the sample data "
             "(no open files, locks, connections or generators)",
         ) from None

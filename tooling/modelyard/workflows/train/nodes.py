@@ -15,13 +15,14 @@ from modelyard.engine.context import RunContext
 from modelyard.engine.inputs import read_inputs
 from modelyard.errors import StoreError
 from modelyard.fsio import write_atomic
-from modelyard.ir import Node, Workflow
+from modelyard.ir import Node, NodeKind, Workflow
 from modelyard.store.models import ModelStore
 from modelyard.warehouse import profile
 from modelyard.workflows.train import drift, uptodate
 from modelyard.workflows.train.envelope import build_envelope, store_model
 from modelyard.workflows.train.extract import run_extract
 from modelyard.workflows.train.fitting import fit, load_pickle, save_pickle, score
+from modelyard.workflows.train.specs import Evaluate, Extract, Register, Train
 from modelyard.workflows.tune import holdout
 
 
@@ -30,35 +31,36 @@ def _rows(frames: dict) -> dict[str, int]:
 
 
 def run_train(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
-    frames = read_inputs(ctx, node.spec["inputs"])
-    if "validation" in node.spec:  # held-out evaluation: fit the training rows only
-        frames = holdout.split(frames, node.spec["validation"])[0]
+    spec = Train.of(node)
+    frames = read_inputs(ctx, spec.inputs)
+    if spec.validation is not None:  # held-out evaluation: fit the training rows only
+        frames = holdout.split(frames, spec.validation)[0]
     # a tune workflow retrains with the parameters its select node chose
-    params_from = node.spec.get("params_from")
-    overrides = runfolder.read_result(ctx, params_from)["best_params"] if params_from else None
+    overrides = runfolder.read_result(ctx, spec.params_from)["best_params"] if spec.params_from else None
     started = time.perf_counter()
-    trained = fit(ctx, node.spec, frames, overrides)
-    save_pickle(ctx.node_dir(node.id) / runfolder.TRAINED, trained, node.spec)
+    trained = fit(ctx, spec, frames, overrides)
+    save_pickle(ctx.node_dir(node.id) / runfolder.TRAINED, trained, spec)
     return {"rows": _rows(frames), "seconds": round(time.perf_counter() - started, 3)}
 
 
 def run_evaluate(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
-    trained = load_pickle(ctx.node_dir(node.spec["model_node"]) / runfolder.TRAINED)
-    frames = read_inputs(ctx, node.spec["inputs"])
-    source = dict(node.spec["metrics_source"])
-    if "validation" in node.spec:  # the same split as the train node's: a pure function of data and seed
-        train, frames = holdout.split(frames, node.spec["validation"])
+    spec = Evaluate.of(node)
+    trained = load_pickle(ctx.node_dir(spec.model_node) / runfolder.TRAINED)
+    frames = read_inputs(ctx, spec.inputs)
+    source = dict(spec.metrics_source)
+    if spec.validation is not None:  # the same split as the train node's: a pure function of data and seed
+        train, frames = holdout.split(frames, spec.validation)
         source["rows"] = {"train": _rows(train), "held_out": _rows(frames)}
-    metrics = score(ctx, node.spec, trained.model, frames)
+    metrics = score(ctx, spec, trained.model, frames)
     write_atomic(ctx.node_dir(node.id) / runfolder.METRICS, json.dumps(metrics).encode())
     return {"metrics": metrics, "metrics_source": source}
 
 
 def run_register(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
-    spec = node.spec
-    trained = load_pickle(ctx.node_dir(spec["model_node"]) / runfolder.TRAINED)
-    metrics = json.loads((ctx.node_dir(spec["metrics_node"]) / runfolder.METRICS).read_text())
-    inputs = spec["row_count_inputs"]
+    spec = Register.of(node)
+    trained = load_pickle(ctx.node_dir(spec.model_node) / runfolder.TRAINED)
+    metrics = json.loads((ctx.node_dir(spec.metrics_node) / runfolder.METRICS).read_text())
+    inputs = spec.row_count_inputs
     with ctx.warehouse(read_only=True) as wh:
         rows = {param: wh.row_count(item["table"]) for param, item in inputs.items()}
         extra = uptodate.lineage(wh, workflow, ctx)  # what a later run needs to skip retraining
@@ -67,19 +69,19 @@ def run_register(workflow: Workflow, node: Node, ctx: RunContext, index: int | N
             param: profile.extract_profile(con, item["table"]) if con else None for param, item in inputs.items()
         }
         report = training_drift(ctx, con, spec, profiles) if con else None
-    if "lineage_from" in spec:
-        extra.update(runfolder.read_result(ctx, spec["lineage_from"])["lineage"])
-    source = runfolder.read_result(ctx, spec["metrics_node"])["metrics_source"]
-    training = runfolder.read_training_log(ctx, spec["model_node"])
+    if spec.lineage_from:
+        extra.update(runfolder.read_result(ctx, spec.lineage_from)["lineage"])
+    source = runfolder.read_result(ctx, spec.metrics_node)["metrics_source"]
+    training = runfolder.read_training_log(ctx, spec.model_node)
     envelope = build_envelope(spec, trained, metrics, source, ctx, rows, extra, training, (profiles, report))
     return {**store_model(ctx, spec, trained, envelope), "drift": report}
 
 
-def training_drift(ctx: RunContext, con, spec: dict, profiles: dict[str, dict | None]) -> dict | None:
+def training_drift(ctx: RunContext, con, spec: Register, profiles: dict[str, dict | None]) -> dict | None:
     """This run's datasets against the ones the latest stored version trained on: None for a
     model's first version (or when that version was stored without profiles)."""
     try:
-        previous = ModelStore(ctx.store_path).envelope(spec["canonical_name"])
+        previous = ModelStore(ctx.store_path).envelope(spec.canonical_name)
     except StoreError:  # no version yet
         return None
     before = previous.get("data_profiles") or {}
@@ -88,9 +90,9 @@ def training_drift(ctx: RunContext, con, spec: dict, profiles: dict[str, dict | 
         reference = before.get(param)
         if reference is None or current is None:
             continue
-        table = spec["row_count_inputs"][param]["table"]
+        table = spec.row_count_inputs[param]["table"]
         counts = profile.counts_in_reference(con, table, reference)
-        datasets[param] = drift.compare(reference, current, counts, spec.get("drift_thresholds"))
+        datasets[param] = drift.compare(reference, current, counts, spec.drift_thresholds)
     if not datasets:
         return None
     return {
@@ -100,9 +102,9 @@ def training_drift(ctx: RunContext, con, spec: dict, profiles: dict[str, dict | 
     }
 
 
-EXECUTORS = {
-    "extract": run_extract,
-    "train": run_train,
-    "evaluate": run_evaluate,
-    "register": run_register,
-}
+KINDS = [
+    NodeKind(Extract, run_extract),
+    NodeKind(Train, run_train),
+    NodeKind(Evaluate, run_evaluate),
+    NodeKind(Register, run_register),
+]

@@ -26,6 +26,7 @@ from modelyard.errors import StoreError
 from modelyard.store.models import ModelStore
 from modelyard.version import __version__
 from modelyard.warehouse.duckdb_warehouse import file_sha256, seed_files, seed_fingerprint
+from modelyard.workflows.train.specs import Extract, Register
 
 SEED_SCHEMAS = ("", "main")
 
@@ -55,9 +56,9 @@ def _inputs(wh, workflow: ir.Workflow, ctx: RunContext) -> dict[str, Any] | None
     files = {file.stem.lower(): file for file in seed_files(ctx.data_dir)}
     seeds: dict[str, Any] = {}
     for node in workflow.nodes:
-        if node.kind != "extract":
+        if node.kind != Extract.kind:
             continue
-        sources = wh.source_tables(node.spec["sql"])
+        sources = wh.source_tables(Extract.of(node).sql)
         if sources is None:
             return None
         for schema, name in sources:
@@ -91,8 +92,8 @@ def _seed_record(file: Path | None, ctx: RunContext, loaded: str) -> dict[str, A
 
 
 def decide(workflow: ir.Workflow, ctx: RunContext) -> Decision:
-    register = next(node for node in workflow.nodes if node.kind == "register")
-    name = register.spec["canonical_name"]
+    register = next(node for node in workflow.nodes if node.kind == Register.kind)
+    name = Register.of(register).canonical_name
     store = ModelStore(ctx.store_path)
     version = store.latest_version(name)
     if version is None:

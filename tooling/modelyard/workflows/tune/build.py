@@ -24,8 +24,10 @@ from modelyard.workflows.train.build import (
     source_files,
     trainer_spec,
 )
+from modelyard.workflows.train.specs import Train
 from modelyard.workflows.tune import holdout
 from modelyard.workflows.tune.search import STRATEGIES
+from modelyard.workflows.tune.specs import Propose, Select, Trials
 
 DEFAULT_FRACTION = 0.2
 
@@ -99,96 +101,59 @@ def tune_workflow(project: Project, tuning: TuningSpec) -> ir.Workflow:
         "file": tuning.file,
         "line": _line(project, tuning, ("objective", "metric")),
     }
-    trial_spec = {
-        **trainer,
-        "inputs": inputs,
-        "validation": _validation(project, tuning, model, inputs),
-        "objective": goal,
-    }
+    validation = _validation(project, tuning, model, inputs)
+    trial_spec = {**trainer, "inputs": inputs, "validation": validation, "objective": goal}
     wid = workflow_id(tuning.file)
     nodes, trial_ids = list(extract_nodes), []
     for number, size in enumerate(sizes, start=1):
         trial_id = "trials" if len(sizes) == 1 else f"trials_{number:02d}"
         where = {"first_trial": sum(sizes[: number - 1]) + 1, "round": number}
         if number == 1:
-            nodes.append(
-                ir.Node(
-                    trial_id, "trials", extract_ids, {**trial_spec, **where, "items": first_points}, parts, fan_out=True
-                )
-            )
+            nodes.append(ir.Node.of(trial_id, extract_ids, Trials(**trial_spec, **where, items=first_points), parts))
         else:
             propose_id = f"propose_{number:02d}"
-            nodes.append(
-                ir.Node(
-                    propose_id,
-                    "propose",
-                    tuple(trial_ids),
-                    {
-                        "strategy": tuning.tuning_type,
-                        "space": space,
-                        "size": size,
-                        "seed": tuning.seed + number,
-                        "objective": goal,
-                        "trial_nodes": list(trial_ids),
-                    },
-                    {"config": parts["config"]},
-                )
+            propose = Propose(
+                strategy=tuning.tuning_type,
+                space=space,
+                size=size,
+                seed=tuning.seed + number,
+                objective=goal,
+                trial_nodes=list(trial_ids),
             )
-            nodes.append(
-                ir.Node(
-                    trial_id,
-                    "trials",
-                    (propose_id, *extract_ids),
-                    {**trial_spec, **where, "items_from": propose_id},
-                    parts,
-                    fan_out=True,
-                )
-            )
+            nodes.append(ir.Node.of(propose_id, trial_ids, propose, {"config": parts["config"]}))
+            trials = Trials(**trial_spec, **where, items_from=propose_id)
+            nodes.append(ir.Node.of(trial_id, (propose_id, *extract_ids), trials, parts))
         trial_ids.append(trial_id)
-    register = register_spec(project, model, extract_nodes)
+    register = register_spec(
+        project, model, extract_nodes, inputs, model_node="train", metrics_node="select", lineage_from="select"
+    )
     lineage = {
         "workflow": wid,
         "tuning_file": tuning.file,
         "tuning_type": tuning.tuning_type,
         "tuning_file_sha256": file_hash(project.root, tuning.file),
-        "validation": {k: v for k, v in trial_spec["validation"].items() if k not in ("file", "line")},
+        "validation": {k: v for k, v in validation.items() if k not in ("file", "line")},
     }
     nodes += [
-        ir.Node(
+        ir.Node.of(
             "select",
-            "select",
-            tuple(trial_ids),
-            {
-                "trial_nodes": trial_ids,
-                "objective": goal,
-                "tuning_file": tuning.file,
-                "n_trials": sum(sizes),
-                "table": f"tuning.{wid}_trials",
-                "constructor_args": model.constructor_args,
-                "lineage": lineage,
-                "log_params": sorted(p.name for p in tuning.params if p.log),
-                "metrics_source": metrics_source("tuning_holdout", trial_spec["validation"], refit=True),
-                "note": STRATEGIES[tuning.tuning_type].note(space, tuning.n_trials),
-            },
+            trial_ids,
+            Select(
+                trial_nodes=trial_ids,
+                objective=goal,
+                tuning_file=tuning.file,
+                n_trials=sum(sizes),
+                table=f"tuning.{wid}_trials",
+                constructor_args=model.constructor_args,
+                lineage=lineage,
+                log_params=sorted(p.name for p in tuning.params if p.log),
+                metrics_source=metrics_source("tuning_holdout", validation, refit=True),
+                note=STRATEGIES[tuning.tuning_type].note(space, tuning.n_trials),
+            ),
             {"config": parts["config"]},
         ),
-        ir.Node(
-            "train", "train", ("select", *extract_ids), {**trainer, "inputs": inputs, "params_from": "select"}, parts
-        ),
-        ir.Node(
-            "register",
-            "register",
-            ("train", "select"),
-            {
-                **register,
-                "model_node": "train",
-                "metrics_node": "select",
-                "lineage_from": "select",
-                "constructor_args": model.constructor_args,
-                "row_count_inputs": inputs,
-            },
-            {"config": parts["config"]},
-        ),
+        ir.Node.of("train", ("select", *extract_ids), Train(**trainer, inputs=inputs, params_from="select"), parts),
+        ir.Node.of("register", ("train", "select"), register, {"config": parts["config"]}),
     ]
     settings = {
         "schedule": None,

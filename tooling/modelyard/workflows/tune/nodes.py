@@ -20,11 +20,13 @@ from modelyard.engine import runfolder
 from modelyard.engine.inputs import read_inputs
 from modelyard.errors import ModelyardError, Position, TrainerError
 from modelyard.fsio import write_atomic
+from modelyard.ir import NodeKind
 from modelyard.repo.trainers import load_trainer_class
 from modelyard.workflows.train import fitting
 from modelyard.workflows.tune import holdout, objective
 from modelyard.workflows.tune.report import write_plot
 from modelyard.workflows.tune.search import STRATEGIES
+from modelyard.workflows.tune.specs import Propose, Select, Trials
 from modelyard.workflows.tune.table import write_trials
 
 
@@ -35,23 +37,23 @@ def _trial_results(workflow, node_ids: list[str], ctx) -> list[dict]:
 _split_cache: dict[tuple, tuple[dict, dict]] = {}
 
 
-def _split_frames(ctx, spec: dict) -> tuple[dict, dict]:
+def _split_frames(ctx, spec: Trials) -> tuple[dict, dict]:
     """The run's training and held-out frames, read and split once per process: opening the
     warehouse costs more than fitting a small model. Each trial gets copies, so a trainer that
     changes a frame in place cannot change what the next trial sees."""
-    key = (str(ctx.run_dir), json.dumps([spec["inputs"], spec["validation"]], sort_keys=True))
+    key = (str(ctx.run_dir), json.dumps([spec.inputs, spec.validation], sort_keys=True))
     if key not in _split_cache:
         _split_cache.clear()
-        _split_cache[key] = holdout.split(read_inputs(ctx, spec["inputs"]), spec["validation"])
+        _split_cache[key] = holdout.split(read_inputs(ctx, spec.inputs), spec.validation)
     return tuple({name: frame.copy() for name, frame in frames.items()} for frames in _split_cache[key])
 
 
 def run_trial(workflow, node, ctx, index: int | None) -> dict:
-    spec = node.spec
+    spec = Trials.of(node)
     params = runfolder.fan_out_items(workflow, node, ctx)[index]
     result = {
-        "trial": spec["first_trial"] + index,
-        "round": spec["round"],
+        "trial": spec.first_trial + index,
+        "round": spec.round,
         "params": params,
         "metrics": {},
         "status": "ok",
@@ -60,7 +62,7 @@ def run_trial(workflow, node, ctx, index: int | None) -> dict:
     }
     train, held_out = _split_frames(ctx, spec)
     # importing the trainer (and what it imports) is not the trial's time; an import error stops the study
-    load_trainer_class(ctx.root, spec["trainer"], where=Position(spec["trainer_file"]))
+    load_trainer_class(ctx.root, spec.trainer, where=Position(spec.trainer_file))
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         # one ConvergenceWarning per trial would bury the progress bar; the table keeps them
@@ -73,8 +75,8 @@ def run_trial(workflow, node, ctx, index: int | None) -> dict:
     result["seconds"] = round(time.perf_counter() - started, 4)
     result["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     if result["status"] == "ok":
-        objective.check_metric(spec["objective"], result)
-        objective.resolve(spec["objective"], [result])  # an unknown direction stops the study here
+        objective.check_metric(spec.objective, result)
+        objective.resolve(spec.objective, [result])  # an unknown direction stops the study here
     return result
 
 
@@ -88,11 +90,11 @@ def _observations(trials: list[dict], goal: tuple[str, str] | None) -> list[tupl
 
 
 def propose(workflow, node, ctx, index: int | None) -> dict:
-    spec = node.spec
-    trials = _trial_results(workflow, spec["trial_nodes"], ctx)
-    observed = _observations(trials, objective.resolve(spec["objective"], trials))
+    spec = Propose.of(node)
+    trials = _trial_results(workflow, spec.trial_nodes, ctx)
+    observed = _observations(trials, objective.resolve(spec.objective, trials))
     tried = [t["params"] for t in trials]
-    items = STRATEGIES[spec["strategy"]].propose(spec["space"], observed, spec["size"], spec["seed"], tried)
+    items = STRATEGIES[spec.strategy].propose(spec.space, observed, spec.size, spec.seed, tried)
     return {"items": items, "observed": len(observed)}
 
 
@@ -103,9 +105,9 @@ def _best(trials: list[dict], metric: str, direction: str) -> dict:
 
 
 def select(workflow, node, ctx, index: int | None) -> dict:
-    spec = node.spec
-    trials = _trial_results(workflow, spec["trial_nodes"], ctx)
-    goal = objective.resolve(spec["objective"], trials)
+    spec = Select.of(node)
+    trials = _trial_results(workflow, spec.trial_nodes, ctx)
+    goal = objective.resolve(spec.objective, trials)
     for trial in trials:
         trial["objective"] = objective.value(trial, goal[0]) if goal else None
         if trial["status"] == "ok" and trial["objective"] is None:
@@ -114,13 +116,13 @@ def select(workflow, node, ctx, index: int | None) -> dict:
     if len(failed) == len(trials):
         raise ModelyardError(
             f"all {len(trials)} trials failed; the first one: {failed[0]['error']}",
-            Position(spec["tuning_file"]),
+            Position(spec.tuning_file),
             hint="fix the trainer or the parameter ranges; the run folder keeps every trial's result",
         )
     metric, direction = goal
     best = _best(trials, metric, direction)
     run_id = ctx.run_dir.name
-    write_trials(ctx, spec["table"], run_id, workflow.id, trials, metric)
+    write_trials(ctx, spec.table, run_id, workflow.id, trials, metric)
     write_atomic(ctx.node_dir(node.id) / runfolder.METRICS, json.dumps(best["metrics"]).encode())
     summary = {"metric": metric, "direction": direction, "value": best["objective"]}
     study = {
@@ -130,28 +132,28 @@ def select(workflow, node, ctx, index: int | None) -> dict:
         "best_trial": best["trial"],
         "n_trials": len(trials),
         "n_failed": len(failed),
-        "table": spec["table"],
+        "table": spec.table,
         "run_id": run_id,
         "trials": trials,
-        "metrics_source": {**spec["metrics_source"], "best_trial": best["trial"]},
+        "metrics_source": {**spec.metrics_source, "best_trial": best["trial"]},
         "lineage": {
-            "constructor_args": {**spec["constructor_args"], **best["params"]},
+            "constructor_args": {**spec.constructor_args, **best["params"]},
             "tuning": {
-                **spec["lineage"],
+                **spec.lineage,
                 "run_id": run_id,
                 "best_params": best["params"],
                 "objective": summary,
                 "best_trial": best["trial"],
                 "n_trials": len(trials),
                 "n_failed": len(failed),
-                "trials_table": spec["table"],
+                "trials_table": spec.table,
             },
         },
     }
     folder = ctx.reports_dir or ctx.run_dir
     report = folder / workflow.id / f"{run_id}.html"
-    write_plot(study, workflow.id, report, folder, frozenset(spec["log_params"]))
+    write_plot(study, workflow.id, report, folder, frozenset(spec.log_params))
     return {**study, "report": str(report)}
 
 
-EXECUTORS = {"trials": run_trial, "propose": propose, "select": select}
+KINDS = [NodeKind(Trials, run_trial), NodeKind(Propose, propose), NodeKind(Select, select)]
