@@ -73,7 +73,13 @@ def test_run_stores_model_with_envelope(model_repo: Path):
     assert lineage["constructor_args"]["fit_intercept"] is False
     assert lineage["model_file_sha256"] == hashlib.sha256((model_repo / MODEL).read_bytes()).hexdigest()
     assert lineage["extracts"][0]["dataset"] == "training_data"
-    assert len(lineage["extracts"][0]["rendered_sql_sha256"]) == 64
+    # the sha256 of the SQL text that ran (as `sha256sum` gives it), read from the compiled IR
+    assert cli("compile", cwd=model_repo).returncode == 0
+    document = json.loads((model_repo / ".modelyard" / "compiled" / "ir" / "ir.json").read_text())
+    workflow = next(w for w in document["workflows"] if w["id"] == "model_linear_regression")
+    rendered = next(n["spec"]["sql"] for n in workflow["nodes"] if n["kind"] == "extract")
+    assert "LIMIT 10000" in rendered  # the template's kwargs, rendered
+    assert lineage["extracts"][0]["rendered_sql_sha256"] == hashlib.sha256(rendered.encode()).hexdigest()
     assert lineage["modelyard_version"] and lineage["created_at"]
 
 

@@ -69,7 +69,8 @@ def extract_node(project: Project, spec: ExtractSpec) -> ir.Node:
             allow_empty=spec.allow_empty,
             target=target or None,
         ),
-        {"config": ir.content_hash(body), "sql": ir.content_hash(sql)},
+        # the rendered SQL text's own sha256 (what `sha256sum` gives), recorded in the envelope's lineage
+        {"config": ir.content_hash(body), "sql": ir.content_hash(sql.encode())},
     )
 
 
