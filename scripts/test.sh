@@ -31,4 +31,5 @@ fi
 .venv/bin/lint-imports --no-cache
 .venv/bin/ruff check tooling tests benchmarks scripts
 .venv/bin/ruff format --check tooling tests benchmarks scripts
-exec .venv/bin/python -m pytest -n 2 "$@"
+# loadgroup with our order (tests/schedule_conftest.py): long tests first, shared fixtures on one worker.
+exec .venv/bin/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder "$@"
