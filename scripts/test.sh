@@ -31,4 +31,5 @@ fi
 .venv/bin/lint-imports --no-cache
 .venv/bin/ruff check tooling tests benchmarks scripts
 .venv/bin/ruff format --check tooling tests benchmarks scripts
+# xdist deals the tests in the order and groups that tests/schedule_conftest.py sets.
 exec .venv/bin/python -m pytest -n 2 "$@"

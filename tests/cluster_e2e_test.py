@@ -77,7 +77,7 @@ def small_repo(repo: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def deployment(template_repo, postgres_server, s3_server, tmp_path_factory):
+def deployment(template_repo, postgres_server, s3_server, airflow_database, tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     repo = root / "repo"
     shutil.copytree(template_repo, repo)
@@ -98,7 +98,8 @@ def deployment(template_repo, postgres_server, s3_server, tmp_path_factory):
         workers.append(WorkerSpec(name, machine / "dags", machine / "work", machine / "home", env=env, concurrency=2))
     started = time.monotonic()
     cluster = AirflowCluster(
-        db_dsn=fresh_database(postgres_server, "airflow_e2e"),
+        db_dsn=airflow_database("airflow_e2e"),
+        migrate=False,
         dags_folder=central / "dags",
         home=central / "home",
         workers=workers,

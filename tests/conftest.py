@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = Path(__file__).resolve().parent / "cases"
-pytest_plugins = ["services_conftest"]  # postgres_server, s3_server: real servers on 127.0.0.1
+# services: postgres_server, s3_server (real servers on 127.0.0.1); schedule: the order under xdist
+pytest_plugins = ["services_conftest", "schedule_conftest"]
 
 
 def generate_repo(out: Path, **extra: str) -> Path:
