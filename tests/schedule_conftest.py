@@ -33,7 +33,7 @@ FIRST = (
     "airflow_test.py",
     "demo_test.py",
     "lightning_test.py",
-    "cache_test.py",
+    "extract_cache_test.py",
     "postgres_test.py",
 )
 
@@ -45,7 +45,7 @@ ONE_WORKER = {
     "backtest": ("backtest_test.py",),
     "uptodate": ("uptodate_test.py",),
     "ui": ("ui_test.py",),
-    "workflows": ("workflows_test.py",),
+    "template-ci": ("template_ci_test.py",),
 }
 GROUP_OF = {module: group for group, modules in ONE_WORKER.items() for module in modules}
 
