@@ -9,9 +9,11 @@ from modelyard.commands.common import add_format
 HELP = "search hyperparameters (tuning/FILE.yaml) in parallel trials; store the best model"
 
 
-def _positive(text: str) -> int:
+def _workers(text: str) -> int | str:
+    if text == "auto":
+        return text
     if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1 or auto, got {text!r}")
     return int(text)
 
 
@@ -19,9 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("tuning_file", help="the tuning file, e.g. tuning/tune_elastic_net.yaml")
     parser.add_argument(
         "--workers",
-        type=_positive,
+        type=_workers,
         metavar="N",
-        help="trials at once in local processes (default: n_function_compute_workers)",
+        help="trials at once in local processes (default: n_function_compute_workers); auto: time the "
+        "first trial, then use every core if that saves more than starting the processes costs, else 1",
     )
     parser.add_argument("--refresh", action="store_true", help="recompute extracts even when cached")
     add_format(parser)
@@ -85,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         on_event=_progress(workflow.id, workflow.node("select").spec["n_trials"]),
     )
     study, stored = results["select"], results["register"]
+    # the most processes any round of trials ran on (what --workers auto chose)
+    workers = max(result["workers"] for node, result in results.items() if workflow.node(node).fan_out)
     keys = ("objective", "best_params", "best_objective", "best_trial", "n_trials", "n_failed", "run_id", "trials")
     if args.format == "json":
         print_json(
@@ -98,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
                 "model_path": stored["model_path"],
                 "plot": study["report"],
                 "run_dir": str(ctx.run_dir),
+                "workers": workers,
             }
         )
         return 0
@@ -116,5 +122,6 @@ def run(args: argparse.Namespace) -> int:
     )
     console.print(f"trials table: {study['table']} (run_id {study['run_id']})")
     console.print(f"plot: {study['report']}")
+    console.print(f"worker processes: {workers}" + (" (chosen by --workers auto)" if args.workers == "auto" else ""))
     err().print(f"[dim]run folder: {ctx.run_dir}[/]")
     return 0
