@@ -1,4 +1,5 @@
-"""`modelyard tune --workers auto`: one process for millisecond trials, a pool for slow ones.
+"""`--workers auto` and `n_function_compute_workers: auto`: one process for millisecond trials,
+a pool for slow ones.
 
 Which process ran each trial is observed from the trainer itself: it appends its process id to
 a file, so a pool shows up as ids other than the command's own (which also retrains the best).
@@ -26,9 +27,9 @@ class PidLoggingElasticNetTrainer(SKLearnElasticNetTrainer):
         return super().train(df)
 """
 
-SMALL_GRID = """\
+SMALL_AUTO_GRID = """\
 model: model_elastic_net.yaml
-n_function_compute_workers: 1
+n_function_compute_workers: auto
 tuning_type: grid
 param_boundaries:
   alpha: [0.1, 0.3, 0.1]
@@ -60,8 +61,8 @@ def test_auto_runs_millisecond_trials_in_one_process(model_repo: Path):
 
 def test_auto_fans_slow_trials_out_to_every_core_with_the_same_result(model_repo: Path):
     log = pid_logging_repo(model_repo, sleep=0.6)
-    (model_repo / "tuning" / "small.yaml").write_text(SMALL_GRID)
-    result = cli("tune", "tuning/small.yaml", "--workers", "auto", "--format", "json", cwd=model_repo, env=TWO_CORES)
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID)
+    result = cli("tune", "tuning/small.yaml", "--format", "json", cwd=model_repo, env=TWO_CORES)
     assert result.returncode == 0, result
     auto = result.json()
     assert auto["workers"] == 2 and len(auto["trials"]) == 9 and auto["n_failed"] == 0

@@ -10,7 +10,9 @@ HELP = "search hyperparameters (tuning/FILE.yaml) in parallel trials; store the 
 
 
 def _workers(text: str) -> int | str:
-    if text == "auto":
+    from modelyard.repo.project import AUTO_WORKERS
+
+    if text == AUTO_WORKERS:
         return text
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1 or auto, got {text!r}")

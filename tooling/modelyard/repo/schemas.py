@@ -176,10 +176,15 @@ def _diagnostics_for(error, doc: YamlDocument) -> list[Diagnostic]:
     if validator == "oneOf" and error.context:
         # the branch of the right shape failed deeper down: report that, not "is not of type 'object'"
         depth = len(path)
-        deeper = [e for e in error.context if not (e.validator == "type" and len(e.absolute_path) == depth)]
+        shapes = ("type", "enum")  # a branch that is a type or a list of values: `integer` or `auto`
+        deeper = [e for e in error.context if not (e.validator in shapes and len(e.absolute_path) == depth)]
         if deeper:
             return _diagnostics_for(max(deeper, key=lambda e: len(e.absolute_path)), doc)
-        expected = " or ".join(str(e.validator_value) for e in error.context if e.validator == "type")
+        expected = " or ".join(
+            str(e.validator_value) if e.validator == "type" else " or ".join(map(str, e.validator_value))
+            for e in error.context
+            if e.validator in shapes
+        )
         return [
             Diagnostic(
                 doc.where(path),
