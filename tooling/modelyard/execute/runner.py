@@ -22,6 +22,7 @@ from modelyard.engine.inputs import forget_frames
 from modelyard.engine.runfolder import fan_out_items
 from modelyard.errors import ModelyardError, NodeError
 from modelyard.execute.node import execute_node
+from modelyard.repo.project import AUTO_WORKERS
 from modelyard.repo.trainer_source import library_imports
 
 Event = dict[str, Any]
@@ -35,23 +36,35 @@ def _run_item(workflow_json: dict, node_id: str, ctx: RunContext, index: int) ->
 PRELOAD_VARIABLE = "MODELYARD_PRELOAD"
 
 
-def _start_forkserver(libraries: list[str]) -> None:
+# The thread pools of OpenMP (scikit-learn's gradient boosting, LightGBM, XGBoost) and BLAS each
+# take every core by default: two workers would run 2 x cores threads and slow each other down.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _start_forkserver(libraries: list[str], workers: int) -> None:
     """Start the process the pool's workers fork from, now, and let it import what every worker
     needs (modelyard, pandas, DuckDB, the trainers' libraries: about 2 s) once, while the run's
     first nodes go on: a worker then starts in milliseconds instead of importing it all again.
-    ``modelyard.execute.preload`` reads the list from the environment the server inherits."""
+    ``modelyard.execute.preload`` reads the list from the environment the server inherits, and
+    the libraries their thread counts (the cores shared among the workers, unless the user set
+    them): they read them when first imported, in the server."""
     from multiprocessing import forkserver
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", "modelyard.execute.preload"])
-    previous = os.environ.get(PRELOAD_VARIABLE)
-    os.environ[PRELOAD_VARIABLE] = ",".join(libraries)
+    threads = str(max(1, _cores() // workers))
+    server_env = {PRELOAD_VARIABLE: ",".join(libraries)} | {
+        name: threads for name in THREAD_VARIABLES if name not in os.environ
+    }
+    previous = {name: os.environ.get(name) for name in server_env}
+    os.environ.update(server_env)
     try:
         forkserver.ensure_running()  # a no-op once this process has one (its preload stays)
     finally:
-        if previous is None:
-            del os.environ[PRELOAD_VARIABLE]
-        else:
-            os.environ[PRELOAD_VARIABLE] = previous
+        for name, value in previous.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 def _cores() -> int:
@@ -59,7 +72,6 @@ def _cores() -> int:
     return int(os.environ.get("MODELYARD_CPU_COUNT") or os.cpu_count() or 1)
 
 
-AUTO = "auto"
 # What a pool costs before its first item ends: the forkserver importing modelyard, pandas, DuckDB
 # and the trainers' libraries on another core (about 1.5 s), then each worker reading its data.
 POOL_START_SECONDS = 1.5
@@ -77,7 +89,7 @@ class Workers:
     must not start a thousand interpreters on a laptop."""
 
     def __init__(self, workers: int | str, libraries: list[str]):
-        self.auto = workers == AUTO
+        self.auto = workers == AUTO_WORKERS
         self.size = _cores() if self.auto else min(int(workers), _cores())
         self.libraries = libraries
         self.pool: futures.Executor | None = None
@@ -85,7 +97,7 @@ class Workers:
     def start_server(self) -> None:
         """Start the forkserver now, so its imports overlap the run's first nodes."""
         if self.size > 1:
-            _start_forkserver(self.libraries)
+            _start_forkserver(self.libraries, self.size)
 
     def executor(self) -> futures.Executor:
         if self.pool is None:
@@ -172,7 +184,7 @@ def run_workflow(
     only: set[str] | None = None,
 ) -> dict[str, dict]:
     """Execute ``workflow`` (or only the nodes in ``only``); return each node's result.
-    ``workers``: processes for fan-out items, or ``AUTO`` to choose by the time of the first."""
+    ``workers``: processes for fan-out items, or ``AUTO_WORKERS`` to choose by the time of one."""
     emit = on_event or (lambda event: None)
     ctx.prepare()
     results: dict[str, dict] = {}
