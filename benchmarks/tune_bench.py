@@ -152,6 +152,32 @@ def grid_search_cv(repo: Path) -> dict:
     return {"best_params": search.best_params_, "best_objective": -search.best_score_}
 
 
+PLAIN_FITS = """
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+x = np.random.default_rng(0).normal(size=(40_000, 20))
+for _ in range(2):
+    HistGradientBoostingRegressor(max_iter=100, early_stopping=False, random_state=0).fit(x, x[:, 0])
+"""
+
+
+def machine_parallelism() -> float:
+    """How much faster two processes do two processes' work than one does one's, right now: two
+    plain scikit-learn scripts at once against one alone. Near 2 on an idle 2-core machine; near 1
+    when the machine is busy (or this session's share of it is capped), and no worker count can help."""
+
+    def wall(copies: int) -> float:
+        started = time.perf_counter()
+        running = [
+            subprocess.Popen([sys.executable, "-c", PLAIN_FITS], env={**os.environ, **ENV}) for _ in range(copies)
+        ]
+        for process in running:
+            process.wait()
+        return time.perf_counter() - started
+
+    return 2 * wall(1) / wall(2)
+
+
 def grid_search_cv_process(repo: Path) -> tuple[float, dict]:
     """GridSearchCV in a fresh Python process, as `modelyard tune` starts one: imports included
     (those of pandas and scikit-learn only: the process never imports the test helpers)."""
@@ -234,6 +260,10 @@ def parallel_workers(repo: Path, heavy: str, repeats: int) -> None:
             f"(best/best {min(runs[2]) / min(runs[1]):.2f}x)"
             f"   (fit+score time of the {len(out['trials'])} trials: {trial_seconds:.2f} s)"
         )
+    print(
+        f"   control: two plain scikit-learn processes at once did {machine_parallelism():.2f}x the work per "
+        "second of one alone (2 = two free cores; about 1 = no second core to gain, whatever the worker count)"
+    )
     chosen = {label: tune(repo, file, "auto")[1]["workers"] for label, file in workloads}
     print(f"   --workers auto chose: {', '.join(f'{label} {n}' for label, n in chosen.items())}")
 
