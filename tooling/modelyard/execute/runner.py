@@ -80,11 +80,11 @@ TIMED_HERE = 2  # items ``auto`` runs in this process before choosing
 
 class Workers:
     """The run's worker processes, shared by every fan-out node (an adaptive search has one per
-    round): none until a node needs them. ``auto`` runs a node's first item here and starts the
-    pool only when running the rest side by side saves more than ``POOL_START_SECONDS``: a trial
-    of milliseconds never pays for a pool, one of seconds does. It times the second item: the
-    first also pays for importing the trainer's libraries and reading the data, once per process. Every item runs the same code on
-    the same inputs wherever it runs, so the choice changes no result, only the time.
+    round): none until a node needs them. ``auto`` runs a node's first two items here, timing the
+    second (the first also pays for importing the trainer's libraries and reading the data), and
+    starts the pool only when running the rest side by side saves more than ``POOL_START_SECONDS``:
+    a trial of milliseconds never pays for a pool, one of seconds does. Every item runs the same
+    code on the same inputs wherever it runs, so the choice changes no result, only the time.
     Never more processes than cores: trials train models, and ``n_function_compute_workers: 1000``
     must not start a thousand interpreters on a laptop."""
 
