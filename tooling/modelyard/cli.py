@@ -110,11 +110,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _exit_without_teardown(code: int) -> None:
-    """End the process now: the interpreter's teardown frees every module of pandas, scikit-learn
-    and SciPy one by one, about 0.3 s of CPU after a `tune` of the example has done its work (as
-    much as its 40 trials). A command opts in (``exit_without_teardown``) when nothing it started
-    needs an exit handler: its worker pool is shut down and its warehouse connections are closed
-    when it returns. Output is flushed first."""
+    """End the process without the interpreter's teardown, which frees every module of pandas,
+    scikit-learn and SciPy one by one: about 0.3 s of CPU after a `tune` of the example has done
+    its work (as much as its 40 trials). What a normal exit would still do for others runs first:
+    other threads are waited for, exit handlers run (a trainer's experiment tracker flushing its
+    run), output is flushed. A command opts in (``exit_without_teardown``) when its worker pool
+    and warehouse connections are closed by the time it returns."""
+    import atexit
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
