@@ -24,9 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=_workers,
-        metavar="N",
-        help="trials at once in local processes (default: n_function_compute_workers); auto: time the "
-        "first trial, then use every core if that saves more than starting the processes costs, else 1",
+        metavar="N|auto",
+        help="trials at once in local processes (default: n_function_compute_workers); auto: run two "
+        "trials here, then use every core if the second one's time says that saves more than starting "
+        "the processes costs, else 1",
     )
     parser.add_argument("--refresh", action="store_true", help="recompute extracts even when cached")
     add_format(parser)
