@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from modelyard.engine.context import for_settings
     from modelyard.execute.runner import run_workflow
     from modelyard.gitinfo import source_info
+    from modelyard.repo.project import AUTO_WORKERS
     from modelyard.workflows.tune.build import tune_workflow
     from modelyard.workflows.tune.report import trials_table
 
@@ -85,10 +86,11 @@ def run(args: argparse.Namespace) -> int:
     ctx = for_settings(project.settings, workflow.id, refresh=args.refresh, source=source_info(project.root))
     if workflow.node("select").spec["note"]:
         err().print(f"[yellow]note:[/] {workflow.node('select').spec['note']}")
+    requested = args.workers or tuning.n_workers
     results = run_workflow(
         workflow,
         ctx,
-        workers=args.workers or tuning.n_workers,
+        workers=requested,
         on_event=_progress(workflow.id, workflow.node("select").spec["n_trials"]),
     )
     study, stored = results["select"], results["register"]
@@ -126,6 +128,6 @@ def run(args: argparse.Namespace) -> int:
     )
     console.print(f"trials table: {study['table']} (run_id {study['run_id']})")
     console.print(f"plot: {study['report']}")
-    console.print(f"worker processes: {workers}" + (" (chosen by --workers auto)" if args.workers == "auto" else ""))
+    console.print(f"worker processes: {workers}" + (" (chosen by auto)" if requested == AUTO_WORKERS else ""))
     err().print(f"[dim]run folder: {ctx.run_dir}[/]")
     return 0
