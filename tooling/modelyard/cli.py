@@ -84,6 +84,7 @@ def _interrupt(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from_command_line = argv is None  # the console script; callers in Python pass argv and go on
     argv = sys.argv[1:] if argv is None else argv
     # `kill`, a CI timeout: unwind like Ctrl-C, so worker pools stop and temporary files go,
     # instead of dying at once and leaving orphaned worker processes behind
@@ -95,14 +96,36 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[TARGET_ENV] = args.target
     debug = args.debug or os.environ.get(DEBUG_VARIABLE, "").strip().lower() not in ("", "0", "false", "no")
     try:
-        return args.handler(args)
+        code = args.handler(args)
     except (ModelyardError, OSError) as exc:
         if debug:
             sys.stderr.write(full_traceback(exc) + "\n")
-        return _report(exc)
+        code = _report(exc)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
+    if from_command_line and getattr(args, "exit_without_teardown", False):
+        _exit_without_teardown(code)
+    return code
+
+
+def _exit_without_teardown(code: int) -> None:
+    """End the process without the interpreter's teardown, which frees every module of pandas,
+    scikit-learn and SciPy one by one: about 0.3 s of CPU after a `tune` of the example has done
+    its work (as much as its 40 trials). What a normal exit would still do for others runs first:
+    other threads are waited for, exit handlers run (a trainer's experiment tracker flushing its
+    run), output is flushed. A command opts in (``exit_without_teardown``) when its worker pool
+    and warehouse connections are closed by the time it returns."""
+    import atexit
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _report(exc: ModelyardError | OSError) -> int:

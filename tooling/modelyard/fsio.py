@@ -81,9 +81,12 @@ def create_exclusive(path: Any, data: bytes) -> bool:
     return True
 
 
-def write_atomic(path: Any, data: bytes) -> None:
+def write_atomic(path: Any, data: bytes, *, durable: bool = True) -> None:
     """Write to a temporary sibling, fsync, then rename over ``path``; on an object store one PUT,
-    which readers see whole or not at all (multipart uploads too: visible only when completed)."""
+    which readers see whole or not at all (multipart uploads too: visible only when completed).
+    ``durable=False`` skips the fsync (a few ms each) for files a power loss may take with it
+    because they are redone anyway, such as a run's per-item results: the rename still keeps
+    readers from seeing half a file."""
     if is_remote(path):
         path.write_bytes(data)
         return
@@ -92,8 +95,9 @@ def write_atomic(path: Any, data: bytes) -> None:
     try:
         with open(tmp, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -150,8 +150,9 @@ def default_args(workflow: ir.Workflow) -> dict[str, str]:
         # Recorded for executors and cluster policies (e.g. a Kubernetes pod_override); see docs/airflow.md.
         "executor_config": literal({"resources": resources}),
     }
-    if workflow.settings.get("workers"):
-        # n_function_compute_workers: items of one mapped task running at once, as in a local run
+    if isinstance(workflow.settings.get("workers"), int):
+        # n_function_compute_workers: items of one mapped task running at once, as in a local run;
+        # auto leaves it to the cluster's slots
         arguments["max_active_tis_per_dagrun"] = literal(workflow.settings["workers"])
     return arguments
 
@@ -204,7 +205,11 @@ def doc_md(workflow: ir.Workflow, source: dict) -> list[str]:
         f"Schedule: {settings.get('schedule') or 'none (triggered manually)'}. "
         f"Retries: {DEFAULT_RETRIES if retries is None else retries}, {RETRY_DELAY_MINUTES} minutes apart.",
         f"Each task requests {_number(env['cpu'])} millicores of CPU and {_number(env['memory'])} MB of memory.",
-        *([f"At most {settings['workers']} items of a mapped task run at once."] if settings.get("workers") else []),
+        *(
+            [f"At most {settings['workers']} items of a mapped task run at once."]
+            if isinstance(settings.get("workers"), int)
+            else []
+        ),
         "",
         "Workers run the model repo files published next to this file (`project/`), or a checkout",
         "of the model repo at this commit named by `MODELYARD_PROJECT_DIR`. A mistake in the deployment",

@@ -15,7 +15,7 @@ from modelyard.suggest import did_you_mean
 def check_tuning_files(project: Project) -> Iterable[Diagnostic]:
     for tuning in project.tunings.values():
         doc = project.documents[tuning.file]
-        if tuning.n_workers < 1:
+        if isinstance(tuning.n_workers, int) and tuning.n_workers < 1:
             yield Diagnostic.error(
                 doc.where(("n_function_compute_workers",)),
                 "bad-workers",

@@ -9,9 +9,13 @@ from modelyard.commands.common import add_format
 HELP = "search hyperparameters (tuning/FILE.yaml) in parallel trials; store the best model"
 
 
-def _positive(text: str) -> int:
+def _workers(text: str) -> int | str:
+    from modelyard.repo.project import AUTO_WORKERS
+
+    if text == AUTO_WORKERS:
+        return text
     if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1 or auto, got {text!r}")
     return int(text)
 
 
@@ -19,12 +23,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("tuning_file", help="the tuning file, e.g. tuning/tune_elastic_net.yaml")
     parser.add_argument(
         "--workers",
-        type=_positive,
-        metavar="N",
-        help="trials at once in local processes (default: n_function_compute_workers)",
+        type=_workers,
+        metavar="N|auto",
+        help="trials at once in local processes (default: n_function_compute_workers); auto: run two "
+        "trials here, then use every core if the second one's time says that saves more than starting "
+        "the processes costs, else 1",
     )
     parser.add_argument("--refresh", action="store_true", help="recompute extracts even when cached")
     add_format(parser)
+    parser.set_defaults(exit_without_teardown=True)  # cli._exit_without_teardown: its pool and warehouse are closed
 
 
 def _progress(label: str, total: int):
@@ -69,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from modelyard.engine.context import for_settings
     from modelyard.execute.runner import run_workflow
     from modelyard.gitinfo import source_info
+    from modelyard.repo.project import AUTO_WORKERS
     from modelyard.workflows.tune.build import tune_workflow
     from modelyard.workflows.tune.report import trials_table
     from modelyard.workflows.tune.specs import Select
@@ -80,13 +88,16 @@ def run(args: argparse.Namespace) -> int:
     select = Select.of(workflow.node("select"))
     if select.note:
         err().print(f"[yellow]note:[/] {select.note}")
+    requested = args.workers or tuning.n_workers
     results = run_workflow(
         workflow,
         ctx,
-        workers=args.workers or tuning.n_workers,
+        workers=requested,
         on_event=_progress(workflow.id, select.n_trials),
     )
     study, stored = results["select"], results["register"]
+    # the most processes any round of trials ran on (what --workers auto chose)
+    workers = max(result["workers"] for node, result in results.items() if workflow.node(node).fan_out)
     keys = ("objective", "best_params", "best_objective", "best_trial", "n_trials", "n_failed", "run_id", "trials")
     if args.format == "json":
         print_json(
@@ -100,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
                 "model_path": stored["model_path"],
                 "plot": study["report"],
                 "run_dir": str(ctx.run_dir),
+                "workers": workers,
             }
         )
         return 0
@@ -118,5 +130,6 @@ def run(args: argparse.Namespace) -> int:
     )
     console.print(f"trials table: {study['table']} (run_id {study['run_id']})")
     console.print(f"plot: {study['report']}")
+    console.print(f"worker processes: {workers}" + (" (chosen by auto)" if requested == AUTO_WORKERS else ""))
     err().print(f"[dim]run folder: {ctx.run_dir}[/]")
     return 0

@@ -51,11 +51,11 @@ def read_inputs(ctx: RunContext, inputs: dict[str, dict[str, str]]) -> dict[str,
                     _FRAMES[key] = (version, frame)
             else:
                 frame = _FRAMES[key][1]
-            frames[param] = _private_copy(frame) if version is not None else frame
+            frames[param] = private_copy(frame) if version is not None else frame
     return frames
 
 
-def _private_copy(frame):
+def private_copy(frame):
     """A copy a trainer may change in place without changing the next node's input. Under
     copy-on-write (always on since pandas 3) a shallow copy is one, and costs nothing where a
     deep copy of 1M rows takes 0.1-0.2 s."""

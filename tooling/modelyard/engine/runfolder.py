@@ -27,7 +27,8 @@ def read_result(ctx, node_id: str, index: int | None = None) -> dict:
 
 
 def write_result(ctx, node_id: str, index: int | None, result: dict) -> None:
-    write_atomic(ctx.node_dir(node_id, index) / RESULT, json.dumps(result, default=str).encode())
+    # not durable: a tuning run writes one per trial, and a run cut short by a crash is rerun whole
+    write_atomic(ctx.node_dir(node_id, index) / RESULT, json.dumps(result, default=str).encode(), durable=False)
 
 
 def write_error(ctx, node_id: str, index: int | None, exc: BaseException) -> Path:

@@ -8,12 +8,12 @@ Progress goes to an ``on_event`` callback so the CLI (rich) and the UI can each 
 from __future__ import annotations
 
 import concurrent.futures as futures
-import contextlib
 import importlib
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable
 from typing import Any
 
 from modelyard import ir
@@ -22,6 +22,7 @@ from modelyard.engine.inputs import forget_frames
 from modelyard.engine.runfolder import fan_out_items
 from modelyard.errors import ModelyardError, NodeError
 from modelyard.execute.node import execute_node, trainer_files
+from modelyard.repo.project import AUTO_WORKERS
 from modelyard.repo.trainer_source import library_imports
 
 Event = dict[str, Any]
@@ -35,23 +36,35 @@ def _run_item(workflow_json: dict, node_id: str, ctx: RunContext, index: int) ->
 PRELOAD_VARIABLE = "MODELYARD_PRELOAD"
 
 
-def _start_forkserver(libraries: list[str]) -> None:
+# The thread pools of OpenMP (scikit-learn's gradient boosting, LightGBM, XGBoost) and BLAS each
+# take every core by default: two workers would run 2 x cores threads and slow each other down.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _start_forkserver(libraries: list[str], workers: int) -> None:
     """Start the process the pool's workers fork from, now, and let it import what every worker
     needs (modelyard, pandas, DuckDB, the trainers' libraries: about 2 s) once, while the run's
     first nodes go on: a worker then starts in milliseconds instead of importing it all again.
-    ``modelyard.execute.preload`` reads the list from the environment the server inherits."""
+    ``modelyard.execute.preload`` reads the list from the environment the server inherits, and
+    the libraries their thread counts (the cores shared among the workers, unless the user set
+    them): they read them when first imported, in the server."""
     from multiprocessing import forkserver
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", "modelyard.execute.preload"])
-    previous = os.environ.get(PRELOAD_VARIABLE)
-    os.environ[PRELOAD_VARIABLE] = ",".join(libraries)
+    threads = str(max(1, _cores() // workers))
+    server_env = {PRELOAD_VARIABLE: ",".join(libraries)} | {
+        name: threads for name in THREAD_VARIABLES if name not in os.environ
+    }
+    previous = {name: os.environ.get(name) for name in server_env}
+    os.environ.update(server_env)
     try:
         forkserver.ensure_running()  # a no-op once this process has one (its preload stays)
     finally:
-        if previous is None:
-            del os.environ[PRELOAD_VARIABLE]
-        else:
-            os.environ[PRELOAD_VARIABLE] = previous
+        for name, value in previous.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 def _cores() -> int:
@@ -59,55 +72,91 @@ def _cores() -> int:
     return int(os.environ.get("MODELYARD_CPU_COUNT") or os.cpu_count() or 1)
 
 
-@contextlib.contextmanager
-def _worker_pool(workers: int, libraries: list[str] | None) -> Iterator[Callable[[], futures.Executor] | None]:
-    """One process pool for every fan-out node of a run (an adaptive search has one per round);
-    ``libraries`` is None when no fan-out node will run, and then no process is started.
+# What a pool costs before its first item ends: the forkserver importing modelyard, pandas, DuckDB
+# and the trainers' libraries on another core (about 1.5 s), then each worker reading its data.
+POOL_START_SECONDS = 1.5
+TIMED_HERE = 2  # items ``auto`` runs in this process before choosing
+
+
+class Workers:
+    """The run's worker processes, shared by every fan-out node (an adaptive search has one per
+    round): none until a node needs them. ``auto`` runs a node's first two items here, timing the
+    second (the first also pays for importing the trainer's libraries and reading the data), and
+    starts the pool only when running the rest side by side saves more than ``POOL_START_SECONDS``:
+    a trial of milliseconds never pays for a pool, one of seconds does. Every item runs the same
+    code on the same inputs wherever it runs, so the choice changes no result, only the time.
     Never more processes than cores: trials train models, and ``n_function_compute_workers: 1000``
     must not start a thousand interpreters on a laptop."""
-    workers = min(workers, _cores())
-    pool = None
-    if workers > 1 and libraries is not None:
-        _start_forkserver(libraries)
 
-    def get() -> futures.Executor:
-        nonlocal pool
-        if pool is None:
-            pool = futures.ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
+    def __init__(self, workers: int | str, libraries: list[str]):
+        self.auto = workers == AUTO_WORKERS
+        self.size = _cores() if self.auto else min(int(workers), _cores())
+        self.libraries = libraries
+        self.pool: futures.Executor | None = None
+
+    def start_server(self) -> None:
+        """Start the forkserver now, so its imports overlap the run's first nodes."""
+        if self.size > 1:
+            _start_forkserver(self.libraries, self.size)
+
+    def executor(self) -> futures.Executor:
+        if self.pool is None:
+            self.start_server()
+            self.pool = futures.ProcessPoolExecutor(
+                max_workers=self.size, mp_context=multiprocessing.get_context("forkserver")
             )
-        return pool
+        return self.pool
 
-    try:
-        yield get if workers > 1 else None
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    def to_decide(self, items: int) -> bool:
+        """Whether this node's first items run here, the second timed, before choosing."""
+        return self.auto and self.size > 1 and self.pool is None and items > TIMED_HERE
+
+    def pays_off(self, seconds: float, remaining: int) -> bool:
+        """Whether ``remaining`` items of ``seconds`` each finish sooner on the pool, start included."""
+        workers = min(self.size, remaining)
+        return workers > 1 and remaining * seconds * (1 - 1 / workers) > POOL_START_SECONDS
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
 
 
-def _fan_out(
-    workflow: ir.Workflow, node: ir.Node, ctx: RunContext, pool: Callable[[], futures.Executor] | None, emit: EventSink
-) -> dict:
+def _run_here(
+    workflow: ir.Workflow, node: ir.Node, ctx: RunContext, indexes: range, results: list, emit: EventSink
+) -> None:
+    for i in indexes:
+        results[i] = execute_node(workflow, node.id, ctx, i)
+        emit({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
+
+
+def _fan_out(workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, emit: EventSink) -> dict:
     items = fan_out_items(workflow, node, ctx)
     emit({"event": "fan_out", "node": node.id, "total": len(items)})
     results: list[Any] = [None] * len(items)
-    if pool is None or len(items) <= 1:
-        for i in range(len(items)):
-            results[i] = execute_node(workflow, node.id, ctx, i)
+    first = 0
+    parallel = workers.size > 1 and len(items) > 1
+    if workers.to_decide(len(items)):
+        _run_here(workflow, node, ctx, range(TIMED_HERE - 1), results, emit)
+        started = time.perf_counter()
+        _run_here(workflow, node, ctx, range(TIMED_HERE - 1, TIMED_HERE), results, emit)
+        first = TIMED_HERE
+        parallel = workers.pays_off(time.perf_counter() - started, len(items) - first)
+    if not parallel:
+        _run_here(workflow, node, ctx, range(first, len(items)), results, emit)
+        return {"items": len(items), "workers": 1}
+    pool = workers.executor()
+    pending = {pool.submit(_run_item, workflow.to_json(), node.id, ctx, i): i for i in range(first, len(items))}
+    try:
+        for done in futures.as_completed(pending):
+            i = pending[done]
+            results[i] = done.result()
             emit({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
-    else:
-        pending = {pool().submit(_run_item, workflow.to_json(), node.id, ctx, i): i for i in range(len(items))}
-        try:
-            for done in futures.as_completed(pending):
-                i = pending[done]
-                results[i] = done.result()
-                emit({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
-        except BaseException:
-            # a failing item stops the node now, not after every queued item has run
-            for future in pending:
-                future.cancel()
-            raise
-    return {"items": len(items)}
+    except BaseException:
+        # a failing item stops the node now, not after every queued item has run
+        for future in pending:
+            future.cancel()
+        raise
+    return {"items": len(items), "workers": min(workers.size, len(pending))}
 
 
 def import_quietly(modules: list[str]) -> None:
@@ -130,11 +179,12 @@ def run_workflow(
     workflow: ir.Workflow,
     ctx: RunContext,
     *,
-    workers: int = 1,
+    workers: int | str = 1,
     on_event: EventSink | None = None,
     only: set[str] | None = None,
 ) -> dict[str, dict]:
-    """Execute ``workflow`` (or only the nodes in ``only``); return each node's result."""
+    """Execute ``workflow`` (or only the nodes in ``only``); return each node's result.
+    ``workers``: processes for fan-out items, or ``AUTO_WORKERS`` to choose by the time of one."""
     emit = on_event or (lambda event: None)
     ctx.prepare()
     results: dict[str, dict] = {}
@@ -142,20 +192,23 @@ def run_workflow(
     files = sorted({f for node in nodes for f in trainer_files(node)})
     libraries = library_imports(ctx.root, files)
     warming = warm_imports(libraries)
+    pool = Workers(workers, libraries)
+    if any(node.fan_out for node in nodes) and not pool.auto:
+        pool.start_server()  # auto starts it only when a node's first item says a pool pays off
     try:
-        with _worker_pool(workers, libraries if any(node.fan_out for node in nodes) else None) as pool:
-            for node in nodes:
-                emit({"event": "node_started", "node": node.id, "kind": node.kind})
-                try:
-                    if node.fan_out:
-                        results[node.id] = _fan_out(workflow, node, ctx, pool, emit)
-                    else:
-                        results[node.id] = execute_node(workflow, node.id, ctx)
-                except ModelyardError as exc:
-                    emit({"event": "node_failed", "node": node.id, "error": str(exc)})
-                    raise NodeError(workflow.id, node.id, exc) from None
-                emit({"event": "node_done", "node": node.id, "result": results[node.id]})
+        for node in nodes:
+            emit({"event": "node_started", "node": node.id, "kind": node.kind})
+            try:
+                if node.fan_out:
+                    results[node.id] = _fan_out(workflow, node, ctx, pool, emit)
+                else:
+                    results[node.id] = execute_node(workflow, node.id, ctx)
+            except ModelyardError as exc:
+                emit({"event": "node_failed", "node": node.id, "error": str(exc)})
+                raise NodeError(workflow.id, node.id, exc) from None
+            emit({"event": "node_done", "node": node.id, "result": results[node.id]})
     finally:
+        pool.close()
         forget_frames()
         warming.join()
     return results

@@ -222,12 +222,16 @@ class ParamBoundary:
         return all(isinstance(v, int) and not isinstance(v, bool) for v in values)
 
 
+# n_function_compute_workers (and `tune --workers`) that leaves the number to the run: execute.runner
+AUTO_WORKERS = "auto"
+
+
 @dataclasses.dataclass(frozen=True)
 class TuningSpec:
     file: str
     model: str  # repo-relative model file
     environment: dict[str, float]
-    n_workers: int
+    n_workers: int | str  # a number, or AUTO_WORKERS
     tuning_type: str
     params: tuple[ParamBoundary, ...]
     n_trials: int | None

@@ -15,7 +15,7 @@ from typing import Any
 from modelyard import ir
 from modelyard.errors import ModelyardError, Position
 from modelyard.repo.layout import workflow_id
-from modelyard.repo.project import ModelSpec, ParamBoundary, Project, TuningSpec
+from modelyard.repo.project import AUTO_WORKERS, ModelSpec, ParamBoundary, Project, TuningSpec
 from modelyard.workflows.train.build import (
     file_hash,
     metrics_source,
@@ -72,7 +72,8 @@ def _rounds(project: Project, tuning: TuningSpec, space: list[dict]) -> tuple[li
     """Trials per round, and the first round's points."""
     strategy = STRATEGIES[tuning.tuning_type]
     try:
-        sizes = strategy.batches(space, tuning.n_trials, tuning.n_workers)
+        # auto rounds of one: how many trials a round proposes must not depend on the machine
+        sizes = strategy.batches(space, tuning.n_trials, tuning.n_workers if tuning.n_workers != AUTO_WORKERS else 1)
         return sizes, strategy.propose(space, [], sizes[0], tuning.seed)
     except ModelyardError as exc:
         named = [p for p in tuning.params if exc.message.startswith(f"param_boundaries.{p.name}:")]

@@ -17,7 +17,7 @@ import time
 import warnings
 
 from modelyard.engine import runfolder
-from modelyard.engine.inputs import read_inputs
+from modelyard.engine.inputs import private_copy, read_inputs
 from modelyard.errors import ModelyardError, Position, TrainerError
 from modelyard.fsio import write_atomic
 from modelyard.ir import NodeKind
@@ -39,13 +39,13 @@ _split_cache: dict[tuple, tuple[dict, dict]] = {}
 
 def _split_frames(ctx, spec: Trials) -> tuple[dict, dict]:
     """The run's training and held-out frames, read and split once per process: opening the
-    warehouse costs more than fitting a small model. Each trial gets copies, so a trainer that
+    warehouse costs more than fitting a small model. Each trial gets private copies, so a trainer that
     changes a frame in place cannot change what the next trial sees."""
     key = (str(ctx.run_dir), json.dumps([spec.inputs, spec.validation], sort_keys=True))
     if key not in _split_cache:
         _split_cache.clear()
         _split_cache[key] = holdout.split(read_inputs(ctx, spec.inputs), spec.validation)
-    return tuple({name: frame.copy() for name, frame in frames.items()} for frames in _split_cache[key])
+    return tuple({name: private_copy(frame) for name, frame in frames.items()} for frames in _split_cache[key])
 
 
 def run_trial(workflow, node, ctx, index: int | None) -> dict:

@@ -1,0 +1,80 @@
+"""`--workers auto` and `n_function_compute_workers: auto`: one process for millisecond trials,
+a pool for slow ones.
+
+Which process ran each trial is observed from the trainer itself: it appends its process id to
+a file, so a pool shows up as ids other than the command's own (which also retrains the best).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import cli
+
+TWO_CORES = {"MODELYARD_CPU_COUNT": "2"}
+
+PID_LOGGING_TRAINER = """
+
+import os as _os
+import time as _time
+
+
+class PidLoggingElasticNetTrainer(SKLearnElasticNetTrainer):
+    def train(self, df: pd.DataFrame) -> TrainedObject[SKLearnLinearRegressionModel]:
+        with open({log!r}, "a") as log:
+            log.write(f"{{_os.getpid()}}\\n")
+        _time.sleep({sleep})
+        return super().train(df)
+"""
+
+SMALL_AUTO_GRID = """\
+model: model_elastic_net.yaml
+n_function_compute_workers: auto
+tuning_type: grid
+param_boundaries:
+  alpha: [0.1, 0.3, 0.1]
+  max_iter: [10, 30, 10]
+"""
+
+
+def pid_logging_repo(repo: Path, sleep: float) -> Path:
+    """The template repo whose elastic net trainer logs its process id and sleeps ``sleep`` s per fit."""
+    log = repo / "train_pids.txt"
+    trainer = repo / "trainers" / "sklearn" / "sklearn_linear.py"
+    trainer.write_text(trainer.read_text() + PID_LOGGING_TRAINER.format(log=str(log), sleep=sleep))
+    model = repo / "models" / "model_elastic_net.yaml"
+    model.write_text(model.read_text().replace("SKLearnElasticNetTrainer", "PidLoggingElasticNetTrainer"))
+    return log
+
+
+def test_auto_runs_millisecond_trials_in_one_process(model_repo: Path):
+    log = pid_logging_repo(model_repo, sleep=0)
+    result = cli(
+        "tune", "tuning/tune_elastic_net.yaml", "--workers", "auto", "--format", "json", cwd=model_repo, env=TWO_CORES
+    )
+    assert result.returncode == 0, result
+    out = result.json()
+    assert out["workers"] == 1 and len(out["trials"]) == 40 and out["n_failed"] == 0
+    pids = log.read_text().split()
+    assert len(pids) == 41 and len(set(pids)) == 1  # 40 trials and the retrain, all in the command's process
+
+
+def test_auto_fans_slow_trials_out_to_every_core_with_the_same_result(model_repo: Path):
+    log = pid_logging_repo(model_repo, sleep=0.6)
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID)
+    result = cli("tune", "tuning/small.yaml", "--format", "json", cwd=model_repo, env=TWO_CORES)
+    assert result.returncode == 0, result
+    auto = result.json()
+    assert auto["workers"] == 2 and len(auto["trials"]) == 9 and auto["n_failed"] == 0
+    pids = log.read_text().split()
+    # the first two trials and the retrain in the command's process, the other seven in two workers
+    assert len(pids) == 10 and pids[0] == pids[1] == pids[-1] and len(set(pids)) == 3
+    assert pids[0] not in pids[2:-1]
+
+    log.unlink()
+    result = cli("tune", "tuning/small.yaml", "--workers", "1", "--format", "json", cwd=model_repo, env=TWO_CORES)
+    assert result.returncode == 0, result
+    one = result.json()
+    assert one["workers"] == 1 and len(set(log.read_text().split())) == 1
+    assert [(t["params"], t["metrics"]) for t in one["trials"]] == [(t["params"], t["metrics"]) for t in auto["trials"]]
+    assert (one["best_params"], one["best_objective"]) == (auto["best_params"], auto["best_objective"])
