@@ -20,14 +20,17 @@ def plotly_js_name() -> str:
 
 
 def write_figure(figure, path: Path, folder: Path) -> Path:
-    """Write ``figure`` as a page at ``path`` (inside ``folder``), writing the shared script once."""
+    """Write ``figure`` (a plotly Figure, or its JSON as a dict: no graph objects imported) as a page
+    at ``path`` (inside ``folder``), writing the shared script once."""
+    import plotly.io
+
     shared = folder / plotly_js_name()
     if not shared.is_file():  # atomic: a concurrent writer (another Airflow task) writes the same bytes
         from plotly.offline import get_plotlyjs
 
         write_atomic(shared, get_plotlyjs().encode())
     src = posixpath.relpath(_posix(shared), _posix(path).parent)
-    write_atomic(path, figure.to_html(include_plotlyjs=src, full_html=True).encode())
+    write_atomic(path, plotly.io.to_html(figure, include_plotlyjs=src, full_html=True, validate=False).encode())
     return path
 
 

@@ -142,8 +142,13 @@ def run_workflow(
     files = sorted({f for node in nodes for f in node.spec.get("trainer_files", [])})
     libraries = library_imports(ctx.root, files)
     warming = warm_imports(libraries)
+    fan_out = any(node.fan_out for node in nodes)
     try:
-        with _worker_pool(workers, libraries if any(node.fan_out for node in nodes) else None) as pool:
+        with (
+            _worker_pool(workers, libraries if fan_out else None) as pool,
+            # pool workers open the warehouse file themselves: only a run without them holds it open
+            ctx.holding_warehouse() if pool is None or not fan_out else contextlib.nullcontext(),
+        ):
             for node in nodes:
                 emit({"event": "node_started", "node": node.id, "kind": node.kind})
                 try:
