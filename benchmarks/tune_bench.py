@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             f"2. against GridSearchCV: modelyard tune {ours:.2f} s, GridSearchCV {theirs:.2f} s, "
             f"ratio {ours / theirs:.1f}x; same best params and objective: {same}"
         )
+        if not same:
+            raise SystemExit(f"modelyard tune and GridSearchCV disagree: {out} vs {best}")
 
         target = out["best_objective"] * 1.01
         needed = []

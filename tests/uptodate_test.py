@@ -314,4 +314,4 @@ def test_a_batch_opens_the_warehouse_once(repo):
     assert result.returncode == 0, result
     assert [o["status"] for o in result.json()] == ["trained"] * 3
     opened = [line for line in result.stderr.splitlines() if line.startswith("debug: warehouse ")]
-    assert opened == [f"debug: warehouse {repo / '.modelyard' / 'warehouse.duckdb'} opened for writing"], opened
+    assert opened == [f"debug: warehouse {repo / '.modelyard' / 'warehouse.duckdb'} opened for writing"], result.stderr
