@@ -57,13 +57,27 @@ def build_then_profile(folder: Path, data: Path) -> tuple[float, float]:
     with Warehouse(path) as wh:
         started = time.perf_counter()
         wh.sync_seeds(data)
-        wh.materialize("extracts.bench__rows", EXTRACT_SQL, "bench")
+        rows = wh.materialize("extracts.bench__rows", EXTRACT_SQL, "bench")
         built = time.perf_counter()
-        profile.save_profile(
-            wh.con, "extracts.bench__rows", "bench", profile.profile_table(wh.con, "extracts.bench__rows")
-        )
+        computed = profile.profile_table(wh.con, "extracts.bench__rows")
+        profile.save_profile(wh.con, "extracts.bench__rows", "bench", computed)
         profiled = time.perf_counter()
+    check_profile(data / "sample_data.csv", rows, computed)
     return built - started, profiled - built
+
+
+def check_profile(seed: Path, rows: int, computed: dict) -> None:
+    """The build kept every row, and the profile says of them what pandas says of the seed file."""
+    import math
+
+    import pandas as pd
+
+    frame = pd.read_csv(seed)
+    columns = computed["columns"]
+    assert rows == len(frame), (rows, len(frame))
+    assert columns["nullable"]["nulls"] == int(frame["nullable"].isna().sum()), columns["nullable"]
+    for name in ("x_0", "y"):
+        assert math.isclose(columns[name]["mean"], frame[name].mean(), rel_tol=1e-9, abs_tol=1e-12), name
 
 
 def main() -> int:

@@ -55,6 +55,10 @@ def main() -> int:
             view = data.load_repo(repo)
             data.node_states(view.settings, view.workflow("model_linear_regression"), alive=False)
 
+        # the redraw shows the very workflow the compiler makes
+        compiled = compile_project(collect_project(repo)[0]).workflow("model_linear_regression")
+        if data.load_repo(repo).workflow("model_linear_regression") != compiled:
+            raise SystemExit("the UI's workflow differs from the compiled one")
         baseline = median_ms(lambda: compile_project(collect_project(repo)[0]), args.repeat)
         poll = median_ms(lambda: data.repo_token(repo, settings, "model_linear_regression"), args.repeat)
         full = median_ms(redraw, args.repeat)

@@ -3,8 +3,10 @@
 A generated repo with 200 models and 200 extracts (each with its SQL file). Both tools run as cold
 processes, as a pre-commit hook runs them; check-jsonschema takes one schema per run, so it runs
 once per schema (extracts, models, tuning, settings) on all the files of that kind, as a user
-would run it, and its time is the sum. Both must accept the repo (exit status 0, every file
-checked). Median of RUNS.
+would run it, and its time is the sum. Same caching state: both cold (validate's caches in
+`.modelyard/cache/` are removed before each of its runs; check-jsonschema keeps none for local
+schema files). Both must accept the repo (exit status 0, every file checked), and both must reject
+it, naming the same file, once a model file holds a key its schema does not allow. Median of RUNS.
 
     python benchmarks/validate_bench.py [--models 200] [--runs 5]
 """
@@ -53,6 +55,27 @@ def timed(command: list[str], cwd: Path) -> float:
     return elapsed
 
 
+def same_verdicts(repo: Path, groups: dict[str, list[str]], schemas: Path) -> None:
+    """Both tools accept the repo as generated, and both reject it, naming the same file, once one
+    model holds a key its schema does not allow: they check the same thing before being timed."""
+    model = repo / groups["model"][0]
+    original = model.read_text()
+    model.write_text(original + "not_a_model_key: 1\n")
+    try:
+        ours = subprocess.run([str(BIN / "modelyard"), "validate"], cwd=repo, capture_output=True, text=True)
+        theirs = subprocess.run(
+            [str(BIN / "check-jsonschema"), "--schemafile", str(schemas / "model.schema.json"), *groups["model"]],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        model.write_text(original)
+    for name, proc in (("modelyard validate", ours), ("check-jsonschema", theirs)):
+        output = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and groups["model"][0] in output and "not_a_model_key" in output, (name, output)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=200)
@@ -69,8 +92,11 @@ def main(argv: list[str] | None = None) -> int:
             "settings": ["modelyard.yaml"],
         }
         files = sum(len(v) for v in groups.values())
+        same_verdicts(repo, groups, schemas)
         ours, theirs = [], []
         for _ in range(args.runs):
+            # cold as check-jsonschema, which keeps nothing: without the answers validate remembers
+            shutil.rmtree(repo / ".modelyard" / "cache", ignore_errors=True)
             ours.append(timed([str(BIN / "modelyard"), "validate"], repo))
             theirs.append(
                 sum(

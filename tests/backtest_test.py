@@ -272,8 +272,20 @@ def test_sliding_backtest_on_real_daily_series(approval_repo):
 
 def test_expanding_trains_from_range_start(approval_repo):
     (approval_repo / "models" / "approval.yaml").write_text(model_yaml(strategy="expanding_time_window"))
-    result = backtest(approval_repo, "--format", "json", "--workers", "1")
+    result = cli(
+        "backtest",
+        "models/approval.yaml",
+        "--format",
+        "json",
+        "--workers",
+        "1",
+        cwd=approval_repo,
+        env={"MODELYARD_DEBUG": "1"},
+    )
     assert result.returncode == 0, result
+    # without worker processes, every node (extract, split, each window, summary) shares one connection
+    opened = [line for line in result.stderr.splitlines() if line.startswith("debug: warehouse ")]
+    assert opened == [f"debug: warehouse {approval_repo / '.modelyard' / 'warehouse.duckdb'} opened for writing"]
     data = result.json()
     tests = [
         ("2019-08-28", "2019-09-04"),

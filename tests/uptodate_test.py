@@ -303,3 +303,15 @@ def test_select_changed_since_a_commit(repo):
     assert unknown.returncode == 1 and "'nope' is not a commit" in unknown.stderr, unknown
     bad = cli("run", "--select", "everything", cwd=repo)
     assert bad.returncode == 1 and "--select everything: not a selector" in bad.stderr, bad
+
+
+def test_a_batch_opens_the_warehouse_once(repo):
+    """Every node of every model of one `run` uses one warehouse connection: the file is opened
+    once (by the first model that trains), not once per node."""
+    shutil.copy(repo / MODEL, repo / "models" / "model_copy.yaml")
+    edit_file(repo / "models" / "model_copy.yaml", f"canonical_name: {NAME}\n", "canonical_name: copied_model\n")
+    result = cli("run", "--force", "--format", "json", cwd=repo, env={"MODELYARD_DEBUG": "1"})
+    assert result.returncode == 0, result
+    assert [o["status"] for o in result.json()] == ["trained"] * 3
+    opened = [line for line in result.stderr.splitlines() if line.startswith("debug: warehouse ")]
+    assert opened == [f"debug: warehouse {repo / '.modelyard' / 'warehouse.duckdb'} opened for writing"], result.stderr

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 
+from modelyard.console import DEBUG_VARIABLE, debugging
 from modelyard.errors import ConfigError, ModelyardError, full_traceback
 from modelyard.repo.targets import TARGET_ENV
 from modelyard.version import __version__
@@ -36,8 +37,7 @@ DESCRIPTION = (
     "Train, tune, backtest and publish ML models from a model repo of YAML files and "
     "trainer classes. `modelyard COMMAND --help` shows a command's options."
 )
-DEBUG_VARIABLE = "MODELYARD_DEBUG"
-DEBUG_HELP = f"on an error, print its full traceback too (or set {DEBUG_VARIABLE}=1)"
+DEBUG_HELP = f"on an error, print its full traceback too, and log what the run opens (or set {DEBUG_VARIABLE}=1)"
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.target:
         # one way to choose, seen alike by this process, its worker pools and the UI's runs
         os.environ[TARGET_ENV] = args.target
-    debug = args.debug or os.environ.get(DEBUG_VARIABLE, "").strip().lower() not in ("", "0", "false", "no")
+    if args.debug:  # seen alike by this process and its worker processes
+        os.environ[DEBUG_VARIABLE] = "1"
+    debug = debugging()
     try:
         code = args.handler(args)
     except (ModelyardError, OSError) as exc:

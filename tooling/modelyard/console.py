@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from typing import Any
+
+DEBUG_VARIABLE = "MODELYARD_DEBUG"
+
+
+def debugging() -> bool:
+    """``--debug`` or ``MODELYARD_DEBUG=1``: full tracebacks, and ``debug`` lines on stderr."""
+    return os.environ.get(DEBUG_VARIABLE, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def debug(message: str) -> None:
+    """A line on what the process does (e.g. each time it opens the warehouse), when debugging."""
+    if debugging():
+        sys.stderr.write(f"debug: {message}\n")
 
 
 @functools.cache

@@ -13,13 +13,14 @@ import dataclasses
 import datetime as dt
 import re
 import uuid
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from modelyard.engine import runfolder
 from modelyard.engine.target import Connection, Target, resolve
 from modelyard.fsio import is_remote
-from modelyard.warehouse import Warehouse, open_warehouse
+from modelyard.warehouse import Warehouse, holding, open_warehouse
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,13 +41,19 @@ class RunContext:
     def node_dir(self, node_id: str, index: int | None = None):
         return runfolder.node_dir(self.run_dir, node_id, index)
 
+    def _warehouse_config(self) -> dict:
+        if self.warehouse_type == "duckdb":
+            return {"path": self.warehouse_path}
+        return {"target": self.target.name, **self.target.warehouse}
+
     def warehouse(self, *, read_only: bool = False) -> Warehouse:
         """The target's warehouse (not yet entered): DuckDB at ``warehouse_path``, or a server."""
-        if self.warehouse_type == "duckdb":
-            config = {"path": self.warehouse_path}
-        else:
-            config = {"target": self.target.name, **self.target.warehouse}
+        config = self._warehouse_config()
         return open_warehouse(self.warehouse_type, config, read_only=read_only, lock_timeout=self.lock_timeout)
+
+    def holding_warehouse(self) -> AbstractContextManager[None]:
+        """Within the block, this process's uses of the warehouse share one connection (``warehouse.holding``)."""
+        return holding(self.warehouse_type, self._warehouse_config())
 
     def prepare(self) -> None:
         """Before the first node: the run folder exists, and an object store takes our credentials."""

@@ -7,35 +7,34 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.engine.context import RunContext
+from modelyard.warehouse.duckdb_warehouse import qualified
 
 # Frames already read in this process, per run: train and evaluate of a local run read the same
 # extract; reading 1M rows into pandas twice costs more than copying the frame.
 _FRAMES: dict[tuple[Path, str], tuple[tuple, Any]] = {}
 
-# In-memory copies of what a fan-out node reads, per process, run and node (see ``snapshot``).
-_SNAPSHOTS: dict[tuple[Path, str], Any] = {}
-
-
-def _close_snapshots() -> None:
-    for con in _SNAPSHOTS.values():
-        con.close()
-    _SNAPSHOTS.clear()
+# Frames of what a fan-out node reads, per process, run and node (see ``snapshot``).
+_SNAPSHOTS: dict[tuple[Path, str], dict[str, Any]] = {}
 
 
 def forget_frames() -> None:
     _FRAMES.clear()
-    _close_snapshots()
+    _SNAPSHOTS.clear()
 
 
-def snapshot(ctx: RunContext, node_id: str, copies: dict[str, tuple[str, list]]):
-    """An in-memory DuckDB copy of the rows node ``node_id`` reads (``Warehouse.snapshot``), made
+def snapshot(ctx: RunContext, node_id: str, copies: dict[str, tuple[str, list]]) -> dict[str, Any]:
+    """Per table, a DataFrame of the rows node ``node_id`` reads (``Warehouse.snapshot``), read
     when a process runs its first item of that node in a run: a backtest window reads a few
-    thousand rows, and opening the warehouse file for them costs more (~15 ms) than the query.
+    thousand rows, and opening the warehouse file and querying it for them costs more than the fit.
     Keyed by the run folder: a later run, which may have rebuilt the extract, never reads it."""
     key = (ctx.run_dir, node_id)
     if key not in _SNAPSHOTS:
-        _close_snapshots()  # one copy at a time: a process runs one fan-out node after another
-        _SNAPSHOTS[key] = ctx.warehouse(read_only=True).snapshot(copies)
+        _SNAPSHOTS.clear()  # one node's rows at a time: a process runs one fan-out node after another
+        con = ctx.warehouse(read_only=True).snapshot(copies)
+        try:
+            _SNAPSHOTS[key] = {table: con.execute(f"SELECT * FROM {qualified(table)}").df() for table in copies}
+        finally:
+            con.close()
     return _SNAPSHOTS[key]
 
 

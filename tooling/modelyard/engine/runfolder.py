@@ -27,7 +27,8 @@ def read_result(ctx, node_id: str, index: int | None = None) -> dict:
 
 
 def write_result(ctx, node_id: str, index: int | None, result: dict) -> None:
-    # not durable: a tuning run writes one per trial, and a run cut short by a crash is rerun whole
+    # not fsynced: the run's next nodes read it at once, and a machine that loses power loses the
+    # run anyway; a fan-out node writes one per item (a backtest window, a tuning trial)
     write_atomic(ctx.node_dir(node_id, index) / RESULT, json.dumps(result, default=str).encode(), durable=False)
 
 

@@ -81,22 +81,24 @@ def run_many(
     error (``check_file`` raises), or whose run fails, is ``failed`` with the message, and the
     rest still run."""
     outcomes = []
-    for path in paths:
-        started = time.perf_counter()
-        try:
-            check_file(path)
-            outcome = train_or_reuse(
-                project,
-                path,
-                source,
-                force=force,
-                refresh=refresh,
-                on_event=on_event(workflow_id(path)) if on_event else None,
-            )
-        except ModelyardError as exc:
-            message = str(exc) if isinstance(exc, ConfigError) else f"error: {exc}"
-            outcome = {"workflow": workflow_id(path), "status": "failed", "reused": False, "error": message}
-        outcomes.append({"model_file": path, **outcome, "seconds": round(time.perf_counter() - started, 3)})
+    # one warehouse connection for the whole batch, opened by the first model that trains
+    with for_settings(project.settings, "batch", source=source).holding_warehouse():
+        for path in paths:
+            started = time.perf_counter()
+            try:
+                check_file(path)
+                outcome = train_or_reuse(
+                    project,
+                    path,
+                    source,
+                    force=force,
+                    refresh=refresh,
+                    on_event=on_event(workflow_id(path)) if on_event else None,
+                )
+            except ModelyardError as exc:
+                message = str(exc) if isinstance(exc, ConfigError) else f"error: {exc}"
+                outcome = {"workflow": workflow_id(path), "status": "failed", "reused": False, "error": message}
+            outcomes.append({"model_file": path, **outcome, "seconds": round(time.perf_counter() - started, 3)})
     return outcomes
 
 

@@ -8,6 +8,7 @@ Progress goes to an ``on_event`` callback so the CLI (rich) and the UI can each 
 from __future__ import annotations
 
 import concurrent.futures as futures
+import contextlib
 import importlib
 import multiprocessing
 import os
@@ -193,20 +194,24 @@ def run_workflow(
     libraries = library_imports(ctx.root, files)
     warming = warm_imports(libraries)
     pool = Workers(workers, libraries)
-    if any(node.fan_out for node in nodes) and not pool.auto:
+    fan_out = any(node.fan_out for node in nodes)
+    if fan_out and not pool.auto:
         pool.start_server()  # auto starts it only when a node's first item says a pool pays off
     try:
-        for node in nodes:
-            emit({"event": "node_started", "node": node.id, "kind": node.kind})
-            try:
-                if node.fan_out:
-                    results[node.id] = _fan_out(workflow, node, ctx, pool, emit)
-                else:
-                    results[node.id] = execute_node(workflow, node.id, ctx)
-            except ModelyardError as exc:
-                emit({"event": "node_failed", "node": node.id, "error": str(exc)})
-                raise NodeError(workflow.id, node.id, exc) from None
-            emit({"event": "node_done", "node": node.id, "result": results[node.id]})
+        # pool workers open the warehouse file themselves: only a run that can never start them
+        # holds it open for all its nodes
+        with ctx.holding_warehouse() if pool.size <= 1 or not fan_out else contextlib.nullcontext():
+            for node in nodes:
+                emit({"event": "node_started", "node": node.id, "kind": node.kind})
+                try:
+                    if node.fan_out:
+                        results[node.id] = _fan_out(workflow, node, ctx, pool, emit)
+                    else:
+                        results[node.id] = execute_node(workflow, node.id, ctx)
+                except ModelyardError as exc:
+                    emit({"event": "node_failed", "node": node.id, "error": str(exc)})
+                    raise NodeError(workflow.id, node.id, exc) from None
+                emit({"event": "node_done", "node": node.id, "result": results[node.id]})
     finally:
         pool.close()
         forget_frames()

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from modelyard.console import debug
 from modelyard.errors import Position, WarehouseError
 
 T = TypeVar("T")
@@ -261,6 +262,30 @@ def open_warehouse(config: dict, *, read_only: bool = False, lock_timeout: float
     return DuckDBWarehouse(config["path"], read_only=read_only, lock_timeout=lock_timeout)
 
 
+# Warehouse files this process holds open (``held``): the read-write connection, None until the
+# first use opens it.
+_HELD: dict[Path, Any] = {}
+
+
+@contextlib.contextmanager
+def held(config: dict) -> Iterator[None]:
+    """Keep the warehouse file open from its first use in the block to the block's end: each
+    ``DuckDBWarehouse`` entered meanwhile (read-only ones too) borrows a cursor of that one
+    connection instead of opening the file (an open and its checkpointing close cost ~50-100 ms).
+    Other processes cannot open the file meanwhile: hold it only where no worker process reads it."""
+    key = Path(config["path"]).resolve()
+    if key in _HELD:  # an enclosing block holds it
+        yield
+        return
+    _HELD[key] = None
+    try:
+        yield
+    finally:
+        con = _HELD.pop(key)
+        if con is not None:
+            con.close()
+
+
 class DuckDBWarehouse:
     """A connection to the warehouse file; use as a context manager."""
 
@@ -271,15 +296,26 @@ class DuckDBWarehouse:
         self.con = None
 
     def __enter__(self) -> DuckDBWarehouse:
-        import duckdb
-
         if self.read_only and not self.path.exists():
             raise WarehouseError(f"no warehouse yet at {self.path}", hint="run a workflow first (modelyard run ...)")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = self._waiting_for_lock(lambda: duckdb.connect(str(self.path), read_only=self.read_only))
-        if not self.read_only:
-            self.con.execute(_META)
+        key = self.path.resolve()
+        if key not in _HELD:
+            self.con = self._connect(read_only=self.read_only)
+        else:
+            if _HELD[key] is None:
+                _HELD[key] = self._connect(read_only=False)
+            self.con = _HELD[key].cursor()
         return self
+
+    def _connect(self, *, read_only: bool):
+        import duckdb
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._waiting_for_lock(lambda: duckdb.connect(str(self.path), read_only=read_only))
+        debug(f"warehouse {self.path} opened {'read-only' if read_only else 'for writing'}")
+        if not read_only:
+            con.execute(_META)
+        return con
 
     def _waiting_for_lock(self, connect: Callable[[], T]) -> T:
         import duckdb
@@ -306,32 +342,26 @@ class DuckDBWarehouse:
         import duckdb
 
         con = duckdb.connect()
-        path = str(self.path).replace("'", "''")
-        self._waiting_for_lock(lambda: con.execute(f"ATTACH '{path}' AS modelyard_source (READ_ONLY)"))
         try:
-            for table, (where, params) in copies.items():
-                schema, _, name = table.rpartition(".")
-                exists = con.execute(
-                    "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'modelyard_source' "
-                    "AND schema_name = ? AND table_name = ?",
-                    [schema or "main", name],
-                ).fetchone()[0]
-                if not exists:
-                    raise WarehouseError(
-                        f"table {table} does not exist in the warehouse {self.path}",
-                        hint="run the workflow's extracts first",
-                    )
-                if schema:
-                    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
-                con.execute(
-                    f"CREATE TABLE {qualified(table)} AS SELECT * FROM modelyard_source.{qualified(table)} "
-                    f"WHERE {where}",
-                    params,
-                )
+            with self:
+                for table, (where, params) in copies.items():
+                    if not self.has_table(table):
+                        raise WarehouseError(
+                            f"table {table} does not exist in the warehouse {self.path}",
+                            hint="run the workflow's extracts first",
+                        )
+                    # a cursor of its own: has_table leaves a result open on self.con
+                    query = f"SELECT * FROM {qualified(table)} WHERE {where}"
+                    rows = self.con.cursor().sql(query, params=params).to_arrow_table()
+                    schema = table.rpartition(".")[0]
+                    if schema:
+                        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+                    con.register("modelyard_rows", rows)
+                    con.execute(f"CREATE TABLE {qualified(table)} AS SELECT * FROM modelyard_rows")
+                    con.unregister("modelyard_rows")
         except BaseException:
             con.close()
             raise
-        con.execute("DETACH modelyard_source")
         return con
 
     def __exit__(self, *exc_info) -> None:

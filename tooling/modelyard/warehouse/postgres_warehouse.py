@@ -58,6 +58,12 @@ def open_warehouse(config: dict, *, read_only: bool = False, lock_timeout: float
     return PostgresWarehouse(config, read_only=read_only, lock_timeout=lock_timeout)
 
 
+def held(config: dict) -> contextlib.AbstractContextManager[None]:
+    """Each use still opens its own connection: a server takes many, and a run's nodes write with
+    advisory locks held per transaction or per build, not per connection."""
+    return contextlib.nullcontext()
+
+
 def split(table: str) -> tuple[str, str]:
     """(schema, name) as stored: lower case, seeds in ``public``."""
     schema, _, name = table.lower().rpartition(".")

@@ -19,12 +19,12 @@ from typing import Any
 
 from modelyard.engine import runfolder
 from modelyard.engine.context import RunContext
-from modelyard.engine.inputs import snapshot
+from modelyard.engine.inputs import private_copy, snapshot
 from modelyard.engine.plots import write_figure
 from modelyard.errors import Position
 from modelyard.ir import Node, NodeKind, Workflow
 from modelyard.suggest import did_you_mean
-from modelyard.warehouse.duckdb_warehouse import qualified, quote
+from modelyard.warehouse.duckdb_warehouse import quote
 from modelyard.workflows.backtest import splits
 from modelyard.workflows.backtest.report import figure
 from modelyard.workflows.backtest.specs import Split, Summary, Windows
@@ -152,20 +152,21 @@ def _window_frames(ctx: RunContext, node: Node, items: list[dict], window: Windo
 
     spec = Windows.of(node)
     column = quote(spec.time_column)
-    between = f"{column} >= ? AND {column} < ?"
-    # other datasets are passed whole; of the split one, only the rows some window reads are copied
+    # other datasets are passed whole; of the split one, only the rows some window reads are read
     copies = {item["table"]: ("true", []) for param, item in spec.inputs.items() if param != spec.param}
     bounds = [dt.datetime.fromisoformat(item[name]) for item in items for name in splits.BOUNDS]
-    copies.setdefault(spec.table, (between, [min(bounds), max(bounds)]))
-    con = snapshot(ctx, node.id, copies)
+    copies.setdefault(spec.table, (f"{column} >= ? AND {column} < ?", [min(bounds), max(bounds)]))
+    frames = snapshot(ctx, node.id, copies)
     train, test = {}, {}
     for param, item in spec.inputs.items():
+        frame = frames[item["table"]]
         if param != spec.param:
-            train[param] = test[param] = con.execute(f"SELECT * FROM {qualified(item['table'])}").df()
+            train[param] = test[param] = private_copy(frame)
             continue
-        query = f"SELECT * FROM {qualified(item['table'])} WHERE {between}"
-        train[param] = con.execute(query, [window.train_start, window.train_end]).df()
-        test[param] = con.execute(query, [window.test_start, window.test_end]).df()
+        times = frame[spec.time_column]
+        # the rows, in table order, that `time >= start AND time < end` selects in SQL (NULL: none)
+        train[param] = frame[(times >= window.train_start) & (times < window.train_end)].reset_index(drop=True)
+        test[param] = frame[(times >= window.test_start) & (times < window.test_end)].reset_index(drop=True)
     return train, test
 
 
