@@ -1,0 +1,128 @@
+"""compile/: a small repo read in process and compiled to the IR (milliseconds, no CLI).
+
+Every expected value is written out here: the workflow ids and node graph the IR contract in
+docs/architecture.md describes, the rendered SQL, and sha256 digests computed with hashlib over
+the bytes the test wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from modelyard.compile import compile_project
+
+SQL = "select {{ n }} as x from seed\n"
+TRAINER = "class Trainer:\n    pass\n"
+EXTRACTS = "rows:\n  operator: sql\n  sql_file: rows.sql\n  kwargs:\n    n: 3\n"
+TUNING = """\
+model: m.yaml
+tuning_type: grid
+param_boundaries:
+  alpha: [0.1, 0.3, 0.1]
+  max_iter: [10, 20, 10]
+"""
+
+
+def _graph(workflow) -> list[tuple[str, str, tuple[str, ...], bool]]:
+    return [(n.id, n.kind, n.upstream, n.fan_out) for n in workflow.nodes]
+
+
+def _compile(load_repo, model_yaml, files: dict[str, str] | None = None, **model):
+    project = load_repo(
+        {
+            "extracts/inputs.yaml": EXTRACTS,
+            "extracts/rows.sql": SQL,
+            "trainers/linear.py": TRAINER,
+            "models/m.yaml": model_yaml(**model),
+            **(files or {}),
+        }
+    )
+    return compile_project(project)
+
+
+def test_a_model_file_is_one_train_workflow(load_repo, model_yaml):
+    document = _compile(load_repo, model_yaml)
+    assert [(w.id, w.kind) for w in document.workflows] == [("m", "train")]
+    extract = "extract__inputs__rows"
+    assert _graph(document.workflows[0]) == [
+        (extract, "extract", (), False),
+        ("train", "train", (extract,), False),
+        ("evaluate", "evaluate", ("train", extract), False),
+        ("refit", "train", ("evaluate", extract), False),
+        ("register", "register", ("refit", "evaluate"), False),
+    ]
+
+
+def test_the_extract_node_carries_the_rendered_sql_and_its_sha256(load_repo, model_yaml):
+    node = _compile(load_repo, model_yaml).workflows[0].node("extract__inputs__rows")
+    assert node.spec["sql"] == "select 3 as x from seed\n"
+    assert node.spec["table"] == "extracts.inputs__rows"
+    assert node.hash_parts["sql"] == hashlib.sha256(b"select 3 as x from seed\n").hexdigest()
+
+
+def test_trainer_nodes_hash_the_trainer_file(load_repo, model_yaml):
+    workflow = _compile(load_repo, model_yaml).workflows[0]
+    # the IR's trainer_code: sha256 of the canonical JSON {file: sha256 of its bytes} (one file here)
+    digest = hashlib.sha256(TRAINER.encode()).hexdigest()
+    expected = hashlib.sha256(('{"trainers/linear.py":"' + digest + '"}').encode()).hexdigest()
+    assert [n.id for n in workflow.nodes if n.hash_parts.get("trainer_code") == expected] == [
+        "train",
+        "evaluate",
+        "refit",
+    ]
+
+
+def test_a_changed_trainer_changes_the_hash_of_its_nodes_and_their_downstream_only(load_repo, model_yaml):
+    before = {n.id: n.hash for n in _compile(load_repo, model_yaml).workflows[0].nodes}
+    edited = {"trainers/linear.py": TRAINER + "# edited\n"}
+    after = {n.id: n.hash for n in _compile(load_repo, model_yaml, edited).workflows[0].nodes}
+    assert [node for node in before if before[node] != after[node]] == ["train", "evaluate", "refit", "register"]
+
+
+def test_a_split_config_adds_a_backtest_workflow_mapping_windows_from_split(load_repo, model_yaml):
+    document = _compile(load_repo, model_yaml, split=True)
+    assert [(w.id, w.kind) for w in document.workflows] == [("backtest__m", "backtest"), ("m", "train")]
+    backtest = document.workflows[0]
+    extract = "extract__inputs__rows"
+    assert _graph(backtest) == [
+        (extract, "extract", (), False),
+        ("split", "split", (extract,), False),
+        ("windows", "windows", ("split", extract), True),
+        ("summary", "summary", ("windows",), False),
+    ]
+    assert backtest.node("windows").spec["items_from"] == "split"
+
+
+def test_a_scoring_block_adds_a_score_workflow(load_repo, model_yaml):
+    document = _compile(load_repo, model_yaml, scoring=True)
+    assert [(w.id, w.kind) for w in document.workflows] == [("m", "train"), ("score__m", "score")]
+    kinds = [n.kind for n in document.workflows[1].nodes]
+    assert kinds[-2:] == ["score", "monitor"]
+
+
+def test_a_grid_tuning_file_fans_out_one_trial_per_combination(load_repo, model_yaml):
+    document = _compile(load_repo, model_yaml, {"tuning/t.yaml": TUNING})
+    assert [(w.id, w.kind) for w in document.workflows] == [("m", "train"), ("tune__t", "tune")]
+    tune = document.workflows[1]
+    extract = "extract__inputs__rows"
+    assert [(node_id, kind) for node_id, kind, _, _ in _graph(tune)] == [
+        (extract, "extract"),
+        ("trials", "trials"),
+        ("select", "select"),
+        ("train", "train"),
+        ("register", "register"),
+    ]
+    trials = tune.node("trials")
+    assert trials.fan_out
+    # alpha 0.1, 0.2, 0.3 x max_iter 10, 20, by hand
+    points = sorted((round(item["alpha"], 9), item["max_iter"]) for item in trials.spec["items"])
+    assert points == [(0.1, 10), (0.1, 20), (0.2, 10), (0.2, 20), (0.3, 10), (0.3, 20)]
+    assert tune.node("train").spec["params_from"] == "select"
+
+
+def test_compiling_twice_gives_the_same_bytes(load_repo, model_yaml):
+    first = _compile(load_repo, model_yaml, {"tuning/t.yaml": TUNING}, split=True, scoring=True)
+    second = _compile(load_repo, model_yaml, {"tuning/t.yaml": TUNING}, split=True, scoring=True)
+    assert json.dumps(first.to_json(), sort_keys=True) == json.dumps(second.to_json(), sort_keys=True)
+    assert [w.id for w in first.workflows] == ["backtest__m", "m", "score__m", "tune__t"]
