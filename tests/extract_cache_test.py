@@ -3,6 +3,7 @@ unchanged is reused; `--refresh`, a changed seed file, SQL or kwargs rebuild it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import cli, edit_file
@@ -79,3 +80,40 @@ def test_an_extract_reading_files_directly_is_never_reused(model_repo):
     )
     assert run(model_repo)["reused_extracts"] == []
     assert run(model_repo)["reused_extracts"] == []
+
+
+def stored_profiles(repo: Path) -> list[tuple[str, int]]:
+    """(cache key, rows counted) of each profile kept with the extract's cache entry."""
+    import duckdb
+
+    with duckdb.connect(str(repo / ".modelyard" / "warehouse.duckdb"), read_only=True) as con:
+        if not con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'extract_profiles'"
+        ).fetchone()[0]:
+            return []
+        rows = con.execute("SELECT cache_key, profile FROM _modelyard.extract_profiles WHERE table_name = ?", [TABLE])
+        return [(key, json.loads(profile)["rows"]) for key, profile in rows.fetchall()]
+
+
+def built_with(repo: Path) -> str:
+    import duckdb
+
+    with duckdb.connect(str(repo / ".modelyard" / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute("SELECT cache_key FROM _modelyard.extracts WHERE table_name = ?", [TABLE]).fetchone()[0]
+
+
+def test_an_extract_is_profiled_when_a_version_is_registered_not_when_a_backtest_builds_it(model_repo):
+    """A backtest never reads the profile, so it computes none; the run that registers a version
+    does, keeps it with the cache entry (under the key the table was built with) and the envelope."""
+    import pandas as pd
+
+    backtest = cli("backtest", MODEL, "--format", "json", "--workers", "1", cwd=model_repo)
+    assert backtest.returncode == 0, backtest
+    assert stored_profiles(model_repo) == []
+
+    csv_rows = len(pd.read_csv(model_repo / "data" / "sample_data.csv"))
+    trained = run(model_repo)
+    assert trained["reused_extracts"] == [TABLE]  # built by the backtest, profiled only now
+    assert stored_profiles(model_repo) == [(built_with(model_repo), csv_rows)]
+    envelope = json.loads(Path(trained["model_path"], "envelope.json").read_text())
+    assert envelope["data_profiles"]["df"]["rows"] == csv_rows

@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--refresh", action="store_true", help="recompute extracts even when cached")
     add_format(parser)
+    parser.set_defaults(exit_without_teardown=True)  # cli._exit_without_teardown: its pool and warehouse are closed
 
 
 def _when(iso: str) -> str:

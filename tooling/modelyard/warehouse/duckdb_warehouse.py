@@ -294,6 +294,7 @@ class DuckDBWarehouse:
         self.read_only = read_only
         self.lock_timeout = lock_timeout
         self.con = None
+        self.writable = False  # whether ``con`` may write: a cursor of the held connection may, read_only or not
 
     def __enter__(self) -> DuckDBWarehouse:
         if self.read_only and not self.path.exists():
@@ -301,10 +302,12 @@ class DuckDBWarehouse:
         key = self.path.resolve()
         if key not in _HELD:
             self.con = self._connect(read_only=self.read_only)
+            self.writable = not self.read_only
         else:
             if _HELD[key] is None:
                 _HELD[key] = self._connect(read_only=False)
             self.con = _HELD[key].cursor()
+            self.writable = True
         return self
 
     def _connect(self, *, read_only: bool):

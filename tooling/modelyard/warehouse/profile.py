@@ -11,7 +11,8 @@ so a later value below the first inner edge or above the last one still lands in
 time column moves by design, a drift test on it would always fire.
 
 The profiles of extract tables live in ``_modelyard.extract_profiles``, keyed by table and the
-cache key the table was built with: a reused extract reuses its profile.
+cache key the table was built with: a reused extract reuses its profile. An extract is profiled
+when a step first reads its profile (``extract_profile``), not when it is built.
 """
 
 from __future__ import annotations
@@ -192,10 +193,21 @@ def saved_profile(con, table: str, cache_key: str) -> dict | None:
     return json.loads(row[0]) if row else None
 
 
-def extract_profile(con, table: str) -> dict | None:
-    """The profile of extract ``table`` as it is now (built with the cache key it was last built with)."""
+def extract_profile(con, table: str, *, writable: bool) -> dict | None:
+    """The profile of extract ``table`` as it is now (built with the cache key it was last built
+    with). Computed the first time a step reads it (registering a version, monitoring), not when
+    the extract is built: tune trials and backtest windows never read it. Kept with the cache
+    entry when ``con`` may write, so a reused extract reuses it."""
     row = con.execute("SELECT cache_key FROM _modelyard.extracts WHERE table_name = ?", [table]).fetchone()
-    return saved_profile(con, table, row[0]) if row else None
+    if row is None or not row[0]:  # untracked sources: no cache key to keep a profile under
+        return None
+    saved = saved_profile(con, table, row[0])
+    if saved is None:
+        # as stored and read back, so a first read and a later one give the same value
+        saved = json.loads(json.dumps(profile_table(con, table), sort_keys=True))
+        if writable:
+            save_profile(con, table, row[0], saved)
+    return saved
 
 
 def save_profile(con, table: str, cache_key: str, profile: dict) -> None:

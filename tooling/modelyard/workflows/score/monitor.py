@@ -101,7 +101,7 @@ def check_run(ctx: RunContext, wh, spec: Monitor, scored: dict, envelope: dict) 
     inputs = predictions = None
     if training is not None:
         columns = input_columns(envelope)
-        current = profile.extract_profile(wh.con, spec.rows["table"])
+        current = profile.extract_profile(wh.con, spec.rows["table"], writable=wh.writable)
         reference = _only(training, columns)
         counts = profile.counts_in_reference(wh.con, spec.rows["table"], reference)
         inputs = drift.compare(reference, _only(current, columns), counts, thresholds)

@@ -7,7 +7,6 @@ from modelyard.engine.context import RunContext
 from modelyard.errors import DeploymentError, ModelyardError, Position
 from modelyard.ir import Node, Workflow
 from modelyard.repo.sqltemplate import read_sql, template_position
-from modelyard.warehouse import profile
 from modelyard.warehouse.duckdb_warehouse import SqlError
 from modelyard.workflows.train.specs import Extract
 
@@ -45,10 +44,6 @@ def run_extract(workflow: Workflow, node: Node, ctx: RunContext, index: int | No
                         _sql_position(ctx, spec, exc),
                         hint="fix the query; `modelyard validate` checks it against the seeds' and extracts' columns",
                     ) from None
-            con = profile.duckdb_connection(wh)
-            if con is not None and (not reused or profile.saved_profile(con, spec.table, key) is None):
-                # computed in the warehouse, kept with the cache entry: what a model trained on this saw
-                profile.save_profile(con, spec.table, key, profile.profile_table(con, spec.table))
     if rows == 0 and not spec.allow_empty:
         raise ModelyardError(
             f"extract {spec.dataset!r} returned 0 rows ({spec.sql_file}); a model would train on nothing",

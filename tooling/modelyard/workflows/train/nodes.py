@@ -66,7 +66,8 @@ def run_register(workflow: Workflow, node: Node, ctx: RunContext, index: int | N
         extra = uptodate.lineage(wh, workflow, ctx)  # what a later run needs to skip retraining
         con = profile.duckdb_connection(wh)
         profiles = {
-            param: profile.extract_profile(con, item["table"]) if con else None for param, item in inputs.items()
+            param: profile.extract_profile(con, item["table"], writable=wh.writable) if con else None
+            for param, item in inputs.items()
         }
         report = training_drift(ctx, con, spec, profiles) if con else None
     if spec.lineage_from:
