@@ -126,3 +126,105 @@ def test_compiling_twice_gives_the_same_bytes(load_repo, model_yaml):
     second = _compile(load_repo, model_yaml, {"tuning/t.yaml": TUNING}, split=True, scoring=True)
     assert json.dumps(first.to_json(), sort_keys=True) == json.dumps(second.to_json(), sort_keys=True)
     assert [w.id for w in first.workflows] == ["backtest__m", "m", "score__m", "tune__t"]
+
+
+ROWS_INPUT = {"node": "extract__inputs__rows", "table": "extracts.inputs__rows"}
+CHAINED = EXTRACTS + "recent:\n  operator: sql\n  sql_file: recent.sql\n"
+
+
+def test_an_extract_reading_another_extracts_table_runs_after_it(load_repo, model_yaml):
+    model = model_yaml().replace("file_param_name: rows", "file_param_name: recent")
+    files = {"extracts/inputs.yaml": CHAINED, "extracts/recent.sql": "select * from extracts.INPUTS__ROWS\n"}
+    workflow = _compile(load_repo, model_yaml, {**files, "models/m.yaml": model}).workflows[0]
+    # the model reads only `recent`; `rows` joins the workflow because `recent` reads its table
+    assert _graph(workflow)[:2] == [
+        ("extract__inputs__rows", "extract", (), False),
+        ("extract__inputs__recent", "extract", ("extract__inputs__rows",), False),
+    ]
+    assert workflow.node("train").upstream == ("extract__inputs__rows", "extract__inputs__recent")
+    assert list(workflow.node("train").spec["inputs"]) == ["df"]
+    assert workflow.source_files == (
+        "extracts/inputs.yaml",
+        "extracts/recent.sql",
+        "extracts/rows.sql",
+        "models/m.yaml",
+        "trainers/linear.py",
+    )
+
+
+def test_the_default_evaluation_holds_out_a_random_fifth_and_refits(load_repo, model_yaml):
+    workflow = _compile(load_repo, model_yaml).workflows[0]
+    validation = workflow.node("train").spec["validation"]
+    assert {k: validation[k] for k in ("key", "dataset", "strategy", "fraction", "seed", "file")} == {
+        "key": "evaluation",
+        "dataset": "df",
+        "strategy": "random",
+        "fraction": 0.2,
+        "seed": 0,
+        "file": "models/m.yaml",
+    }
+    assert validation["line"] == 9  # the list under dependencies.data, where the split datasets are named
+    assert workflow.node("evaluate").spec["metrics_source"] == {
+        "kind": "holdout",
+        "fraction": 0.2,
+        "seed": 0,
+        "strategy": "random",
+        "dataset": "df",
+        "refit_on_all_rows": True,
+    }
+    assert workflow.node("register").spec["model_node"] == "refit"
+    assert "validation" not in workflow.node("refit").spec  # the stored model sees every row
+
+
+def test_a_split_config_makes_the_held_out_rows_the_latest(load_repo, model_yaml):
+    workflow = _compile(load_repo, model_yaml, split=True).workflows[1]
+    source = workflow.node("evaluate").spec["metrics_source"]
+    assert (source["strategy"], source["time_column"]) == ("time", "day")
+
+
+def test_in_sample_evaluation_has_no_split_and_no_refit(load_repo, model_yaml):
+    model = model_yaml() + "evaluation: in_sample\n"
+    workflow = _compile(load_repo, model_yaml, {"models/m.yaml": model}).workflows[0]
+    assert [n.id for n in workflow.nodes] == ["extract__inputs__rows", "train", "evaluate", "register"]
+    assert "validation" not in workflow.node("train").spec
+    assert workflow.node("evaluate").spec["metrics_source"] == {"kind": "in_sample"}
+    assert workflow.node("register").upstream == ("train", "evaluate")
+
+
+def test_refit_false_stores_the_model_that_was_scored(load_repo, model_yaml):
+    model = model_yaml() + "evaluation:\n  holdout: 0.3\n  seed: 7\n  refit: false\n"
+    workflow = _compile(load_repo, model_yaml, {"models/m.yaml": model}).workflows[0]
+    assert [n.id for n in workflow.nodes] == ["extract__inputs__rows", "train", "evaluate", "register"]
+    assert workflow.node("register").spec["model_node"] == "train"
+    source = workflow.node("evaluate").spec["metrics_source"]
+    assert (source["fraction"], source["seed"], source["refit_on_all_rows"]) == (0.3, 7, False)
+
+
+def test_the_register_node_records_the_lineage_by_hand(load_repo, model_yaml):
+    model = model_yaml().replace("tags:\n  canonical_name: m", "tags:\n  canonical_name: m\n  team: risk")
+    workflow = _compile(load_repo, model_yaml, {"models/m.yaml": model}).workflows[0]
+    spec = workflow.node("register").spec
+    assert (spec["canonical_name"], spec["model_name"], spec["model_description"]) == ("m", "m", "d")
+    assert spec["tags"] == {"canonical_name": "m", "team": "risk"}
+    assert (spec["model_file"], spec["metrics_node"]) == ("models/m.yaml", "evaluate")
+    assert spec["row_count_inputs"] == {"df": ROWS_INPUT}
+    lineage = spec["lineage"]
+    assert lineage["model_file_sha256"] == hashlib.sha256(model.encode()).hexdigest()
+    assert lineage["trainer"] == "linear.Trainer"
+    assert lineage["extracts"] == [
+        {
+            "extract_file": "extracts/inputs.yaml",
+            "dataset": "rows",
+            "extract_file_sha256": hashlib.sha256(EXTRACTS.encode()).hexdigest(),
+            "rendered_sql_sha256": hashlib.sha256(b"select 3 as x from seed\n").hexdigest(),
+            "table": "extracts.inputs__rows",
+        }
+    ]
+
+
+def test_schedule_and_retries_come_from_the_model_file(load_repo, model_yaml):
+    model = model_yaml() + "schedule: '@daily'\nretries: 3\n"
+    workflow = _compile(load_repo, model_yaml, {"models/m.yaml": model}).workflows[0]
+    assert workflow.settings == {"schedule": "@daily", "retries": 3, "environment": {}}
+    default = _compile(load_repo, model_yaml).workflows[0]
+    assert default.settings == {"schedule": None, "retries": 1, "environment": {}}
