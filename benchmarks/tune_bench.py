@@ -249,10 +249,14 @@ def parallel_workers(repo: Path, heavy: str, repeats: int) -> None:
     )
     for label, file in workloads:
         runs: dict[int, list[float]] = {1: [], 2: []}
+        best: dict[int, tuple] = {}
         for _ in range(repeats):  # interleaved, so a busy moment on the machine hits both alike
             for workers in runs:
                 seconds, out = tune(repo, file, workers)
                 runs[workers].append(seconds)
+                best[workers] = (out["best_params"], out["best_objective"])
+        if best[1][0] != best[2][0] or not math.isclose(best[1][1], best[2][1], rel_tol=1e-9):
+            raise SystemExit(f"{label}: 1 worker found {best[1]}, 2 workers {best[2]}")
         one, two = (statistics.median(runs[w]) for w in (1, 2))
         trial_seconds = sum(t["seconds"] for t in out["trials"])
         print(
