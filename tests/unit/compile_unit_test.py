@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from modelyard.compile import compile_project
 
 SQL = "select {{ n }} as x from seed\n"
@@ -228,3 +230,42 @@ def test_schedule_and_retries_come_from_the_model_file(load_repo, model_yaml):
     assert workflow.settings == {"schedule": "@daily", "retries": 3, "environment": {}}
     default = _compile(load_repo, model_yaml).workflows[0]
     assert default.settings == {"schedule": None, "retries": 1, "environment": {}}
+
+
+def test_sql_that_reads_the_target_is_rendered_for_it_and_records_it(load_repo, model_yaml):
+    sql = {"extracts/rows.sql": "select '{{ target.type }}' as t, '{{ target.name }}' as n\n"}
+    node = _compile(load_repo, model_yaml, sql).workflows[0].node("extract__inputs__rows")
+    assert node.spec["sql"] == "select 'duckdb' as t, 'local' as n\n"
+    assert node.spec["target"] == {"name": "local", "type": "duckdb"}
+    # SQL that does not read the target records none: it runs the same on every target
+    plain = _compile(load_repo, model_yaml).workflows[0].node("extract__inputs__rows")
+    assert "target" not in plain.spec
+
+
+def test_a_kwarg_named_target_is_the_users_not_the_warehouse_target(load_repo, model_yaml):
+    files = {
+        "extracts/inputs.yaml": "rows:\n  operator: sql\n  sql_file: rows.sql\n  kwargs:\n    target: t1\n",
+        "extracts/rows.sql": "select * from {{ target }}\n",
+    }
+    node = _compile(load_repo, model_yaml, files).workflows[0].node("extract__inputs__rows")
+    assert node.spec["sql"] == "select * from t1\n"
+    assert "target" not in node.spec
+
+
+def test_extracts_reading_each_other_are_a_cycle_error_naming_both(load_repo, model_yaml):
+    from modelyard.errors import ConfigError
+
+    files = {
+        "extracts/inputs.yaml": "rows:\n  operator: sql\n  sql_file: rows.sql\nother:\n  operator: sql\n  sql_file: other.sql\n",
+        "extracts/rows.sql": "select * from extracts.inputs__other\n",
+        "extracts/other.sql": "select * from extracts.inputs__rows\n",
+    }
+    with pytest.raises(ConfigError) as raised:
+        _compile(load_repo, model_yaml, files)
+    [diagnostic] = raised.value.diagnostics
+    assert (diagnostic.rule, diagnostic.severity) == ("cycle", "error")
+    assert diagnostic.message == (
+        "extracts read each other in a cycle: "
+        "extracts/inputs.yaml:rows -> extracts/inputs.yaml:other -> extracts/inputs.yaml:rows"
+    )
+    assert (diagnostic.position.path, diagnostic.position.line) == ("extracts/inputs.yaml", 1)
