@@ -168,6 +168,21 @@ def test_validate_imports_nothing_heavy(model_repo):
     assert "schedul" in cli("validate", cwd=model_repo).stdout
 
 
+def test_validate_loads_no_run_time_module(model_repo):
+    """validate compiles the repo, which needs the builders only: the executors, stores and the
+    run folders are the run-time half and load on the first run (the SQL check binds in a DuckDB
+    sandbox, so the warehouse package may load)."""
+    code = (
+        "import sys\n"
+        "from modelyard.cli import main\n"
+        "code = main(['validate'])\n"
+        "run_time = ('modelyard.engine', 'modelyard.store', 'modelyard.execute')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(run_time) or m.startswith('modelyard.') and m.endswith('.nodes')), code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=model_repo, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.splitlines()[-1] == "[] 0", proc.stderr
+
+
 def test_yaml_pasted_without_indentation_gets_an_indent_hint(model_repo):
     """The post's model file as a web page flattens it: every nested key lands at the top level."""
     (model_repo / "models" / "model_linear_regression.yaml").write_text(

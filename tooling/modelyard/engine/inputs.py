@@ -3,6 +3,7 @@ of a local run read the same extract, and a backtest worker reads many windows o
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,11 @@ def private_copy(frame):
     """A copy a trainer may change in place without changing the next node's input. Under
     copy-on-write (always on since pandas 3) a shallow copy is one, and costs nothing where a
     deep copy of 1M rows takes 0.1-0.2 s."""
+    return frame.copy(deep=not _copy_on_write())
+
+
+@functools.cache
+def _copy_on_write() -> bool:
     import pandas as pd
 
-    return frame.copy(deep=int(pd.__version__.split(".")[0]) < 3)
+    return int(pd.__version__.split(".")[0]) >= 3

@@ -7,6 +7,8 @@ served as a whole. The version in the name keeps a page written by another plotl
 
 from __future__ import annotations
 
+import functools
+import json
 import posixpath
 from pathlib import Path, PurePosixPath
 
@@ -37,14 +39,18 @@ def _html(figure, src: str) -> str:
     property against plotly's schema, which costs more than the rest of a small page (~0.1 s)."""
     if not isinstance(figure, dict):
         return figure.to_html(include_plotlyjs=src, full_html=True)
-    import json
-    from importlib import resources
-
     import plotly.io as pio
 
-    template = json.loads(resources.files("plotly").joinpath("package_data/templates/plotly.json").read_text())
-    page = {**figure, "layout": {"template": template, **figure["layout"]}}
+    page = {**figure, "layout": {"template": _default_template(), **figure["layout"]}}
     return pio.to_html(page, include_plotlyjs=src, full_html=True, validate=False)
+
+
+@functools.cache
+def _default_template() -> dict:
+    """plotly's default template, parsed once per process: a tune writes several pages."""
+    from importlib import resources
+
+    return json.loads(resources.files("plotly").joinpath("package_data/templates/plotly.json").read_text())
 
 
 def _posix(path) -> PurePosixPath:
