@@ -62,7 +62,7 @@ def backtest_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
             {"config": config_hash},
         ),
     ]
-    return model_workflow(backtest_id(model.file), "backtest", project, model, extract_nodes, trainer, nodes)
+    return model_workflow(backtest_id(model.file), "backtest", model, extract_nodes, trainer, nodes)
 
 
 def build(project: Project) -> list[ir.Workflow]:
