@@ -388,3 +388,11 @@ def test_two_datasets_and_a_split_config_hold_out_the_split_dataset(compile_repo
     model = _two_datasets(model_yaml(split=True))
     train = _compile(compile_repo, {"models/m.yaml": model}).workflows[1].node("train")
     assert tuple(train.spec["validation"][k] for k in ("dataset", "strategy", "time_column")) == ("df", "time", "day")
+
+
+def test_the_document_records_the_source_it_is_given(load_repo):
+    from modelyard.compile import compile_project
+
+    project = load_repo({})
+    assert compile_project(project, {"commit": "abc123", "dirty": True}).source == {"commit": "abc123", "dirty": True}
+    assert compile_project(project).source == {}

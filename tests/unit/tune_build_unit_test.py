@@ -16,8 +16,8 @@ n_trials: 7
 n_function_compute_workers: 2
 seed: 5
 objective:
-  metric: r2
   direction: maximize
+  metric: r2
 environment:
   memory: 512
 validation:
@@ -36,7 +36,7 @@ SPACE = [
     {"name": "alpha", "low": 0.01, "high": 1.0, "step": None, "log": True, "integer": False},
     {"name": "depth", "low": 1, "high": 9, "step": None, "log": False, "integer": True},
 ]
-GOAL = {"metric": "r2", "direction": "maximize", "file": "tuning/t.yaml", "line": 7}
+GOAL = {"metric": "r2", "direction": "maximize", "file": "tuning/t.yaml", "line": 8}
 VALIDATION = {
     "dataset": "df",
     "strategy": "random",
@@ -132,6 +132,7 @@ def test_select_train_and_register_of_a_study(compile_repo):
     assert workflow.node("train").spec == {**TRIAL_KEYS, "params_from": "select"}
     register = workflow.node("register").spec
     assert (register["model_node"], register["metrics_node"], register["lineage_from"]) == ("train", "select", "select")
+    assert register["row_count_inputs"] == TRIAL_KEYS["inputs"]
 
 
 def test_the_config_hash_covers_the_tuning_and_the_model_file(compile_repo, model_json):
@@ -176,12 +177,24 @@ def test_auto_workers_make_rounds_of_one_whatever_the_machine(compile_repo):
 
 
 def test_a_space_smaller_than_the_trials_asked_for_is_noted(compile_repo):
-    small = "model: m.yaml\ntuning_type: gaussian_process\nparam_boundaries:\n  depth: [1, 3]\n"
-    select = _tune(compile_repo, small).node("select").spec
+    small = "model: m.yaml\ntuning_type: gaussian_process\nn_trials: 5\nparam_boundaries:\n  depth: [1, 3]\n"
+    workflow = _tune(compile_repo, small)
+    select = workflow.node("select").spec
     assert select["note"] == (
-        "the search space holds only 3 distinct points, so the study runs 3 trials, not 20: a point is never tried twice"
+        "the search space holds only 3 distinct points, so the study runs 3 trials, not 5: a point is never tried twice"
     )
     assert (select["n_trials"], select["objective"]["line"]) == (3, 1)  # no objective: the file's first line
+    # no validation: a random fifth, seed 0
+    validation = workflow.node("trials").spec["validation"]
+    assert (validation["fraction"], validation["seed"], validation["line"]) == (0.2, 0, 1)
+
+
+def test_the_first_rounds_points_follow_the_tuning_seed(compile_repo):
+    def points(tuning: str) -> list:
+        return _tune(compile_repo, tuning).node("trials_01").spec["items"]
+
+    assert points(TUNING) == points(TUNING)
+    assert points(TUNING) != points(TUNING.replace("seed: 5", "seed: 6"))
 
 
 def test_a_model_with_a_split_config_holds_out_the_latest_rows_of_its_split_dataset(compile_repo):
@@ -192,24 +205,42 @@ def test_a_model_with_a_split_config_holds_out_the_latest_rows_of_its_split_data
     assert (validation["strategy"], validation["time_column"], validation["line"]) == ("random", "ts", 14)
 
 
-def _error(compile_repo, tuning: str) -> tuple[str, int]:
+def _error(compile_repo, tuning: str, **model) -> tuple[str, str, int]:
     with pytest.raises(ModelyardError) as raised:
-        _tune(compile_repo, tuning)
-    return raised.value.message, raised.value.position.line
+        _tune(compile_repo, tuning, **model)
+    return raised.value.message, raised.value.position.path, raised.value.position.line
 
 
 GRID = "model: m.yaml\ntuning_type: grid\nparam_boundaries:\n  alpha: [0.1, 0.3, 0.1]\n  beta: [0.3, 0.1, 0.1]\n"
 
 
 def test_a_bad_range_is_reported_at_its_parameter(compile_repo):
-    assert _error(compile_repo, GRID) == ("param_boundaries.beta: min 0.3 is above max 0.1", 5)
+    assert _error(compile_repo, GRID) == ("param_boundaries.beta: min 0.3 is above max 0.1", "tuning/t.yaml", 5)
 
 
 def test_a_grid_too_large_is_reported_at_param_boundaries(compile_repo):
     large = GRID.replace("[0.1, 0.3, 0.1]", "[0, 199, 1]").replace("[0.3, 0.1, 0.1]", "[0, 199, 1]")
-    assert _error(compile_repo, large) == ("param_boundaries: the grid has 40,000 points; at most 10000 are allowed", 4)
+    message = "param_boundaries: the grid has 40,000 points; at most 10000 are allowed"
+    assert _error(compile_repo, large) == (message, "tuning/t.yaml", 4)
 
 
 def test_an_unknown_validation_dataset_is_reported_at_its_line(compile_repo):
     unknown = TUNING.replace("  seed: 2\n", "  seed: 2\n  dataset: dff\n")
-    assert _error(compile_repo, unknown) == ("validation.dataset: train() has no dataset 'dff'; did you mean 'df'?", 14)
+    message = "validation.dataset: train() has no dataset 'dff'; did you mean 'df'?"
+    assert _error(compile_repo, unknown) == (message, "tuning/t.yaml", 14)
+
+
+SECOND = "  data:\n    - train_param_name: labels\n      file: inputs.yaml\n      file_param_name: rows\n"
+
+
+def test_of_two_datasets_the_split_configs_is_held_out_else_the_file_must_say(compile_repo, model_yaml):
+    split = model_yaml(split=True).replace("  data:\n", SECOND) + "evaluation: in_sample\n"
+    tune = compile_repo({"tuning/t.yaml": TUNING, "models/m.yaml": split}).workflow("tune__t")
+    assert tune.node("trials_01").spec["validation"]["dataset"] == "df"
+    no_split = model_yaml().replace("  data:\n", SECOND) + "evaluation: in_sample\n"
+    with pytest.raises(ModelyardError) as raised:
+        compile_repo({"tuning/t.yaml": TUNING, "models/m.yaml": no_split})
+    assert raised.value.message == (
+        "validation.dataset: the model trains on 2 datasets (labels, df); name the one to hold rows out of "
+        "(or a list of those to split together)"
+    )
