@@ -179,3 +179,32 @@ def test_train_params_unknown_and_unmapped(load_repo, model_yaml):
             "dependencies.data: Trainer.train() requires 'df'; add an entry with train_param_name: df",
         )
     ]
+
+
+def test_every_model_is_checked_after_one_whose_trainer_cannot_be_read(load_repo, model_yaml):
+    # model n (its own trainer file, one unknown arg) comes after model m, whose trainer fails first
+    n = (
+        model_yaml("n")
+        .replace("linear.Trainer", "other.Trainer")
+        .replace("constructor_args: {}", "constructor_args: {x: 1}")
+    )
+    unknown = "constructor_args.x: Trainer has no field 'x' (its fields: label)"
+    files = {"models/n.yaml": n, "trainers/other.py": TRAINER.replace("    alpha: float\n", "")}
+    failing = [  # (rule, where, files)
+        ("unknown-trainer", "models/m.yaml", {"models/m.yaml": model_yaml().replace("linear.Trainer", "gone.Trainer")}),
+        ("trainer-syntax", "trainers/linear.py", {"trainers/linear.py": "class Trainer(:\n"}),
+        ("unknown-trainer", "models/m.yaml", {"models/m.yaml": model_yaml().replace("linear.Trainer", "linear.Other")}),
+        ("not-a-trainer", "models/m.yaml", {"trainers/linear.py": "class Trainer:\n    pass\n"}),
+    ]
+    for rule, where, broken in failing:
+        repo = {"models/m.yaml": model_yaml(), "trainers/linear.py": TRAINER, **files, **broken}
+        found = list(check_trainer_classes(load_repo(repo)))
+        assert [(d.rule, d.position.path) for d in found] == [(rule, where), ("unknown-arg", "models/n.yaml")]
+        assert found[1].message == unknown
+
+
+def test_every_missing_arg_is_named(load_repo, model_yaml):
+    two = TRAINER.replace("    alpha: float\n", "    alpha: float\n    beta: int\n")
+    assert [d.message for d in check(load_repo, model_yaml(), two)] == [
+        "constructor_args: Trainer requires 'alpha', 'beta' (trainers/linear.py:8)"
+    ]
