@@ -292,3 +292,25 @@ def test_a_cache_that_cannot_be_read_or_written_means_checking_again(tmp_path):
         assert cache.read() is None, broken
     (tmp_path / "file").write_text("")
     BindingCache(tmp_path / "file", "key").write([TYPO])  # a state folder that is a file: no cache, no error
+
+
+def test_a_seed_too_broken_to_type_is_not_bound_against_and_the_next_seed_is_still_checked(repo):
+    # a header-only Broken.csv would type `x` as text, and `x + 1` would then fail to bind: noise
+    files = {"data/Broken.csv": "day,x\n", "data/z.csv": SEED + "2024-01-03,n/a\n"}
+    found = check(repo, "select x + 1 as y from broken\n", files)
+    assert [(d.position.path, d.rule) for d in found] == [
+        ("data/Broken.csv", "seed-empty"),
+        ("data/z.csv", "seed-mixed-type"),
+    ]
+
+
+def test_a_seed_is_checked_for_text_values_with_its_options(repo):
+    settings = "state_dir: .modelyard\nseeds:\n  seed:\n    column_types: {x: VARCHAR}\n    null_strings: [n/a]\n"
+    # x is text by the user's choice, and n/a its null: no value is out of place
+    assert check(repo, files={"modelyard.yaml": settings, "data/seed.csv": SEED + "2024-01-03,n/a\n"}) == []
+
+
+def test_a_header_only_seed_is_reported_once_even_if_duckdb_cannot_read_it(repo, tmp_path):
+    project = repo()
+    (tmp_path / "data/seed.csv").write_bytes(b"day,\xff\n")
+    assert [(d.position.path, d.rule) for d in check_sql(project)] == [("data/seed.csv", "seed-empty")]
