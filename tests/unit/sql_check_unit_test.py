@@ -144,11 +144,115 @@ def test_sql_for_another_engine_is_not_bound_and_the_seeds_are_checked_without_d
     ]
 
 
-def test_sql_for_an_unknown_target_is_not_bound(repo):
-    # `unknown-target` is reported when the settings are read; the binding does not guess an engine
-    project = repo({"extracts/rows.sql": "select dya from seed\n"})
-    settings = dataclasses.replace(project.settings, default_target="nope")
-    assert list(check_sql(dataclasses.replace(project, settings=settings))) == []
+def test_sql_for_an_unknown_target_is_neither_rendered_nor_bound(repo):
+    # `unknown-target` is reported when the settings are read; the binding does not guess an engine,
+    # and SQL that reads the target is not rendered for one (no second error about the same target)
+    def check_for_unknown_target(sql: str) -> list[Diagnostic]:
+        project = repo({"extracts/rows.sql": sql})
+        settings = dataclasses.replace(project.settings, default_target="nope")
+        return list(check_sql(dataclasses.replace(project, settings=settings)))
+
+    assert check_for_unknown_target("select dya from seed\n") == []
+    assert check_for_unknown_target("select dya from seed -- on {{ target.name }}\n") == []
+
+
+def test_sql_reading_exactly_its_kwargs_and_the_target_is_bound(repo):
+    extracts = "rows:\n  operator: sql\n  sql_file: rows.sql\n  kwargs:\n    n: 1\n"
+    sql = "select {{ n }} as n, '{{ target.type }}' as t, dya from seed\n"
+    [typo] = check(repo, sql, {"extracts/inputs.yaml": extracts})
+    assert (typo.position, typo.rule) == (Position("extracts/rows.sql", 1, 48), "sql-binding")
+
+
+SKIPPED = """\
+a:
+  operator: sql
+  sql_file: a.sql
+b:
+  operator: sql
+  sql_file: gone.sql
+c:
+  operator: sql
+  sql_file: c.sql
+d:
+  operator: sql
+  sql_file: {outside}
+e:
+  operator: sql
+  sql_file: e.sql
+f:
+  operator: sql
+  sql_file: f.sql
+"""
+READS_A_AND_E = """\
+    - train_param_name: df
+      file: skipped.yaml
+      file_param_name: e
+    - train_param_name: other
+      file: skipped.yaml
+      file_param_name: a
+"""
+
+
+def test_extracts_the_other_checks_report_are_skipped_and_the_rest_checked(repo, model_yaml, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("outside") / "typo.sql"
+    outside.write_text("select dya from seed\n")  # bound if it were read: a binding error
+    files = {
+        "extracts/skipped.yaml": SKIPPED.format(outside=f"../../{outside.parent.name}/typo.sql"),
+        "extracts/a.sql": "select {{ undefined }} from seed\n",
+        "extracts/c.sql": "select {% if %} from seed\n",
+        "extracts/e.sql": "select * from hollow\n",
+        "extracts/f.sql": "select dya from seed\n",
+        "data/hollow.csv": "day,x\n",
+        # the model reads e (whose seed is header-only: an error) after a, which does not render
+        "models/m.yaml": model_yaml().split("    - train_param_name")[0] + READS_A_AND_E,
+    }
+    project = repo(files)
+    assert (
+        not (project.root / "extracts" / f"../../{outside.parent.name}/typo.sql").resolve().is_relative_to(project.root)
+    )
+    assert [(d.position.path, d.severity, d.rule) for d in check_sql(project)] == [
+        ("data/hollow.csv", "error", "seed-empty"),
+        ("extracts/f.sql", "error", "sql-binding"),
+    ]
+
+
+THREE = "a:\n  operator: sql\n  sql_file: a.sql\nb:\n  operator: sql\n  sql_file: b.sql\n"
+THREE += "c:\n  operator: sql\n  sql_file: c.sql\n"
+
+
+def test_an_extract_whose_upstream_did_not_bind_is_not_bound(repo):
+    # a reads b reads c: bound c first, then b, then a; c fails (a typo, or a header-only seed)
+    files = {
+        "extracts/chain.yaml": THREE,
+        "extracts/a.sql": "select * from extracts.chain__b\n",
+        "extracts/b.sql": "select * from extracts.chain__c\n",
+    }
+    typo = check(repo, files={**files, "extracts/c.sql": "select dya from seed\n"})
+    assert [(d.position.path, d.rule) for d in typo] == [("extracts/c.sql", "sql-binding")]
+    hollow = check(repo, files={**files, "extracts/c.sql": "select * from hollow\n", "data/hollow.csv": "day,x\n"})
+    assert [(d.position.path, d.rule) for d in hollow] == [("data/hollow.csv", "seed-empty")]
+
+
+def test_an_extract_read_after_it_was_bound_and_in_another_case(repo):
+    z = "z:\n  operator: sql\n  sql_file: z.sql\n"
+    files = {"extracts/inputs.yaml": "rows:\n  operator: sql\n  sql_file: rows.sql\n" + z}
+    [typo] = check(repo, files={**files, "extracts/z.sql": "select dya from extracts.INPUTS__ROWS\n"})
+    assert (typo.position, typo.rule) == (Position("extracts/z.sql", 1, 8), "sql-binding")
+
+
+def test_extracts_reading_each_other_are_left_to_the_cycle_check(repo):
+    files = {
+        "extracts/cycle.yaml": "a:\n  operator: sql\n  sql_file: a.sql\nb:\n  operator: sql\n  sql_file: b.sql\n",
+        "extracts/a.sql": "select * from extracts.cycle__b\n",
+        "extracts/b.sql": "select * from extracts.cycle__a\n",
+    }
+    assert check(repo, files=files) == []
+
+
+def test_an_error_duckdb_places_nowhere_is_at_the_sql_file(repo):
+    [error] = check(repo, "select day from seed\nunion\nselect day, x from seed\n")
+    assert (error.position, error.rule) == (Position("extracts/rows.sql", 0, 0), "sql-binding")
+    assert error.message.startswith("Binder Error: Set operations can only apply to expressions with the same number")
 
 
 def test_two_seed_files_of_one_table_stop_the_binding(repo):
@@ -276,6 +380,12 @@ def test_the_binding_is_kept_until_what_it_depends_on_changes(repo, model_yaml, 
     # a seed of another size, or a model that reads other extracts, is another key: bound again
     (tmp_path / "data/seed.csv").write_text(SEED + "2024-01-03,3.5\n")
     assert list(check_sql(project)) == [TYPO]
+    kept = json.loads(cache.read_text())
+    kept["diagnostics"][0]["message"] = "kept"
+    cache.write_text(json.dumps(kept))
+    assert [d.message for d in check_sql(project)] == ["kept"]
+    settings = "state_dir: .modelyard\nseeds:\n  seed:\n    delimiter: ','\n"
+    assert list(check_sql(repo({"extracts/rows.sql": "select dya from seed\n", "modelyard.yaml": settings}))) == [TYPO]
     cache.write_text(json.dumps(kept))
     twice = model_yaml() + "    - train_param_name: again\n      file: inputs.yaml\n      file_param_name: rows\n"
     assert list(check_sql(repo({"extracts/rows.sql": "select dya from seed\n", "models/m.yaml": twice}))) == [TYPO]
