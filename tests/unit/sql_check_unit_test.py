@@ -93,11 +93,13 @@ def test_an_extract_reading_a_broken_or_unknown_table_is_not_reported_again(repo
     assert check(repo, files={"extracts/inputs.yaml": CHAIN, "extracts/recent.sql": unknown}) == []
 
 
-def test_two_extracts_of_one_table_are_not_bound(repo):
+def test_two_extracts_of_one_table_are_not_bound_nor_what_reads_it(repo):
     # extracts/inputs.yaml and extracts/more/inputs.yaml both make extracts.inputs__rows: a duplicate-name
     files = {
         "extracts/more/inputs.yaml": "rows:\n  operator: sql\n  sql_file: typo.sql\n",
         "extracts/more/typo.sql": "select dya from seed\n",
+        "extracts/reader.yaml": "z:\n  operator: sql\n  sql_file: z.sql\n",
+        "extracts/z.sql": "select * from extracts.inputs__rows\n",
     }
     assert check(repo, files=files) == []
 
@@ -147,13 +149,21 @@ def test_sql_for_another_engine_is_not_bound_and_the_seeds_are_checked_without_d
 def test_sql_for_an_unknown_target_is_neither_rendered_nor_bound(repo):
     # `unknown-target` is reported when the settings are read; the binding does not guess an engine,
     # and SQL that reads the target is not rendered for one (no second error about the same target)
-    def check_for_unknown_target(sql: str) -> list[Diagnostic]:
-        project = repo({"extracts/rows.sql": sql})
+    def check_for_unknown_target(sql: str, files: dict[str, str] | None = None) -> list[Diagnostic]:
+        project = repo({"extracts/rows.sql": sql, **(files or {})})
         settings = dataclasses.replace(project.settings, default_target="nope")
         return list(check_sql(dataclasses.replace(project, settings=settings)))
 
     assert check_for_unknown_target("select dya from seed\n") == []
     assert check_for_unknown_target("select dya from seed -- on {{ target.name }}\n") == []
+    # the extracts after one left unrendered are still rendered; a kwarg named target is the user's own
+    extracts = "a:\n  operator: sql\n  sql_file: a.sql\nrows:\n  operator: sql\n  sql_file: rows.sql\n"
+    extracts += "  kwargs:\n    target: 3\n"
+    a = "select 1 -- on {{ target.name }}\n"
+    [problem] = check_for_unknown_target(
+        "select {{ target.x }}\n", {"extracts/inputs.yaml": extracts, "extracts/a.sql": a}
+    )
+    assert (problem.position, problem.rule) == (Position("extracts/rows.sql", 1, 0), "sql-template")
 
 
 def test_sql_reading_exactly_its_kwargs_and_the_target_is_bound(repo):
@@ -327,10 +337,11 @@ def test_a_stray_text_value_in_a_number_column(repo):
     assert check(repo, files={"data/seed.csv": seed + "2024-01-04,none\n"}) == []
 
 
-def test_a_seed_duckdb_cannot_read(repo, tmp_path):
-    project = repo({"extracts/rows.sql": "select * from seed\n"})
+def test_a_seed_duckdb_cannot_read_and_the_seeds_after_it(repo, tmp_path):
+    project = repo({"extracts/rows.sql": "select * from seed\n", "data/z.csv": SEED + "2024-01-03,n/a\n"})
     (tmp_path / "data/seed.csv").write_bytes(b"day,x\n2024-01-01,\xff\xfe\n")
-    [unreadable] = check_sql(project)
+    unreadable, mixed = check_sql(project)
+    assert (mixed.position, mixed.rule) == (Position("data/z.csv", 4), "seed-mixed-type")
     assert (unreadable.position, unreadable.severity, unreadable.rule) == (
         Position("data/seed.csv"),
         "error",
@@ -361,11 +372,11 @@ TYPO = problem(
 
 
 def test_the_binding_is_kept_until_what_it_depends_on_changes(repo, model_yaml, tmp_path):
-    project = repo({"extracts/rows.sql": "select dya from seed\n"})
-    assert list(check_sql(project)) == [TYPO]
+    from modelyard.repo.project import read_project
+
+    assert list(check_sql(repo({"extracts/rows.sql": "select dya from seed\n"}))) == [TYPO]
     cache = tmp_path / ".modelyard/cache/sql-binding.json"
-    kept = json.loads(cache.read_text())
-    assert kept["diagnostics"] == [
+    assert json.loads(cache.read_text())["diagnostics"] == [
         {
             "position": ["extracts/rows.sql", 1, 8],
             "severity": "error",
@@ -373,22 +384,21 @@ def test_the_binding_is_kept_until_what_it_depends_on_changes(repo, model_yaml, 
             "message": TYPO.message,
         }
     ]
-    # an answer planted under the same key is what the next check gives: it did not bind again
-    kept["diagnostics"][0]["message"] = "kept"
-    cache.write_text(json.dumps(kept))
-    assert [d.message for d in check_sql(project)] == ["kept"]
-    # a seed of another size, or a model that reads other extracts, is another key: bound again
-    (tmp_path / "data/seed.csv").write_text(SEED + "2024-01-03,3.5\n")
-    assert list(check_sql(project)) == [TYPO]
-    kept = json.loads(cache.read_text())
-    kept["diagnostics"][0]["message"] = "kept"
-    cache.write_text(json.dumps(kept))
-    assert [d.message for d in check_sql(project)] == ["kept"]
     settings = "state_dir: .modelyard\nseeds:\n  seed:\n    delimiter: ','\n"
-    assert list(check_sql(repo({"extracts/rows.sql": "select dya from seed\n", "modelyard.yaml": settings}))) == [TYPO]
-    cache.write_text(json.dumps(kept))
     twice = model_yaml() + "    - train_param_name: again\n      file: inputs.yaml\n      file_param_name: rows\n"
-    assert list(check_sql(repo({"extracts/rows.sql": "select dya from seed\n", "models/m.yaml": twice}))) == [TYPO]
+    # each file below, changed alone, is another key: bound again
+    for path, text in (
+        ("data/seed.csv", SEED + "2024-01-03,3.5\n"),
+        ("modelyard.yaml", settings),
+        ("models/m.yaml", twice),
+    ):
+        # an answer planted under the current key is what the next check gives: it did not bind again
+        kept = json.loads(cache.read_text())
+        kept["diagnostics"][0]["message"] = "kept"
+        cache.write_text(json.dumps(kept))
+        assert [d.message for d in check_sql(read_project(tmp_path)[0])] == ["kept"]
+        (tmp_path / path).write_text(text)
+        assert list(check_sql(read_project(tmp_path)[0])) == [TYPO], path
 
 
 def test_a_cache_that_cannot_be_read_or_written_means_checking_again(tmp_path):

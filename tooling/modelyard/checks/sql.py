@@ -166,7 +166,7 @@ def _bind_all(project, sandbox, rendered, reads, broken: set[str]) -> Iterable[D
         try:
             columns = sandbox.describe(sql)
         except ModelyardError as exc:
-            line, col = template_position(template, sql, exc.line, exc.col) if exc.line else (0, 0)
+            line, col = template_position(template, sql, exc.line, exc.col)  # line 0 (placed nowhere) stays 0
             rule = "sql-syntax" if exc.kind == "parser" else "sql-binding"
             out.append(
                 Diagnostic.error(Position(spec.sql_file, line, col), rule, f"{exc.message} (extract {spec.name})")
