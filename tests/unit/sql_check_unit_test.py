@@ -98,7 +98,8 @@ def test_two_extracts_of_one_table_are_not_bound_nor_what_reads_it(repo):
     files = {
         "extracts/more/inputs.yaml": "rows:\n  operator: sql\n  sql_file: typo.sql\n",
         "extracts/more/typo.sql": "select dya from seed\n",
-        "extracts/reader.yaml": "z:\n  operator: sql\n  sql_file: z.sql\n",
+        # bound first (its file sorts first): it asks for the table before the duplicates are seen
+        "extracts/first.yaml": "z:\n  operator: sql\n  sql_file: z.sql\n",
         "extracts/z.sql": "select * from extracts.inputs__rows\n",
     }
     assert check(repo, files=files) == []
