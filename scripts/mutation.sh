@@ -31,6 +31,15 @@ if [ ${#modules[@]} -eq 0 ]; then
     checks/names.py
     checks/tuning.py
     checks/references.py
+    checks/trainers.py
+    checks/cache.py
+    checks/seeds.py
+    checks/sql.py
+    compile/__init__.py
+    workflows/train/build.py
+    workflows/tune/build.py
+    workflows/backtest/build.py
+    workflows/score/build.py
   )
 fi
 

@@ -69,3 +69,30 @@ def load_repo(tmp_path: Path):
         return project
 
     return load
+
+
+@pytest.fixture
+def model_json() -> str:
+    """The data of ``model_yaml()`` as canonical JSON typed by hand (keys sorted, no spaces): what
+    config hashes cover."""
+    return (
+        '{"constructor_args":{},"dependencies":{"data":[{"file":"inputs.yaml","file_param_name":"rows",'
+        '"train_param_name":"df"}]},"model_description":"d","model_name":"m","model_trainer":"linear.Trainer",'
+        '"tags":{"canonical_name":"m"}}'
+    )
+
+
+TRAINER = "class Trainer:\n    pass\n"
+
+
+@pytest.fixture
+def compile_repo(load_repo, model_yaml):
+    """``compile_repo(files, **model)``: the IR compiled from ``load_repo`` of a trainer
+    ``trainers/linear.py`` and ``models/m.yaml`` (``model_yaml(**model)``), ``files`` written over them."""
+    from modelyard.compile import compile_project
+
+    def compile_(files: dict[str, str] | None = None, **model):
+        defaults = {"trainers/linear.py": TRAINER, "models/m.yaml": model_yaml(**model)}
+        return compile_project(load_repo({**defaults, **(files or {})}))
+
+    return compile_

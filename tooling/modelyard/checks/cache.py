@@ -21,7 +21,7 @@ class BindingCache:
     def read(self) -> list[Diagnostic] | None:
         try:
             data = json.loads(self.path.read_text("utf-8"))
-            if data.get("key") != self.key:
+            if not isinstance(data, dict) or data.get("key") != self.key:
                 return None
             return [
                 Diagnostic(Position(*d["position"]), d["severity"], d["rule"], d["message"])

@@ -21,6 +21,7 @@ from modelyard.ir import content_hash
 from modelyard.repo.layout import inside_repo
 from modelyard.repo.project import ExtractSpec, Project
 from modelyard.repo.sqltemplate import extract_tables, read_sql, template_position, template_variables
+from modelyard.repo.targets import TargetSpec
 from modelyard.workflows.train.build import render_extract
 
 Key = tuple[str, str]
@@ -31,18 +32,22 @@ def _renderable(project: Project) -> tuple[dict[Key, tuple[str, str]], list[Diag
     another check reports are left out."""
     out: dict[Key, tuple[str, str]] = {}
     problems = []
+    target_known = _target(project) is not None
     for key, spec in project.extracts.items():
         if spec.operator != "sql" or not spec.sql_file or not inside_repo(project.root, spec.sql_file):
             continue
         try:
-            if not template_variables(read_sql(project.root, spec.sql_file)) <= {*spec.kwargs, "target"}:
+            variables = template_variables(read_sql(project.root, spec.sql_file))
+            if not variables <= {*spec.kwargs, "target"}:
                 continue
+            if "target" in variables and "target" not in spec.kwargs and not target_known:
+                continue  # rendered for a target the settings do not define: reported on its own
             template, sql, _ = render_extract(project, spec)
             out[key] = (template, sql)
         except (OSError, UnicodeDecodeError):
             continue
         except ModelyardError as exc:  # a kwarg of the wrong shape (`cfg.x` on a number)
-            problems.append(Diagnostic.error(exc.position or Position(spec.sql_file), "sql-template", exc.message))
+            problems.append(Diagnostic.error(exc.position, "sql-template", exc.message))
         except Exception:  # jinja2.TemplateSyntaxError: reported by check_extract_files
             continue
     return out, problems
@@ -100,23 +105,29 @@ def _binding_key(project: Project, rendered: dict, files: list[Path]) -> str:
     )
 
 
+def _target(project: Project) -> TargetSpec | None:
+    """The chosen target, or None when the settings do not define it (reported on its own)."""
+    try:
+        return project.settings.target()
+    except ModelyardError:
+        return None
+
+
 def _binds_in_duckdb(project: Project) -> bool:
     """SQL written for another engine (a postgres target) cannot be bound in DuckDB: that engine
     checks it when the extract runs."""
-    try:
-        return project.settings.target().warehouse_type == "duckdb"
-    except ModelyardError:  # an unknown target: reported on its own
-        return False
+    target = _target(project)
+    return target is not None and target.warehouse_type == "duckdb"
 
 
 def _seeds_read(sandbox, sql: str) -> set[str]:
     return {name.lower() for schema, name in sandbox.tables_read(sql) if schema.lower() in ("", "main")}
 
 
-def _upstream(project: Project, sql: str) -> list[ExtractSpec | str]:
-    """The extracts the rendered SQL reads; an unknown extract table as its name."""
+def _upstream(project: Project, sql: str) -> list[ExtractSpec | None]:
+    """The extracts the rendered SQL reads; None for an extract table no extract makes."""
     by_table = {spec.table.lower(): spec for spec in project.extracts.values()}
-    return [by_table.get(table.lower(), table) for table, _ in extract_tables(sql)]
+    return [by_table.get(table.lower()) for table, _ in extract_tables(sql)]
 
 
 def _model_extracts(project: Project, rendered: dict[Key, tuple[str, str]]) -> set[Key]:
@@ -155,7 +166,7 @@ def _bind_all(project, sandbox, rendered, reads, broken: set[str]) -> Iterable[D
         try:
             columns = sandbox.describe(sql)
         except ModelyardError as exc:
-            line, col = template_position(template, sql, exc.line, exc.col) if exc.line else (0, 0)
+            line, col = template_position(template, sql, exc.line, exc.col)  # line 0 (placed nowhere) stays 0
             rule = "sql-syntax" if exc.kind == "parser" else "sql-binding"
             out.append(
                 Diagnostic.error(Position(spec.sql_file, line, col), rule, f"{exc.message} (extract {spec.name})")

@@ -115,12 +115,10 @@ def _declared(cls: TrainerClass, field: Field) -> str:
 
 
 def _show(value) -> str:
+    # every type a YAML value can have: repo.yamlsource builds no other
     kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping"}
     text = repr(value)
-    return (
-        f"{kind.get(type(value), 'null' if value is None else type(value).__name__)} "
-        f"{text if len(text) <= 40 else text[:37] + '...'}"
-    )
+    return f"{kind.get(type(value), 'null')} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 def _train_params(doc, model: ModelSpec, cls: TrainerClass) -> Iterable[Diagnostic]:

@@ -133,7 +133,8 @@ def compile_diagnostics(project: Project, diagnostics: list[Diagnostic]) -> list
     ]
     found: set[Diagnostic] = set()
     for path, part in parts:
-        if _reachable({path}, edges) & broken:
+        # compiling reads the settings too (the target an extract's SQL is rendered for)
+        if _reachable({path, SETTINGS_FILE}, edges) & broken:
             continue
         try:
             compile_project(part)

@@ -26,9 +26,7 @@ def backtest_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
         "table": inputs[split.train_param_name]["table"],
         "time_column": split.time_column,
     }
-    lines = {
-        key: doc.where(("split_config", key)).line for key in ("split_config", "time_column", "days_backward", "as_of")
-    }
+    lines = {key: doc.where(("split_config", key)).line for key in ("time_column", "days_backward", "as_of")}
     nodes = [
         *extract_nodes,
         ir.Node.of(
@@ -40,7 +38,7 @@ def backtest_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
                 as_of=split.as_of,
                 sizes=WindowSizes.of(split).to_json(),
                 model_file=model.file,
-                lines={**lines, "split_config": split.position.line},
+                lines={"split_config": split.position.line, **lines},
             ),
             {"config": ir.content_hash(doc.data["split_config"])},
         ),
@@ -62,7 +60,7 @@ def backtest_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
             {"config": config_hash},
         ),
     ]
-    return model_workflow(backtest_id(model.file), "backtest", project, model, extract_nodes, trainer, nodes)
+    return model_workflow(backtest_id(model.file), "backtest", model, extract_nodes, trainer, nodes)
 
 
 def build(project: Project) -> list[ir.Workflow]:

@@ -78,7 +78,7 @@ def score_workflow(project: Project, model: ModelSpec, version: int | None = Non
     )
     settings = {"schedule": scoring.schedule, "retries": model.retries, "environment": {}}
     return model_workflow(
-        score_id(model.file), "score", project, model, extracts, trainer, [*extracts, score, monitor], settings
+        score_id(model.file), "score", model, extracts, trainer, [*extracts, score, monitor], settings
     )
 
 

@@ -171,7 +171,7 @@ def workflow_settings(model: ModelSpec) -> dict[str, Any]:
     return {"schedule": model.schedule, "retries": model.retries, "environment": {}}
 
 
-def source_files(project: Project, model: ModelSpec, extract_nodes: list[ir.Node], trainer: dict) -> list[str]:
+def source_files(model: ModelSpec, extract_nodes: list[ir.Node], trainer: dict) -> list[str]:
     files = {model.file, *trainer["trainer_files"]}
     for extract in map(specs.Extract.of, extract_nodes):
         files.update({extract.extract_file, extract.sql_file})
@@ -181,7 +181,6 @@ def source_files(project: Project, model: ModelSpec, extract_nodes: list[ir.Node
 def model_workflow(
     wid: str,
     kind: str,
-    project: Project,
     model: ModelSpec,
     extract_nodes: list[ir.Node],
     trainer: dict,
@@ -192,7 +191,7 @@ def model_workflow(
     return ir.Workflow(
         wid,
         kind,
-        tuple(source_files(project, model, extract_nodes, trainer)),
+        tuple(source_files(model, extract_nodes, trainer)),
         settings or workflow_settings(model),
         ir.seal(nodes),
     )
@@ -273,7 +272,7 @@ def train_workflow(project: Project, model: ModelSpec) -> ir.Workflow:
     stored = "refit" if refit else "train"
     register = register_spec(project, model, extract_nodes, inputs, model_node=stored, metrics_node="evaluate")
     nodes.append(ir.Node.of("register", (stored, "evaluate"), register, {"config": config_hash}))
-    return model_workflow(workflow_id(model.file), "train", project, model, extract_nodes, trainer, nodes)
+    return model_workflow(workflow_id(model.file), "train", model, extract_nodes, trainer, nodes)
 
 
 def build(project: Project) -> list[ir.Workflow]:

@@ -162,7 +162,7 @@ def tune_workflow(project: Project, tuning: TuningSpec) -> ir.Workflow:
         "environment": tuning.environment,
         "workers": tuning.n_workers,
     }
-    sources = {tuning.file, *source_files(project, model, extract_nodes, trainer)}
+    sources = {tuning.file, *source_files(model, extract_nodes, trainer)}
     return ir.Workflow(wid, "tune", tuple(sorted(sources)), settings, ir.seal(nodes))
 
 
