@@ -2,7 +2,8 @@
 a pool for slow ones.
 
 Which process ran each trial is observed from the trainer itself: it appends its process id to
-a file, so a pool shows up as ids other than the command's own (which also retrains the best).
+a file, so a pool shows up as ids other than the command's own (which also retrains the best, and
+runs trials beside the pool's workers).
 """
 
 from __future__ import annotations
@@ -67,9 +68,10 @@ def test_auto_fans_slow_trials_out_to_every_core_with_the_same_result(model_repo
     auto = result.json()
     assert auto["workers"] == 2 and len(auto["trials"]) == 9 and auto["n_failed"] == 0
     pids = log.read_text().split()
-    # the first two trials and the retrain in the command's process, the other seven in two workers
-    assert len(pids) == 10 and pids[0] == pids[1] == pids[-1] and len(set(pids)) == 3
-    assert pids[0] not in pids[2:-1]
+    # the first two trials and the retrain in the command's process, the other seven shared by it
+    # and one worker: two processes on two cores
+    assert len(pids) == 10 and pids[0] == pids[1] == pids[-1] and len(set(pids)) == 2
+    assert set(pids[2:-1]) == set(pids)
 
     log.unlink()
     result = cli("tune", "tuning/small.yaml", "--workers", "1", "--format", "json", cwd=model_repo, env=TWO_CORES)
@@ -78,3 +80,14 @@ def test_auto_fans_slow_trials_out_to_every_core_with_the_same_result(model_repo
     assert one["workers"] == 1 and len(set(log.read_text().split())) == 1
     assert [(t["params"], t["metrics"]) for t in one["trials"]] == [(t["params"], t["metrics"]) for t in auto["trials"]]
     assert (one["best_params"], one["best_objective"]) == (auto["best_params"], auto["best_objective"])
+
+
+def test_two_workers_are_the_command_and_one_process_taking_trials_as_they_finish(model_repo: Path):
+    log = pid_logging_repo(model_repo, sleep=0.3)
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
+    result = cli("tune", "tuning/small.yaml", "--format", "json", cwd=model_repo, env=TWO_CORES)
+    assert result.returncode == 0, result
+    assert result.json()["workers"] == 2
+    pids = log.read_text().split()
+    # the retrain runs in the command's process (last); it and one worker each ran some of the nine trials
+    assert len(pids) == 10 and len(set(pids)) == 2 and set(pids[:-1]) == set(pids)

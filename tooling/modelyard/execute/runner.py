@@ -40,6 +40,7 @@ PRELOAD_VARIABLE = "MODELYARD_PRELOAD"
 # The thread pools of OpenMP (scikit-learn's gradient boosting, LightGBM, XGBoost) and BLAS each
 # take every core by default: two workers would run 2 x cores threads and slow each other down.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+THREAD_APIS = {"openmp": ("OMP_NUM_THREADS",), "blas": ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def _start_forkserver(libraries: list[str], workers: int) -> None:
@@ -52,7 +53,7 @@ def _start_forkserver(libraries: list[str], workers: int) -> None:
     from multiprocessing import forkserver
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", "modelyard.execute.preload"])
-    threads = str(max(1, _cores() // workers))
+    threads = str(_threads(workers))
     server_env = {PRELOAD_VARIABLE: ",".join(libraries)} | {
         name: threads for name in THREAD_VARIABLES if name not in os.environ
     }
@@ -66,6 +67,25 @@ def _start_forkserver(libraries: list[str], workers: int) -> None:
                 del os.environ[name]
             else:
                 os.environ[name] = value
+
+
+def _threads(workers: int) -> int:
+    return max(1, _cores() // workers)
+
+
+@contextlib.contextmanager
+def _threads_here(libraries: list[str], workers: int):
+    """This process's OpenMP and BLAS thread pools cut to a worker's share while it runs items
+    beside the pool's workers, as the environment cuts theirs (unless the user set the variables).
+    The libraries are imported first: only the thread pools of loaded libraries can be cut."""
+    from threadpoolctl import threadpool_limits
+
+    import_quietly(libraries)
+    with contextlib.ExitStack() as limits:
+        for api, names in THREAD_APIS.items():
+            if not any(name in os.environ for name in names):
+                limits.enter_context(threadpool_limits(limits=_threads(workers), user_api=api))
+        yield
 
 
 def _cores() -> int:
@@ -101,12 +121,16 @@ class Workers:
             _start_forkserver(self.libraries, self.size)
 
     def executor(self) -> futures.Executor:
+        """The pool: one process fewer than ``size``, this process running items beside them."""
         if self.pool is None:
             self.start_server()
             self.pool = futures.ProcessPoolExecutor(
-                max_workers=self.size, mp_context=multiprocessing.get_context("forkserver")
+                max_workers=self.size - 1, mp_context=multiprocessing.get_context("forkserver")
             )
         return self.pool
+
+    def threads_here(self):
+        return _threads_here(self.libraries, self.size)
 
     def to_decide(self, items: int) -> bool:
         """Whether this node's first items run here, the second timed, before choosing."""
@@ -130,6 +154,70 @@ def _run_here(
         emit({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
 
 
+class _Lanes:
+    """Items shared out to this process and the pool's workers, each taking the next one when it
+    finishes its last: this process is warm (its imports done, its data read) and starts at once,
+    while the pool's workers start on the other cores, and no lane waits for a fixed share.
+    The first failing item stops every lane from taking another."""
+
+    def __init__(self, indexes: range, emit: EventSink):
+        self.queue = iter(indexes)
+        self.lock = threading.Lock()  # guards the queue, ``failure`` and ``emit``
+        self.failure: BaseException | None = None
+        self.emit = emit
+
+    def take(self) -> int | None:
+        with self.lock:
+            return None if self.failure is not None else next(self.queue, None)
+
+    def done(self, event: Event) -> None:
+        with self.lock:
+            self.emit(event)
+
+    def fail(self, exc: BaseException) -> None:
+        with self.lock:
+            self.failure = self.failure or exc
+
+
+def _feed_pool(lanes: _Lanes, pool: futures.Executor, workflow: ir.Workflow, node: ir.Node, ctx, results) -> None:
+    """One pool worker's lane, run in a thread of this process."""
+    workflow_json = workflow.to_json()
+    while (i := lanes.take()) is not None:
+        try:
+            results[i] = pool.submit(_run_item, workflow_json, node.id, ctx, i).result()
+        except BaseException as exc:  # noqa: BLE001  handed to the node's thread, which raises it
+            lanes.fail(exc)
+            return
+        lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
+
+
+def _run_in_lanes(
+    workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, indexes: range, results, emit
+) -> int:
+    """Run ``indexes`` in this process and on the pool at once; the number of lanes."""
+    lanes = _Lanes(indexes, emit)
+    pool = workers.executor()
+    feeders = [
+        threading.Thread(target=_feed_pool, args=(lanes, pool, workflow, node, ctx, results), daemon=True)
+        for _ in range(min(workers.size, len(indexes)) - 1)
+    ]
+    for feeder in feeders:
+        feeder.start()
+    try:
+        with workers.threads_here():
+            while (i := lanes.take()) is not None:
+                results[i] = execute_node(workflow, node.id, ctx, i)
+                lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
+    except BaseException as exc:
+        lanes.fail(exc)  # the feeders take no further item
+        raise
+    for feeder in feeders:
+        feeder.join()
+    if lanes.failure is not None:
+        raise lanes.failure
+    return len(feeders) + 1
+
+
 def _fan_out(workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, emit: EventSink) -> dict:
     items = fan_out_items(workflow, node, ctx)
     emit({"event": "fan_out", "node": node.id, "total": len(items)})
@@ -145,19 +233,10 @@ def _fan_out(workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Wor
     if not parallel:
         _run_here(workflow, node, ctx, range(first, len(items)), results, emit)
         return {"items": len(items), "workers": 1}
-    pool = workers.executor()
-    pending = {pool.submit(_run_item, workflow.to_json(), node.id, ctx, i): i for i in range(first, len(items))}
-    try:
-        for done in futures.as_completed(pending):
-            i = pending[done]
-            results[i] = done.result()
-            emit({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
-    except BaseException:
-        # a failing item stops the node now, not after every queued item has run
-        for future in pending:
-            future.cancel()
-        raise
-    return {"items": len(items), "workers": min(workers.size, len(pending))}
+    return {
+        "items": len(items),
+        "workers": _run_in_lanes(workflow, node, ctx, workers, range(first, len(items)), results, emit),
+    }
 
 
 def import_quietly(modules: list[str]) -> None:
