@@ -91,3 +91,22 @@ def test_two_workers_are_the_command_and_one_process_taking_trials_as_they_finis
     pids = log.read_text().split()
     # the retrain runs in the command's process (last); it and one worker each ran some of the nine trials
     assert len(pids) == 10 and len(set(pids)) == 2 and set(pids[:-1]) == set(pids)
+
+
+def test_a_worker_process_that_dies_fails_the_study_clearly_and_stores_nothing(model_repo: Path):
+    pid_logging_repo(model_repo, sleep=0.3)
+    trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
+    # a native crash or the kernel's out-of-memory killer, as a pool's worker process meets it
+    trainer.write_text(
+        trainer.read_text().replace(
+            "        _time.sleep(",
+            "        if __import__('multiprocessing').parent_process():\n            _os._exit(3)\n        _time.sleep(",
+        )
+    )
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
+    result = cli("tune", "tuning/small.yaml", cwd=model_repo, env=TWO_CORES)
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr, result
+    assert "node 'trials' failed:\nthe worker process running item " in result.stderr, result
+    assert "ended without a result" in result.stderr and "rerun with --workers 1" in result.stderr, result
+    assert not (model_repo / ".modelyard" / "models" / "sample_regression_model_v1_elastic_net").exists()

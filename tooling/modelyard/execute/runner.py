@@ -179,12 +179,23 @@ class _Lanes:
             self.failure = self.failure or exc
 
 
+def _worker_died(index: int) -> ModelyardError:
+    return ModelyardError(
+        f"the worker process running item {index} ended without a result (a crash in a native library, "
+        "the system stopping it for lack of memory, or code calling os._exit)",
+        hint="rerun with --workers 1 to run every item in this process and see its error",
+    )
+
+
 def _feed_pool(lanes: _Lanes, pool: futures.Executor, workflow: ir.Workflow, node: ir.Node, ctx, results) -> None:
     """One pool worker's lane, run in a thread of this process."""
     workflow_json = workflow.to_json()
     while (i := lanes.take()) is not None:
         try:
             results[i] = pool.submit(_run_item, workflow_json, node.id, ctx, i).result()
+        except futures.BrokenExecutor:  # the pool lost a process: every item on it fails alike
+            lanes.fail(_worker_died(i))
+            return
         except BaseException as exc:  # noqa: BLE001  handed to the node's thread, which raises it
             lanes.fail(exc)
             return
