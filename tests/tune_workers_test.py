@@ -93,6 +93,39 @@ def test_two_workers_are_the_command_and_one_process_taking_trials_as_they_finis
     assert len(pids) == 10 and len(set(pids)) == 2 and set(pids[:-1]) == set(pids)
 
 
+THREAD_LOGGING_TRAINER = """
+
+import os as _os
+
+import threadpoolctl as _threadpoolctl
+
+
+class ThreadLoggingElasticNetTrainer(SKLearnElasticNetTrainer):
+    def train(self, df: pd.DataFrame) -> TrainedObject[SKLearnLinearRegressionModel]:
+        threads = sorted({{(pool["user_api"], pool["num_threads"]) for pool in _threadpoolctl.threadpool_info()}})
+        with open({log!r}, "a") as log:
+            log.write(f"{{_os.getpid()}} {{threads}}\\n")
+        __import__("time").sleep(0.3)
+        return super().train(df)
+"""
+
+
+def test_the_command_runs_its_trials_with_a_workers_share_of_the_threads(model_repo: Path):
+    """Two lanes on two cores: one OpenMP and one BLAS thread each, in the worker (by its
+    environment) and in the command's process (cut while it runs trials beside the worker)."""
+    log = model_repo / "threads.txt"
+    trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
+    trainer.write_text(trainer.read_text() + THREAD_LOGGING_TRAINER.format(log=str(log)))
+    model = model_repo / "models" / "model_elastic_net.yaml"
+    model.write_text(model.read_text().replace("SKLearnElasticNetTrainer", "ThreadLoggingElasticNetTrainer"))
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
+    result = cli("tune", "tuning/small.yaml", "--format", "json", cwd=model_repo, env=TWO_CORES)
+    assert result.returncode == 0, result
+    trials = [line.split(" ", 1) for line in log.read_text().splitlines()[:-1]]  # the last line: the retrain
+    assert len(trials) == 9 and len({pid for pid, _ in trials}) == 2, trials
+    assert {threads for _, threads in trials} == {"[('blas', 1), ('openmp', 1)]"}, trials
+
+
 def test_a_worker_process_that_dies_fails_the_study_clearly_and_stores_nothing(model_repo: Path):
     pid_logging_repo(model_repo, sleep=0.3)
     trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
