@@ -100,13 +100,14 @@ TIMED_HERE = 2  # items ``auto`` runs in this process before choosing
 
 
 class Workers:
-    """The run's worker processes, shared by every fan-out node (an adaptive search has one per
-    round): none until a node needs them. ``auto`` runs a node's first two items here, timing the
-    second (the first also pays for importing the trainer's libraries and reading the data), and
-    starts the pool only when running the rest side by side saves more than ``POOL_START_SECONDS``:
-    a trial of milliseconds never pays for a pool, one of seconds does. Every item runs the same
+    """The run's ``size`` lanes: this process and a pool of ``size - 1`` worker processes, shared
+    by every fan-out node (an adaptive search has one per round): no pool until a node needs it.
+    ``auto`` runs a node's first two items here, timing the second (the first also pays for
+    importing the trainer's libraries and reading the data), and starts the pool only when
+    running the rest side by side saves more than ``POOL_START_SECONDS``: a trial of milliseconds
+    never pays for a pool, one of seconds does. Every item runs the same
     code on the same inputs wherever it runs, so the choice changes no result, only the time.
-    Never more processes than cores: trials train models, and ``n_function_compute_workers: 1000``
+    Never more lanes than cores: trials train models, and ``n_function_compute_workers: 1000``
     must not start a thousand interpreters on a laptop."""
 
     def __init__(self, workers: int | str, libraries: list[str]):
@@ -222,8 +223,9 @@ def _run_in_lanes(
     except BaseException as exc:
         lanes.fail(exc)  # the feeders take no further item
         raise
-    for feeder in feeders:
-        feeder.join()
+    finally:  # their items end before the node does: no event after the node's own
+        for feeder in feeders:
+            feeder.join()
     if lanes.failure is not None:
         raise lanes.failure
     return len(feeders) + 1
