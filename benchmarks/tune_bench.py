@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -125,15 +126,45 @@ def gradient_boosting_repo(repo: Path, rows: int = 50_000, features: int = 20) -
     return "tuning/tune_gradient_boosting.yaml"
 
 
-def tune(repo: Path, tuning_file: str, workers: int | str) -> tuple[float, dict]:
+def tune(repo: Path, tuning_file: str, workers: int | str, phases: dict | None = None) -> tuple[float, dict]:
+    """Wall time and JSON output of the real CLI; with ``phases``, the run's ``--debug`` timings
+    are added to it (``phase_times``)."""
     from conftest import cli
 
+    debug = ("--debug",) if phases is not None else ()
     started = time.perf_counter()
-    result = cli("tune", tuning_file, "--workers", str(workers), "--format", "json", cwd=repo, env=ENV, timeout=900)
+    result = cli(
+        "tune", tuning_file, "--workers", str(workers), "--format", "json", *debug, cwd=repo, env=ENV, timeout=900
+    )
     seconds = time.perf_counter() - started
     if result.returncode != 0 or not result.stdout.startswith("{"):
         raise SystemExit(f"modelyard tune {tuning_file} failed:\n{result}")
+    if phases is not None:
+        for name, value in phase_times(result.stderr, seconds).items():
+            phases.setdefault(name, []).append(value)
     return seconds, result.json()
+
+
+DEBUG_TIME = re.compile(r"^debug: +([0-9.]+) s  (.*)$", re.MULTILINE)
+
+
+def phase_times(stderr: str, wall: float) -> dict[str, float]:
+    """Where a tune's wall time went, from the runner's ``--debug`` lines (seconds since the run
+    started): outside the run (interpreter start, imports, reading the repo, exit), the extract,
+    the trials until each lane's first one ended (the lane's start-up and first trial), all trials,
+    and select + retrain + register."""
+    at = {message: float(t) for t, message in DEBUG_TIME.findall(stderr)}
+    first = {}
+    for message, t in at.items():
+        if " ended in " in message:
+            first.setdefault(message.split(" ended in ")[1], t - at["trials started"])
+    return {
+        "outside the run": wall - at["register ended"],
+        "extract": at["trials started"],
+        **{f"first trial ended ({lane})": t for lane, t in sorted(first.items())},
+        "trials": at["trials ended"] - at["trials started"],
+        "select, retrain, register": at["register ended"] - at["trials ended"],
+    }
 
 
 def grid_search_cv(repo: Path) -> dict:
@@ -250,9 +281,10 @@ def parallel_workers(repo: Path, heavy: str, repeats: int) -> None:
     for label, file in workloads:
         runs: dict[int, list[float]] = {1: [], 2: []}
         best: dict[int, tuple] = {}
+        phases: dict[int, dict] = {1: {}, 2: {}}
         for _ in range(repeats):  # interleaved, so a busy moment on the machine hits both alike
             for workers in runs:
-                seconds, out = tune(repo, file, workers)
+                seconds, out = tune(repo, file, workers, phases[workers])
                 runs[workers].append(seconds)
                 best[workers] = (out["best_params"], out["best_objective"])
         if best[1][0] != best[2][0] or not math.isclose(best[1][1], best[2][1], rel_tol=1e-9):
@@ -265,6 +297,9 @@ def parallel_workers(repo: Path, heavy: str, repeats: int) -> None:
             f"(best/best {min(runs[2]) / min(runs[1]):.2f}x)"
             f"   (fit+score time of the {len(out['trials'])} trials: {trial_seconds:.2f} s)"
         )
+        for workers, times in phases.items():
+            table = ", ".join(f"{name} {statistics.median(values):.2f}" for name, values in times.items())
+            print(f"      phases with {workers} worker(s), medians in s: {table}")
     print(
         f"   control: two plain scikit-learn processes at once did {machine_parallelism():.2f}x the work per "
         "second of one alone (2 = two free cores; about 1 = no second core to gain, whatever the worker count)"

@@ -8,6 +8,7 @@ runs trials beside the pool's workers).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from conftest import cli
@@ -85,12 +86,19 @@ def test_auto_fans_slow_trials_out_to_every_core_with_the_same_result(model_repo
 def test_two_workers_are_the_command_and_one_process_taking_trials_as_they_finish(model_repo: Path):
     log = pid_logging_repo(model_repo, sleep=0.3)
     (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
-    result = cli("tune", "tuning/small.yaml", "--format", "json", cwd=model_repo, env=TWO_CORES)
+    result = cli("tune", "tuning/small.yaml", "--format", "json", "--debug", cwd=model_repo, env=TWO_CORES)
     assert result.returncode == 0, result
     assert result.json()["workers"] == 2
     pids = log.read_text().split()
     # the retrain runs in the command's process (last); it and one worker each ran some of the nine trials
     assert len(pids) == 10 and len(set(pids)) == 2 and set(pids[:-1]) == set(pids)
+    # --debug: when each node started and ended, and each trial, in which lane (seconds since the run started)
+    timed = re.findall(r"^debug: +[0-9]+\.[0-9]{2} s  (.+)$", result.stderr, re.MULTILINE)
+    lanes = {line.split(" ended in ")[1] for line in timed if line.startswith("trials.")}
+    assert lanes == {"this process", "pool lane 1"} and len([t for t in timed if t.startswith("trials.")]) == 9
+    assert timed[-6:] == [
+        f"{node} {event}" for node in ("select", "train", "register") for event in ("started", "ended")
+    ]
 
 
 THREAD_LOGGING_TRAINER = """

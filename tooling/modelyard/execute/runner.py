@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from modelyard import ir
+from modelyard.console import debug
 from modelyard.engine.context import RunContext
 from modelyard.engine.inputs import forget_frames
 from modelyard.engine.runfolder import fan_out_items
@@ -115,6 +116,11 @@ class Workers:
         self.size = _cores() if self.auto else min(int(workers), _cores())
         self.libraries = libraries
         self.pool: futures.Executor | None = None
+        self.started = time.perf_counter()
+
+    def log(self, message: str) -> None:
+        """A ``--debug`` line with the seconds since the run started: where a run's time goes."""
+        debug(f"{time.perf_counter() - self.started:6.2f} s  {message}")
 
     def start_server(self) -> None:
         """Start the forkserver now, so its imports overlap the run's first nodes."""
@@ -148,10 +154,11 @@ class Workers:
 
 
 def _run_here(
-    workflow: ir.Workflow, node: ir.Node, ctx: RunContext, indexes: range, results: list, emit: EventSink
+    workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, indexes: range, results, emit
 ) -> None:
     for i in indexes:
         results[i] = execute_node(workflow, node.id, ctx, i)
+        workers.log(f"{node.id}.{i} ended in this process")
         emit({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
 
 
@@ -161,8 +168,9 @@ class _Lanes:
     while the pool's workers start on the other cores, and no lane waits for a fixed share.
     The first failing item stops every lane from taking another."""
 
-    def __init__(self, indexes: range, emit: EventSink):
+    def __init__(self, indexes: range, emit: EventSink, log: Callable[[str], None]):
         self.queue = iter(indexes)
+        self.log = log
         self.lock = threading.Lock()  # guards the queue, ``failure`` and ``emit``
         self.failure: BaseException | None = None
         self.emit = emit
@@ -171,8 +179,9 @@ class _Lanes:
         with self.lock:
             return None if self.failure is not None else next(self.queue, None)
 
-    def done(self, event: Event) -> None:
+    def done(self, event: Event, lane: str) -> None:
         with self.lock:
+            self.log(f"{event['node']}.{event['index']} ended in {lane}")
             self.emit(event)
 
     def fail(self, exc: BaseException) -> None:
@@ -188,7 +197,9 @@ def _worker_died(index: int) -> ModelyardError:
     )
 
 
-def _feed_pool(lanes: _Lanes, pool: futures.Executor, workflow: ir.Workflow, node: ir.Node, ctx, results) -> None:
+def _feed_pool(
+    lanes: _Lanes, pool: futures.Executor, workflow: ir.Workflow, node: ir.Node, ctx, results, lane: str
+) -> None:
     """One pool worker's lane, run in a thread of this process."""
     workflow_json = workflow.to_json()
     while (i := lanes.take()) is not None:
@@ -200,18 +211,20 @@ def _feed_pool(lanes: _Lanes, pool: futures.Executor, workflow: ir.Workflow, nod
         except BaseException as exc:  # noqa: BLE001  handed to the node's thread, which raises it
             lanes.fail(exc)
             return
-        lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
+        lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]}, lane)
 
 
 def _run_in_lanes(
     workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, indexes: range, results, emit
 ) -> int:
     """Run ``indexes`` in this process and on the pool at once; the number of lanes."""
-    lanes = _Lanes(indexes, emit)
+    lanes = _Lanes(indexes, emit, workers.log)
     pool = workers.executor()
     feeders = [
-        threading.Thread(target=_feed_pool, args=(lanes, pool, workflow, node, ctx, results), daemon=True)
-        for _ in range(min(workers.size, len(indexes)) - 1)
+        threading.Thread(
+            target=_feed_pool, args=(lanes, pool, workflow, node, ctx, results, f"pool lane {n}"), daemon=True
+        )
+        for n in range(1, min(workers.size, len(indexes)))
     ]
     for feeder in feeders:
         feeder.start()
@@ -219,7 +232,7 @@ def _run_in_lanes(
         with workers.threads_here():
             while (i := lanes.take()) is not None:
                 results[i] = execute_node(workflow, node.id, ctx, i)
-                lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
+                lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]}, "this process")
     except BaseException as exc:
         lanes.fail(exc)  # the feeders take no further item
         raise
@@ -238,13 +251,13 @@ def _fan_out(workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Wor
     first = 0
     parallel = workers.size > 1 and len(items) > 1
     if workers.to_decide(len(items)):
-        _run_here(workflow, node, ctx, range(TIMED_HERE - 1), results, emit)
+        _run_here(workflow, node, ctx, workers, range(TIMED_HERE - 1), results, emit)
         started = time.perf_counter()
-        _run_here(workflow, node, ctx, range(TIMED_HERE - 1, TIMED_HERE), results, emit)
+        _run_here(workflow, node, ctx, workers, range(TIMED_HERE - 1, TIMED_HERE), results, emit)
         first = TIMED_HERE
         parallel = workers.pays_off(time.perf_counter() - started, len(items) - first)
     if not parallel:
-        _run_here(workflow, node, ctx, range(first, len(items)), results, emit)
+        _run_here(workflow, node, ctx, workers, range(first, len(items)), results, emit)
         return {"items": len(items), "workers": 1}
     return {
         "items": len(items),
@@ -294,6 +307,7 @@ def run_workflow(
         # holds it open for all its nodes
         with ctx.holding_warehouse() if pool.size <= 1 or not fan_out else contextlib.nullcontext():
             for node in nodes:
+                pool.log(f"{node.id} started")
                 emit({"event": "node_started", "node": node.id, "kind": node.kind})
                 try:
                     if node.fan_out:
@@ -303,6 +317,7 @@ def run_workflow(
                 except ModelyardError as exc:
                     emit({"event": "node_failed", "node": node.id, "error": str(exc)})
                     raise NodeError(workflow.id, node.id, exc) from None
+                pool.log(f"{node.id} ended")
                 emit({"event": "node_done", "node": node.id, "result": results[node.id]})
     finally:
         pool.close()
