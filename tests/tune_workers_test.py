@@ -151,3 +151,42 @@ def test_a_worker_process_that_dies_fails_the_study_clearly_and_stores_nothing(m
     assert "node 'trials' failed:\nthe worker process running item " in result.stderr, result
     assert "ended without a result" in result.stderr and "rerun with --workers 1" in result.stderr, result
     assert not (model_repo / ".modelyard" / "models" / "sample_regression_model_v1_elastic_net").exists()
+
+
+SLOW_TEARDOWN_LIBRARY = """\
+import atexit, sys, time
+
+if sys.argv[0] == "-c":  # the forkserver (python -c ...), not the command: its teardown takes 5 s
+    atexit.register(time.sleep, 5)
+"""
+
+
+def test_the_output_ends_with_the_command_not_with_the_worker_server(model_repo: Path, tmp_path: Path):
+    """A caller reading the command's output (a CI log, subprocess.run) is not kept waiting by the
+    server the workers fork from: it holds stdout and stderr too, and its interpreter's teardown
+    (a library's exit handler here; freeing pandas and scikit-learn module by module in real life)
+    would run after the command has ended."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "slow_teardown.py").write_text(SLOW_TEARDOWN_LIBRARY)
+    pid_logging_repo(model_repo, sleep=0)
+    trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
+    trainer.write_text(trainer.read_text() + "\nimport slow_teardown  # noqa: E402, F401\n")
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
+    env = {**os.environ, **TWO_CORES, "PYTHONPATH": f"{os.environ.get('PYTHONPATH', '')}:{tmp_path}"}
+    exe = Path(sys.executable).with_name("modelyard")
+    proc = subprocess.Popen(
+        [str(exe), "tune", "tuning/small.yaml", "--format", "json"],
+        cwd=model_repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    ended = time.monotonic()
+    out, _ = proc.communicate(timeout=30)
+    assert time.monotonic() - ended < 2.5  # 5 s with the server's teardown
+    assert b'"workers": 2' in out
