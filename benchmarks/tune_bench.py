@@ -6,7 +6,9 @@ On scikit-learn's diabetes data with the reference post's tuning file (40 trials
 1. wall time of `modelyard tune` with 2 workers against 1 worker (speed-up), and the same for a
    heavier trainer (a small MLP, same grid) where a trial costs more than starting a worker, and
    for a gradient-boosted model on 50,000 generated rows (12 trials of about a second each);
-   then which worker count `--workers auto` chooses for each;
+   then which worker count `--workers auto` chooses for each; and, from each run's `--debug`
+   lines, where its time went (outside the run, the extract, each lane's first trial, all
+   trials, select + retrain + register: medians);
 2. `modelyard tune` (1 worker) against scikit-learn's GridSearchCV over the same grid and the
    same single held-out split (PredefinedSplit), refitting the best on all rows as tune does,
    each in a fresh Python process;
@@ -236,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--parts", default="123", help="which parts to run, e.g. 12 (default: all)")
+    parser.add_argument(
+        "--workloads", default="ElasticNet,MLP,HistGB", help="part 1's workloads, e.g. HistGB (default: all three)"
+    )
     parser.add_argument("--baseline", metavar="REPO", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.baseline:  # the baseline's own process
@@ -261,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         _, out = tune(repo, "tuning/tune_post.yaml", 1)  # warm: extract built, files and bytecode cached
         tune(repo, heavy, 1)
         if "1" in args.parts:
-            parallel_workers(repo, heavy, args.repeats)
+            parallel_workers(repo, heavy, args.repeats, args.workloads.split(","))
         if "2" in args.parts:
             against_grid_search_cv(repo, args.repeats)
         if "3" in args.parts:
@@ -269,15 +274,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def parallel_workers(repo: Path, heavy: str, repeats: int) -> None:
+def parallel_workers(repo: Path, heavy: str, repeats: int, names: list[str]) -> None:
     print(
         f"1. parallel workers (wall time of `modelyard tune`; 1 and 2 workers alternate, median and best of {repeats})"
     )
-    workloads = (
-        ("ElasticNet", "tuning/tune_post.yaml"),
-        ("MLP 256x256", "tuning/tune_mlp.yaml"),
-        ("HistGB 50k", heavy),
-    )
+    workloads = [
+        (label, file)
+        for label, file in (
+            ("ElasticNet", "tuning/tune_post.yaml"),
+            ("MLP 256x256", "tuning/tune_mlp.yaml"),
+            ("HistGB 50k", heavy),
+        )
+        if label.split()[0] in names
+    ]
     for label, file in workloads:
         runs: dict[int, list[float]] = {1: [], 2: []}
         best: dict[int, tuple] = {}
