@@ -401,9 +401,21 @@ def test_a_thousand_workers_start_as_many_processes_as_cores(model_repo):
         }
 """,
     )
-    # each fit waits a little, so every worker of the pool has trials to run
+    # each fit waits a little, and the command's process (which runs trials beside the pool's
+    # worker) waits for the worker's first one, so every process has trials to run however slowly
+    # the worker starts
+    marker = model_repo / "worker_ran"
     text = text.replace(
-        "        regression_model.fit(", "        __import__('time').sleep(0.3)\n        regression_model.fit("
+        "        regression_model.fit(",
+        f"""        __import__('time').sleep(0.3)
+        if __import__('multiprocessing').parent_process():
+            open({str(marker)!r}, "w").close()
+        else:
+            for _ in range(2400):
+                if __import__('os').path.exists({str(marker)!r}):
+                    break
+                __import__('time').sleep(0.05)
+        regression_model.fit(""",
     )
     trainer.write_text(text)
     (model_repo / "tuning" / "many.yaml").write_text(

@@ -21,11 +21,27 @@ import os as _os
 import time as _time
 
 
+def _wait_for_a_worker(log_path: str) -> None:
+    # The command's process runs trials as they come while the pool's worker starts: from its
+    # third trial on it waits until a worker has run one, so that the pool gets trials however
+    # slowly the worker starts on a busy machine.
+    me = str(_os.getpid())
+    deadline = _time.monotonic() + 120
+    while _time.monotonic() < deadline:
+        with open(log_path) as log:
+            pids = log.read().split()
+        if pids.count(me) <= 2 or set(pids) != {{me}}:
+            return
+        _time.sleep(0.05)
+
+
 class PidLoggingElasticNetTrainer(SKLearnElasticNetTrainer):
     def train(self, df: pd.DataFrame) -> TrainedObject[SKLearnLinearRegressionModel]:
         with open({log!r}, "a") as log:
             log.write(f"{{_os.getpid()}}\\n")
         _time.sleep({sleep})
+        if {wait}:
+            _wait_for_a_worker({log!r})
         return super().train(df)
 """
 
@@ -39,18 +55,20 @@ param_boundaries:
 """
 
 
-def pid_logging_repo(repo: Path, sleep: float) -> Path:
-    """The template repo whose elastic net trainer logs its process id and sleeps ``sleep`` s per fit."""
+def pid_logging_repo(repo: Path, sleep: float, wait_for_a_worker: bool = True) -> Path:
+    """The template repo whose elastic net trainer logs its process id and sleeps ``sleep`` s per
+    fit (in the command's process, from its third trial on, until a worker has run one)."""
     log = repo / "train_pids.txt"
     trainer = repo / "trainers" / "sklearn" / "sklearn_linear.py"
-    trainer.write_text(trainer.read_text() + PID_LOGGING_TRAINER.format(log=str(log), sleep=sleep))
+    text = PID_LOGGING_TRAINER.format(log=str(log), sleep=sleep, wait=wait_for_a_worker)
+    trainer.write_text(trainer.read_text() + text)
     model = repo / "models" / "model_elastic_net.yaml"
     model.write_text(model.read_text().replace("SKLearnElasticNetTrainer", "PidLoggingElasticNetTrainer"))
     return log
 
 
 def test_auto_runs_millisecond_trials_in_one_process(model_repo: Path):
-    log = pid_logging_repo(model_repo, sleep=0)
+    log = pid_logging_repo(model_repo, sleep=0, wait_for_a_worker=False)
     result = cli(
         "tune", "tuning/tune_elastic_net.yaml", "--workers", "auto", "--format", "json", cwd=model_repo, env=TWO_CORES
     )
@@ -75,6 +93,7 @@ def test_auto_fans_slow_trials_out_to_every_core_with_the_same_result(model_repo
     assert set(pids[2:-1]) == set(pids)
 
     log.unlink()
+    pid_logging_repo(model_repo, sleep=0.6, wait_for_a_worker=False)  # one process: no worker to wait for
     result = cli("tune", "tuning/small.yaml", "--workers", "1", "--format", "json", cwd=model_repo, env=TWO_CORES)
     assert result.returncode == 0, result
     one = result.json()
@@ -108,12 +127,11 @@ import os as _os
 import threadpoolctl as _threadpoolctl
 
 
-class ThreadLoggingElasticNetTrainer(SKLearnElasticNetTrainer):
+class ThreadLoggingElasticNetTrainer(PidLoggingElasticNetTrainer):
     def train(self, df: pd.DataFrame) -> TrainedObject[SKLearnLinearRegressionModel]:
         threads = sorted({{(pool["user_api"], pool["num_threads"]) for pool in _threadpoolctl.threadpool_info()}})
         with open({log!r}, "a") as log:
             log.write(f"{{_os.getpid()}} {{threads}}\\n")
-        __import__("time").sleep(0.3)
         return super().train(df)
 """
 
@@ -121,11 +139,12 @@ class ThreadLoggingElasticNetTrainer(SKLearnElasticNetTrainer):
 def test_the_command_runs_its_trials_with_a_workers_share_of_the_threads(model_repo: Path):
     """Two lanes on two cores: one OpenMP and one BLAS thread each, in the worker (by its
     environment) and in the command's process (cut while it runs trials beside the worker)."""
+    pid_logging_repo(model_repo, sleep=0.3)
     log = model_repo / "threads.txt"
     trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
     trainer.write_text(trainer.read_text() + THREAD_LOGGING_TRAINER.format(log=str(log)))
     model = model_repo / "models" / "model_elastic_net.yaml"
-    model.write_text(model.read_text().replace("SKLearnElasticNetTrainer", "ThreadLoggingElasticNetTrainer"))
+    model.write_text(model.read_text().replace("PidLoggingElasticNetTrainer", "ThreadLoggingElasticNetTrainer"))
     (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
     result = cli("tune", "tuning/small.yaml", "--format", "json", cwd=model_repo, env=TWO_CORES)
     assert result.returncode == 0, result
@@ -190,3 +209,20 @@ def test_the_output_ends_with_the_command_not_with_the_worker_server(model_repo:
     out, _ = proc.communicate(timeout=30)
     assert time.monotonic() - ended < 2.5  # 5 s with the server's teardown
     assert b'"workers": 2' in out
+
+
+def test_trials_do_not_wait_for_a_worker_still_starting(model_repo: Path, tmp_path: Path):
+    """A pool lane takes a trial only once its worker is up: when the command's process runs them
+    all first (the worker server's imports take 5 s here), the study does not wait for the pool."""
+    import os
+
+    (tmp_path / "slow_start.py").write_text('import sys, time\n\nif sys.argv[0] == "-c":\n    time.sleep(5)\n')
+    log = pid_logging_repo(model_repo, sleep=0, wait_for_a_worker=False)
+    trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
+    trainer.write_text(trainer.read_text() + "\nimport slow_start  # noqa: E402, F401\n")
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
+    env = {**TWO_CORES, "PYTHONPATH": f"{os.environ.get('PYTHONPATH', '')}:{tmp_path}"}
+    result = cli("tune", "tuning/small.yaml", "--format", "json", cwd=model_repo, env=env)
+    assert result.returncode == 0, result
+    pids = log.read_text().split()
+    assert len(pids) == 10 and len(set(pids)) == 1  # nine trials and the retrain, all in the command's process

@@ -165,53 +165,82 @@ def _run_here(
 class _Lanes:
     """Items shared out to this process and the pool's workers, each taking the next one when it
     finishes its last: this process is warm (its imports done, its data read) and starts at once,
-    while the pool's workers start on the other cores, and no lane waits for a fixed share.
+    a pool lane once its worker is up (see ``_feed_pool``), and no lane waits for a fixed share.
     The first failing item stops every lane from taking another."""
 
     def __init__(self, indexes: range, emit: EventSink, log: Callable[[str], None]):
         self.queue = iter(indexes)
         self.log = log
-        self.lock = threading.Lock()  # guards the queue, ``failure`` and ``emit``
+        self.lock = threading.Condition()  # guards the queue, ``failure``, ``in_pool`` and ``emit``
         self.failure: BaseException | None = None
+        self.in_pool = 0  # items pool lanes took and have not finished
         self.emit = emit
 
-    def take(self) -> int | None:
+    def take(self, pooled: bool = False) -> int | None:
         with self.lock:
-            return None if self.failure is not None else next(self.queue, None)
+            index = None if self.failure is not None else next(self.queue, None)
+            self.in_pool += pooled and index is not None
+            return index
 
-    def done(self, event: Event, lane: str) -> None:
+    def done(self, event: Event, lane: str, pooled: bool = False) -> None:
         with self.lock:
             self.log(f"{event['node']}.{event['index']} ended in {lane}")
             self.emit(event)
+            self._release(pooled)
 
-    def fail(self, exc: BaseException) -> None:
+    def fail(self, exc: BaseException, pooled: bool = False) -> None:
         with self.lock:
             self.failure = self.failure or exc
+            self._release(pooled)
+
+    def _release(self, pooled: bool) -> None:
+        if pooled:
+            self.in_pool -= 1
+            self.lock.notify_all()
+
+    def wait_for_pool(self) -> None:
+        """Until every item a pool lane took has ended: none runs on after its node."""
+        with self.lock:
+            self.lock.wait_for(lambda: self.in_pool == 0)
 
 
-def _worker_died(index: int) -> ModelyardError:
+def _worker_died(doing: str) -> ModelyardError:
     return ModelyardError(
-        f"the worker process running item {index} ended without a result (a crash in a native library, "
+        f"the worker process {doing} ended without a result (a crash in a native library, "
         "the system stopping it for lack of memory, or code calling os._exit)",
         hint="rerun with --workers 1 to run every item in this process and see its error",
     )
 
 
+def _worker_ready() -> None:
+    """A pool task that returns at once: its result says a worker process is up."""
+
+
 def _feed_pool(
     lanes: _Lanes, pool: futures.Executor, workflow: ir.Workflow, node: ir.Node, ctx, results, lane: str
 ) -> None:
-    """One pool worker's lane, run in a thread of this process."""
+    """One pool worker's lane, run in a thread of this process. It takes no item before a worker is
+    up (the first time, the forkserver's imports): meanwhile this process runs them, and when it
+    has run them all (trials of milliseconds), the node ends without waiting for the pool."""
+    try:
+        pool.submit(_worker_ready).result()
+    except futures.BrokenExecutor:
+        lanes.fail(_worker_died("starting"))
+        return
+    except BaseException as exc:  # noqa: BLE001  handed to the node's thread, which raises it
+        lanes.fail(exc)
+        return
     workflow_json = workflow.to_json()
-    while (i := lanes.take()) is not None:
+    while (i := lanes.take(pooled=True)) is not None:
         try:
             results[i] = pool.submit(_run_item, workflow_json, node.id, ctx, i).result()
         except futures.BrokenExecutor:  # the pool lost a process: every item on it fails alike
-            lanes.fail(_worker_died(i))
+            lanes.fail(_worker_died(f"running item {i}"), pooled=True)
             return
         except BaseException as exc:  # noqa: BLE001  handed to the node's thread, which raises it
-            lanes.fail(exc)
+            lanes.fail(exc, pooled=True)
             return
-        lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]}, lane)
+        lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]}, lane, pooled=True)
 
 
 def _run_in_lanes(
@@ -220,28 +249,24 @@ def _run_in_lanes(
     """Run ``indexes`` in this process and on the pool at once; the number of lanes."""
     lanes = _Lanes(indexes, emit, workers.log)
     pool = workers.executor()
-    feeders = [
-        threading.Thread(
-            target=_feed_pool, args=(lanes, pool, workflow, node, ctx, results, f"pool lane {n}"), daemon=True
-        )
-        for n in range(1, min(workers.size, len(indexes)))
-    ]
-    for feeder in feeders:
-        feeder.start()
+    feeders = min(workers.size, len(indexes)) - 1
+    for n in range(1, feeders + 1):
+        # a daemon: one still waiting for its worker when the node ends has nothing left to take
+        lane = f"pool lane {n}"
+        threading.Thread(target=_feed_pool, args=(lanes, pool, workflow, node, ctx, results, lane), daemon=True).start()
     try:
         with workers.threads_here():
             while (i := lanes.take()) is not None:
                 results[i] = execute_node(workflow, node.id, ctx, i)
                 lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]}, "this process")
     except BaseException as exc:
-        lanes.fail(exc)  # the feeders take no further item
+        lanes.fail(exc)  # the pool lanes take no further item
         raise
-    finally:  # their items end before the node does: no event after the node's own
-        for feeder in feeders:
-            feeder.join()
+    finally:
+        lanes.wait_for_pool()
     if lanes.failure is not None:
         raise lanes.failure
-    return len(feeders) + 1
+    return feeders + 1
 
 
 def _fan_out(workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, emit: EventSink) -> dict:
