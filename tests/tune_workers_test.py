@@ -226,3 +226,22 @@ def test_trials_do_not_wait_for_a_worker_still_starting(model_repo: Path, tmp_pa
     assert result.returncode == 0, result
     pids = log.read_text().split()
     assert len(pids) == 10 and len(set(pids)) == 1  # nine trials and the retrain, all in the command's process
+
+
+def test_a_worker_that_cannot_start_fails_the_study_clearly_and_stores_nothing(model_repo: Path, tmp_path: Path):
+    """The server the workers fork from dies while importing the trainer's libraries (here a library
+    that ends it; a native crash or the out-of-memory killer in real life)."""
+    import os
+
+    (tmp_path / "server_crash.py").write_text('import os, sys\n\nif sys.argv[0] == "-c":\n    os._exit(7)\n')
+    pid_logging_repo(model_repo, sleep=0.5, wait_for_a_worker=False)
+    trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
+    trainer.write_text(trainer.read_text() + "\nimport server_crash  # noqa: E402, F401\n")
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
+    env = {**TWO_CORES, "PYTHONPATH": f"{os.environ.get('PYTHONPATH', '')}:{tmp_path}"}
+    result = cli("tune", "tuning/small.yaml", cwd=model_repo, env=env)
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr, result
+    assert "node 'trials' failed:\na worker process could not start: the server it forks from ended" in result.stderr
+    assert "hint: rerun with --workers 1" in result.stderr, result
+    assert not (model_repo / ".modelyard" / "models" / "sample_regression_model_v1_elastic_net").exists()

@@ -204,12 +204,33 @@ class _Lanes:
             self.lock.wait_for(lambda: self.in_pool == 0)
 
 
-def _worker_died(doing: str) -> ModelyardError:
+def _worker_died(index: int) -> ModelyardError:
     return ModelyardError(
-        f"the worker process {doing} ended without a result (a crash in a native library, "
+        f"the worker process running item {index} ended without a result (a crash in a native library, "
         "the system stopping it for lack of memory, or code calling os._exit)",
         hint="rerun with --workers 1 to run every item in this process and see its error",
     )
+
+
+def _worker_not_started() -> ModelyardError:
+    return ModelyardError(
+        "a worker process could not start: the server it forks from ended (a crash in a native library "
+        "while importing the trainer's libraries, or the system stopping it for lack of memory)",
+        hint="rerun with --workers 1 to run every item in this process and see its error",
+    )
+
+
+def _in_worker(pool: futures.Executor, index: int | None, fn: Callable, *args):
+    """``fn(*args)`` run by a pool worker (``index``: the item it runs); a worker that cannot start
+    or dies is a clear error."""
+    try:
+        future = pool.submit(fn, *args)
+    except (EOFError, ConnectionError, futures.BrokenExecutor):  # starting a worker failed
+        raise _worker_not_started() from None
+    try:
+        return future.result()
+    except futures.BrokenExecutor:  # the pool lost a process: every item on it fails alike
+        raise (_worker_not_started() if index is None else _worker_died(index)) from None
 
 
 def _worker_ready() -> None:
@@ -221,23 +242,18 @@ def _feed_pool(
 ) -> None:
     """One pool worker's lane, run in a thread of this process. It takes no item before a worker is
     up (the first time, the forkserver's imports): meanwhile this process runs them, and when it
-    has run them all (trials of milliseconds), the node ends without waiting for the pool."""
+    has run them all (trials of milliseconds), the node ends without waiting for the pool. Its
+    errors go to the node's thread, which raises them."""
     try:
-        pool.submit(_worker_ready).result()
-    except futures.BrokenExecutor:
-        lanes.fail(_worker_died("starting"))
-        return
-    except BaseException as exc:  # noqa: BLE001  handed to the node's thread, which raises it
+        _in_worker(pool, None, _worker_ready)
+    except BaseException as exc:  # noqa: BLE001
         lanes.fail(exc)
         return
     workflow_json = workflow.to_json()
     while (i := lanes.take(pooled=True)) is not None:
         try:
-            results[i] = pool.submit(_run_item, workflow_json, node.id, ctx, i).result()
-        except futures.BrokenExecutor:  # the pool lost a process: every item on it fails alike
-            lanes.fail(_worker_died(f"running item {i}"), pooled=True)
-            return
-        except BaseException as exc:  # noqa: BLE001  handed to the node's thread, which raises it
+            results[i] = _in_worker(pool, i, _run_item, workflow_json, node.id, ctx, i)
+        except BaseException as exc:  # noqa: BLE001
             lanes.fail(exc, pooled=True)
             return
         lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]}, lane, pooled=True)
