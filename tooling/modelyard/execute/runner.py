@@ -1,5 +1,6 @@
-"""Run a compiled workflow locally: nodes in dependency order, fan-out items in parallel worker
-processes, every node through ``execute.node.execute_node`` (the same code Airflow tasks call).
+"""Run a compiled workflow locally: nodes in dependency order, fan-out items in this process and
+in parallel worker processes, every node through ``execute.node.execute_node`` (the same code
+Airflow tasks call).
 
 The runner takes an IR workflow and a RunContext; it never reads the model repo's YAML.
 Progress goes to an ``on_event`` callback so the CLI (rich) and the UI can each show it.
