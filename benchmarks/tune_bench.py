@@ -6,7 +6,9 @@ On scikit-learn's diabetes data with the reference post's tuning file (40 trials
 1. wall time of `modelyard tune` with 2 workers against 1 worker (speed-up), and the same for a
    heavier trainer (a small MLP, same grid) where a trial costs more than starting a worker, and
    for a gradient-boosted model on 50,000 generated rows (12 trials of about a second each);
-   then which worker count `--workers auto` chooses for each;
+   then which worker count `--workers auto` chooses for each; and, from each run's `--debug`
+   lines, where its time went (outside the run, the extract, each lane's first trial, all
+   trials, select + retrain + register: medians);
 2. `modelyard tune` (1 worker) against scikit-learn's GridSearchCV over the same grid and the
    same single held-out split (PredefinedSplit), refitting the best on all rows as tune does,
    each in a fresh Python process;
@@ -23,6 +25,7 @@ import argparse
 import json
 import math
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -125,15 +128,45 @@ def gradient_boosting_repo(repo: Path, rows: int = 50_000, features: int = 20) -
     return "tuning/tune_gradient_boosting.yaml"
 
 
-def tune(repo: Path, tuning_file: str, workers: int | str) -> tuple[float, dict]:
+def tune(repo: Path, tuning_file: str, workers: int | str, phases: dict | None = None) -> tuple[float, dict]:
+    """Wall time and JSON output of the real CLI; with ``phases``, the run's ``--debug`` timings
+    are added to it (``phase_times``)."""
     from conftest import cli
 
+    debug = ("--debug",) if phases is not None else ()
     started = time.perf_counter()
-    result = cli("tune", tuning_file, "--workers", str(workers), "--format", "json", cwd=repo, env=ENV, timeout=900)
+    result = cli(
+        "tune", tuning_file, "--workers", str(workers), "--format", "json", *debug, cwd=repo, env=ENV, timeout=900
+    )
     seconds = time.perf_counter() - started
     if result.returncode != 0 or not result.stdout.startswith("{"):
         raise SystemExit(f"modelyard tune {tuning_file} failed:\n{result}")
+    if phases is not None:
+        for name, value in phase_times(result.stderr, seconds).items():
+            phases.setdefault(name, []).append(value)
     return seconds, result.json()
+
+
+DEBUG_TIME = re.compile(r"^debug: +([0-9.]+) s  (.*)$", re.MULTILINE)
+
+
+def phase_times(stderr: str, wall: float) -> dict[str, float]:
+    """Where a tune's wall time went, from the runner's ``--debug`` lines (seconds since the run
+    started): outside the run (interpreter start, imports, reading the repo, exit), the extract,
+    the trials until each lane's first one ended (the lane's start-up and first trial), all trials,
+    and select + retrain + register."""
+    at = {message: float(t) for t, message in DEBUG_TIME.findall(stderr)}
+    first = {}
+    for message, t in at.items():
+        if " ended in " in message:
+            first.setdefault(message.split(" ended in ")[1], t - at["trials started"])
+    return {
+        "outside the run": wall - at["register ended"],
+        "extract": at["trials started"],
+        **{f"first trial ended ({lane})": t for lane, t in sorted(first.items())},
+        "trials": at["trials ended"] - at["trials started"],
+        "select, retrain, register": at["register ended"] - at["trials ended"],
+    }
 
 
 def grid_search_cv(repo: Path) -> dict:
@@ -205,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--parts", default="123", help="which parts to run, e.g. 12 (default: all)")
+    parser.add_argument(
+        "--workloads", default="ElasticNet,MLP,HistGB", help="part 1's workloads, e.g. HistGB (default: all three)"
+    )
     parser.add_argument("--baseline", metavar="REPO", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.baseline:  # the baseline's own process
@@ -230,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         _, out = tune(repo, "tuning/tune_post.yaml", 1)  # warm: extract built, files and bytecode cached
         tune(repo, heavy, 1)
         if "1" in args.parts:
-            parallel_workers(repo, heavy, args.repeats)
+            parallel_workers(repo, heavy, args.repeats, args.workloads.split(","))
         if "2" in args.parts:
             against_grid_search_cv(repo, args.repeats)
         if "3" in args.parts:
@@ -238,21 +274,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def parallel_workers(repo: Path, heavy: str, repeats: int) -> None:
+def parallel_workers(repo: Path, heavy: str, repeats: int, names: list[str]) -> None:
     print(
         f"1. parallel workers (wall time of `modelyard tune`; 1 and 2 workers alternate, median and best of {repeats})"
     )
-    workloads = (
-        ("ElasticNet", "tuning/tune_post.yaml"),
-        ("MLP 256x256", "tuning/tune_mlp.yaml"),
-        ("HistGB 50k", heavy),
-    )
+    workloads = [
+        (label, file)
+        for label, file in (
+            ("ElasticNet", "tuning/tune_post.yaml"),
+            ("MLP 256x256", "tuning/tune_mlp.yaml"),
+            ("HistGB 50k", heavy),
+        )
+        if label.split()[0] in names
+    ]
     for label, file in workloads:
         runs: dict[int, list[float]] = {1: [], 2: []}
         best: dict[int, tuple] = {}
+        phases: dict[int, dict] = {1: {}, 2: {}}
         for _ in range(repeats):  # interleaved, so a busy moment on the machine hits both alike
             for workers in runs:
-                seconds, out = tune(repo, file, workers)
+                seconds, out = tune(repo, file, workers, phases[workers])
                 runs[workers].append(seconds)
                 best[workers] = (out["best_params"], out["best_objective"])
         if best[1][0] != best[2][0] or not math.isclose(best[1][1], best[2][1], rel_tol=1e-9):
@@ -265,6 +306,9 @@ def parallel_workers(repo: Path, heavy: str, repeats: int) -> None:
             f"(best/best {min(runs[2]) / min(runs[1]):.2f}x)"
             f"   (fit+score time of the {len(out['trials'])} trials: {trial_seconds:.2f} s)"
         )
+        for workers, times in phases.items():
+            table = ", ".join(f"{name} {statistics.median(values):.2f}" for name, values in times.items())
+            print(f"      phases with {workers} worker(s), medians in s: {table}")
     print(
         f"   control: two plain scikit-learn processes at once did {machine_parallelism():.2f}x the work per "
         "second of one alone (2 = two free cores; about 1 = no second core to gain, whatever the worker count)"

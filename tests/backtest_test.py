@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import cli
+from helpers.workers import command_waits_for_a_worker
 
 D = dt.datetime
 
@@ -313,7 +314,9 @@ def test_as_of(approval_repo):
 
 
 def test_template_example_text_output_and_parallel_equals_serial(model_repo):
+    trainer = command_waits_for_a_worker(model_repo)  # so the pool's worker runs windows too
     parallel = cli("backtest", "models/model_linear_regression.yaml", "--workers", "2", cwd=model_repo)
+    (model_repo / "trainers" / "sklearn" / "sklearn_linear.py").write_text(trainer)
     assert parallel.returncode == 0, parallel
     assert "backtest windows" in parallel.stdout and "summary" in parallel.stdout
     assert "[2024-03-17, 2024-03-27)" in parallel.stdout and "[2024-03-27, 2024-04-01)" in parallel.stdout

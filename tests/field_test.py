@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import cli
 from helpers.diabetes import POST_TUNING_FILE
+from helpers.workers import FIT, command_waits_for_a_worker
 
 LINEAR = "models/model_linear_regression.yaml"
 
@@ -401,11 +402,9 @@ def test_a_thousand_workers_start_as_many_processes_as_cores(model_repo):
         }
 """,
     )
-    # each fit waits a little, so every worker of the pool has trials to run
-    text = text.replace(
-        "        regression_model.fit(", "        __import__('time').sleep(0.3)\n        regression_model.fit("
-    )
-    trainer.write_text(text)
+    # each fit waits a little, so every process has trials to run
+    trainer.write_text(text.replace(FIT, "        __import__('time').sleep(0.3)\n" + FIT))
+    command_waits_for_a_worker(model_repo)
     (model_repo / "tuning" / "many.yaml").write_text(
         "model: model_elastic_net.yaml\nn_function_compute_workers: 1000\ntuning_type: grid\n"
         "objective: {metric: mean_squared_error}\nparam_boundaries:\n  alpha: [0.1, 1.2, 0.1]\n"

@@ -2,11 +2,13 @@
 a pool for slow ones.
 
 Which process ran each trial is observed from the trainer itself: it appends its process id to
-a file, so a pool shows up as ids other than the command's own (which also retrains the best).
+a file, so a pool shows up as ids other than the command's own (which also retrains the best, and
+runs trials beside the pool's workers).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from conftest import cli
@@ -19,11 +21,27 @@ import os as _os
 import time as _time
 
 
+def _wait_for_a_worker(log_path: str) -> None:
+    # The command's process runs trials as they come while the pool's worker starts: from its
+    # third trial on it waits until a worker has run one, so that the pool gets trials however
+    # slowly the worker starts on a busy machine.
+    me = str(_os.getpid())
+    deadline = _time.monotonic() + 120
+    while _time.monotonic() < deadline:
+        with open(log_path) as log:
+            pids = log.read().split()
+        if pids.count(me) <= 2 or set(pids) != {{me}}:
+            return
+        _time.sleep(0.05)
+
+
 class PidLoggingElasticNetTrainer(SKLearnElasticNetTrainer):
     def train(self, df: pd.DataFrame) -> TrainedObject[SKLearnLinearRegressionModel]:
         with open({log!r}, "a") as log:
             log.write(f"{{_os.getpid()}}\\n")
         _time.sleep({sleep})
+        if {wait}:
+            _wait_for_a_worker({log!r})
         return super().train(df)
 """
 
@@ -37,18 +55,20 @@ param_boundaries:
 """
 
 
-def pid_logging_repo(repo: Path, sleep: float) -> Path:
-    """The template repo whose elastic net trainer logs its process id and sleeps ``sleep`` s per fit."""
+def pid_logging_repo(repo: Path, sleep: float, wait_for_a_worker: bool = True) -> Path:
+    """The template repo whose elastic net trainer logs its process id and sleeps ``sleep`` s per
+    fit (in the command's process, from its third trial on, until a worker has run one)."""
     log = repo / "train_pids.txt"
     trainer = repo / "trainers" / "sklearn" / "sklearn_linear.py"
-    trainer.write_text(trainer.read_text() + PID_LOGGING_TRAINER.format(log=str(log), sleep=sleep))
+    text = PID_LOGGING_TRAINER.format(log=str(log), sleep=sleep, wait=wait_for_a_worker)
+    trainer.write_text(trainer.read_text() + text)
     model = repo / "models" / "model_elastic_net.yaml"
     model.write_text(model.read_text().replace("SKLearnElasticNetTrainer", "PidLoggingElasticNetTrainer"))
     return log
 
 
 def test_auto_runs_millisecond_trials_in_one_process(model_repo: Path):
-    log = pid_logging_repo(model_repo, sleep=0)
+    log = pid_logging_repo(model_repo, sleep=0, wait_for_a_worker=False)
     result = cli(
         "tune", "tuning/tune_elastic_net.yaml", "--workers", "auto", "--format", "json", cwd=model_repo, env=TWO_CORES
     )
@@ -67,14 +87,161 @@ def test_auto_fans_slow_trials_out_to_every_core_with_the_same_result(model_repo
     auto = result.json()
     assert auto["workers"] == 2 and len(auto["trials"]) == 9 and auto["n_failed"] == 0
     pids = log.read_text().split()
-    # the first two trials and the retrain in the command's process, the other seven in two workers
-    assert len(pids) == 10 and pids[0] == pids[1] == pids[-1] and len(set(pids)) == 3
-    assert pids[0] not in pids[2:-1]
+    # the first two trials and the retrain in the command's process, the other seven shared by it
+    # and one worker: two processes on two cores
+    assert len(pids) == 10 and pids[0] == pids[1] == pids[-1] and len(set(pids)) == 2
+    assert set(pids[2:-1]) == set(pids)
 
     log.unlink()
+    pid_logging_repo(model_repo, sleep=0.6, wait_for_a_worker=False)  # one process: no worker to wait for
     result = cli("tune", "tuning/small.yaml", "--workers", "1", "--format", "json", cwd=model_repo, env=TWO_CORES)
     assert result.returncode == 0, result
     one = result.json()
     assert one["workers"] == 1 and len(set(log.read_text().split())) == 1
     assert [(t["params"], t["metrics"]) for t in one["trials"]] == [(t["params"], t["metrics"]) for t in auto["trials"]]
     assert (one["best_params"], one["best_objective"]) == (auto["best_params"], auto["best_objective"])
+
+
+def test_two_workers_are_the_command_and_one_process_taking_trials_as_they_finish(model_repo: Path):
+    log = pid_logging_repo(model_repo, sleep=0.3)
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
+    result = cli("tune", "tuning/small.yaml", "--format", "json", "--debug", cwd=model_repo, env=TWO_CORES)
+    assert result.returncode == 0, result
+    assert result.json()["workers"] == 2
+    pids = log.read_text().split()
+    # the retrain runs in the command's process (last); it and one worker each ran some of the nine trials
+    assert len(pids) == 10 and len(set(pids)) == 2 and set(pids[:-1]) == set(pids)
+    # --debug: when each node started and ended, and each trial, in which lane (seconds since the run started)
+    timed = re.findall(r"^debug: +[0-9]+\.[0-9]{2} s  (.+)$", result.stderr, re.MULTILINE)
+    lanes = {line.split(" ended in ")[1] for line in timed if line.startswith("trials.")}
+    assert lanes == {"this process", "pool lane 1"} and len([t for t in timed if t.startswith("trials.")]) == 9
+    assert timed[-6:] == [
+        f"{node} {event}" for node in ("select", "train", "register") for event in ("started", "ended")
+    ]
+
+
+THREAD_LOGGING_TRAINER = """
+
+import os as _os
+
+import threadpoolctl as _threadpoolctl
+
+
+class ThreadLoggingElasticNetTrainer(PidLoggingElasticNetTrainer):
+    def train(self, df: pd.DataFrame) -> TrainedObject[SKLearnLinearRegressionModel]:
+        threads = sorted({{(pool["user_api"], pool["num_threads"]) for pool in _threadpoolctl.threadpool_info()}})
+        with open({log!r}, "a") as log:
+            log.write(f"{{_os.getpid()}} {{threads}}\\n")
+        return super().train(df)
+"""
+
+
+def test_the_command_runs_its_trials_with_a_workers_share_of_the_threads(model_repo: Path):
+    """Two lanes on two cores: one OpenMP and one BLAS thread each, in the worker (by its
+    environment) and in the command's process (cut while it runs trials beside the worker)."""
+    pid_logging_repo(model_repo, sleep=0.3)
+    log = model_repo / "threads.txt"
+    trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
+    trainer.write_text(trainer.read_text() + THREAD_LOGGING_TRAINER.format(log=str(log)))
+    model = model_repo / "models" / "model_elastic_net.yaml"
+    model.write_text(model.read_text().replace("PidLoggingElasticNetTrainer", "ThreadLoggingElasticNetTrainer"))
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
+    result = cli("tune", "tuning/small.yaml", "--format", "json", cwd=model_repo, env=TWO_CORES)
+    assert result.returncode == 0, result
+    trials = [line.split(" ", 1) for line in log.read_text().splitlines()[:-1]]  # the last line: the retrain
+    assert len(trials) == 9 and len({pid for pid, _ in trials}) == 2, trials
+    assert {threads for _, threads in trials} == {"[('blas', 1), ('openmp', 1)]"}, trials
+
+
+def test_a_worker_process_that_dies_fails_the_study_clearly_and_stores_nothing(model_repo: Path):
+    pid_logging_repo(model_repo, sleep=0.3)
+    trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
+    # a native crash or the kernel's out-of-memory killer, as a pool's worker process meets it
+    trainer.write_text(
+        trainer.read_text().replace(
+            "        _time.sleep(",
+            "        if __import__('multiprocessing').parent_process():\n            _os._exit(3)\n        _time.sleep(",
+        )
+    )
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
+    result = cli("tune", "tuning/small.yaml", cwd=model_repo, env=TWO_CORES)
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr, result
+    assert "node 'trials' failed:\nthe worker process running item " in result.stderr, result
+    assert "ended without a result" in result.stderr and "rerun with --workers 1" in result.stderr, result
+    assert not (model_repo / ".modelyard" / "models" / "sample_regression_model_v1_elastic_net").exists()
+
+
+SLOW_TEARDOWN_LIBRARY = """\
+import atexit, sys, time
+
+if sys.argv[0] == "-c":  # the forkserver (python -c ...), not the command: its teardown takes 5 s
+    atexit.register(time.sleep, 5)
+"""
+
+
+def test_the_output_ends_with_the_command_not_with_the_worker_server(model_repo: Path, tmp_path: Path):
+    """A caller reading the command's output (a CI log, subprocess.run) is not kept waiting by the
+    server the workers fork from: it holds stdout and stderr too, and its interpreter's teardown
+    (a library's exit handler here; freeing pandas and scikit-learn module by module in real life)
+    would run after the command has ended."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "slow_teardown.py").write_text(SLOW_TEARDOWN_LIBRARY)
+    pid_logging_repo(model_repo, sleep=0)
+    trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
+    trainer.write_text(trainer.read_text() + "\nimport slow_teardown  # noqa: E402, F401\n")
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
+    env = {**os.environ, **TWO_CORES, "PYTHONPATH": f"{os.environ.get('PYTHONPATH', '')}:{tmp_path}"}
+    exe = Path(sys.executable).with_name("modelyard")
+    proc = subprocess.Popen(
+        [str(exe), "tune", "tuning/small.yaml", "--format", "json"],
+        cwd=model_repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    ended = time.monotonic()
+    out, _ = proc.communicate(timeout=30)
+    assert time.monotonic() - ended < 2.5  # 5 s with the server's teardown
+    assert b'"workers": 2' in out
+
+
+def test_trials_do_not_wait_for_a_worker_still_starting(model_repo: Path, tmp_path: Path):
+    """A pool lane takes a trial only once its worker is up: when the command's process runs them
+    all first (the worker server's imports take 5 s here), the study does not wait for the pool."""
+    import os
+
+    (tmp_path / "slow_start.py").write_text('import sys, time\n\nif sys.argv[0] == "-c":\n    time.sleep(5)\n')
+    log = pid_logging_repo(model_repo, sleep=0, wait_for_a_worker=False)
+    trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
+    trainer.write_text(trainer.read_text() + "\nimport slow_start  # noqa: E402, F401\n")
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
+    env = {**TWO_CORES, "PYTHONPATH": f"{os.environ.get('PYTHONPATH', '')}:{tmp_path}"}
+    result = cli("tune", "tuning/small.yaml", "--format", "json", cwd=model_repo, env=env)
+    assert result.returncode == 0, result
+    pids = log.read_text().split()
+    assert len(pids) == 10 and len(set(pids)) == 1  # nine trials and the retrain, all in the command's process
+
+
+def test_a_worker_that_cannot_start_fails_the_study_clearly_and_stores_nothing(model_repo: Path, tmp_path: Path):
+    """The server the workers fork from dies while importing the trainer's libraries (here a library
+    that ends it; a native crash or the out-of-memory killer in real life)."""
+    import os
+
+    (tmp_path / "server_crash.py").write_text('import os, sys\n\nif sys.argv[0] == "-c":\n    os._exit(7)\n')
+    pid_logging_repo(model_repo, sleep=0.5, wait_for_a_worker=False)
+    trainer = model_repo / "trainers" / "sklearn" / "sklearn_linear.py"
+    trainer.write_text(trainer.read_text() + "\nimport server_crash  # noqa: E402, F401\n")
+    (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
+    env = {**TWO_CORES, "PYTHONPATH": f"{os.environ.get('PYTHONPATH', '')}:{tmp_path}"}
+    result = cli("tune", "tuning/small.yaml", cwd=model_repo, env=env)
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr, result
+    assert "node 'trials' failed:\na worker process could not start: the server it forks from ended" in result.stderr
+    assert "hint: rerun with --workers 1" in result.stderr, result
+    assert not (model_repo / ".modelyard" / "models" / "sample_regression_model_v1_elastic_net").exists()

@@ -1,5 +1,6 @@
-"""Run a compiled workflow locally: nodes in dependency order, fan-out items in parallel worker
-processes, every node through ``execute.node.execute_node`` (the same code Airflow tasks call).
+"""Run a compiled workflow locally: nodes in dependency order, fan-out items in this process and
+in parallel worker processes, every node through ``execute.node.execute_node`` (the same code
+Airflow tasks call).
 
 The runner takes an IR workflow and a RunContext; it never reads the model repo's YAML.
 Progress goes to an ``on_event`` callback so the CLI (rich) and the UI can each show it.
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from modelyard import ir
+from modelyard.console import debug
 from modelyard.engine.context import RunContext
 from modelyard.engine.inputs import forget_frames
 from modelyard.engine.runfolder import fan_out_items
@@ -40,6 +42,7 @@ PRELOAD_VARIABLE = "MODELYARD_PRELOAD"
 # The thread pools of OpenMP (scikit-learn's gradient boosting, LightGBM, XGBoost) and BLAS each
 # take every core by default: two workers would run 2 x cores threads and slow each other down.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+THREAD_APIS = {"openmp": ("OMP_NUM_THREADS",), "blas": ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def _start_forkserver(libraries: list[str], workers: int) -> None:
@@ -52,7 +55,7 @@ def _start_forkserver(libraries: list[str], workers: int) -> None:
     from multiprocessing import forkserver
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", "modelyard.execute.preload"])
-    threads = str(max(1, _cores() // workers))
+    threads = str(_threads(workers))
     server_env = {PRELOAD_VARIABLE: ",".join(libraries)} | {
         name: threads for name in THREAD_VARIABLES if name not in os.environ
     }
@@ -68,6 +71,25 @@ def _start_forkserver(libraries: list[str], workers: int) -> None:
                 os.environ[name] = value
 
 
+def _threads(workers: int) -> int:
+    return max(1, _cores() // workers)
+
+
+@contextlib.contextmanager
+def _threads_here(libraries: list[str], workers: int):
+    """This process's OpenMP and BLAS thread pools cut to a worker's share while it runs items
+    beside the pool's workers, as the environment cuts theirs (unless the user set the variables).
+    The libraries are imported first: only the thread pools of loaded libraries can be cut."""
+    from threadpoolctl import threadpool_limits
+
+    import_quietly(libraries)
+    with contextlib.ExitStack() as limits:
+        for api, names in THREAD_APIS.items():
+            if not any(name in os.environ for name in names):
+                limits.enter_context(threadpool_limits(limits=_threads(workers), user_api=api))
+        yield
+
+
 def _cores() -> int:
     """The cores to use; ``MODELYARD_CPU_COUNT`` says otherwise (the tests run a pool on one core)."""
     return int(os.environ.get("MODELYARD_CPU_COUNT") or os.cpu_count() or 1)
@@ -80,13 +102,14 @@ TIMED_HERE = 2  # items ``auto`` runs in this process before choosing
 
 
 class Workers:
-    """The run's worker processes, shared by every fan-out node (an adaptive search has one per
-    round): none until a node needs them. ``auto`` runs a node's first two items here, timing the
-    second (the first also pays for importing the trainer's libraries and reading the data), and
-    starts the pool only when running the rest side by side saves more than ``POOL_START_SECONDS``:
-    a trial of milliseconds never pays for a pool, one of seconds does. Every item runs the same
+    """The run's ``size`` lanes: this process and a pool of ``size - 1`` worker processes, shared
+    by every fan-out node (an adaptive search has one per round): no pool until a node needs it.
+    ``auto`` runs a node's first two items here, timing the second (the first also pays for
+    importing the trainer's libraries and reading the data), and starts the pool only when
+    running the rest side by side saves more than ``POOL_START_SECONDS``: a trial of milliseconds
+    never pays for a pool, one of seconds does. Every item runs the same
     code on the same inputs wherever it runs, so the choice changes no result, only the time.
-    Never more processes than cores: trials train models, and ``n_function_compute_workers: 1000``
+    Never more lanes than cores: trials train models, and ``n_function_compute_workers: 1000``
     must not start a thousand interpreters on a laptop."""
 
     def __init__(self, workers: int | str, libraries: list[str]):
@@ -94,6 +117,11 @@ class Workers:
         self.size = _cores() if self.auto else min(int(workers), _cores())
         self.libraries = libraries
         self.pool: futures.Executor | None = None
+        self.started = time.perf_counter()
+
+    def log(self, message: str) -> None:
+        """A ``--debug`` line with the seconds since the run started: where a run's time goes."""
+        debug(f"{time.perf_counter() - self.started:6.2f} s  {message}")
 
     def start_server(self) -> None:
         """Start the forkserver now, so its imports overlap the run's first nodes."""
@@ -101,12 +129,16 @@ class Workers:
             _start_forkserver(self.libraries, self.size)
 
     def executor(self) -> futures.Executor:
+        """The pool: one process fewer than ``size``, this process running items beside them."""
         if self.pool is None:
             self.start_server()
             self.pool = futures.ProcessPoolExecutor(
-                max_workers=self.size, mp_context=multiprocessing.get_context("forkserver")
+                max_workers=self.size - 1, mp_context=multiprocessing.get_context("forkserver")
             )
         return self.pool
+
+    def threads_here(self):
+        return _threads_here(self.libraries, self.size)
 
     def to_decide(self, items: int) -> bool:
         """Whether this node's first items run here, the second timed, before choosing."""
@@ -123,11 +155,135 @@ class Workers:
 
 
 def _run_here(
-    workflow: ir.Workflow, node: ir.Node, ctx: RunContext, indexes: range, results: list, emit: EventSink
+    workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, indexes: range, results, emit
 ) -> None:
     for i in indexes:
         results[i] = execute_node(workflow, node.id, ctx, i)
+        workers.log(f"{node.id}.{i} ended in this process")
         emit({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
+
+
+class _Lanes:
+    """Items shared out to this process and the pool's workers, each taking the next one when it
+    finishes its last: this process is warm (its imports done, its data read) and starts at once,
+    a pool lane once its worker is up (see ``_feed_pool``), and no lane waits for a fixed share.
+    The first failing item stops every lane from taking another."""
+
+    def __init__(self, indexes: range, emit: EventSink, log: Callable[[str], None]):
+        self.queue = iter(indexes)
+        self.log = log
+        self.lock = threading.Condition()  # guards the queue, ``failure``, ``in_pool`` and ``emit``
+        self.failure: BaseException | None = None
+        self.in_pool = 0  # items pool lanes took and have not finished
+        self.emit = emit
+
+    def take(self, pooled: bool = False) -> int | None:
+        with self.lock:
+            index = None if self.failure is not None else next(self.queue, None)
+            self.in_pool += pooled and index is not None
+            return index
+
+    def done(self, event: Event, lane: str, pooled: bool = False) -> None:
+        with self.lock:
+            self.log(f"{event['node']}.{event['index']} ended in {lane}")
+            self.emit(event)
+            self._release(pooled)
+
+    def fail(self, exc: BaseException, pooled: bool = False) -> None:
+        with self.lock:
+            self.failure = self.failure or exc
+            self._release(pooled)
+
+    def _release(self, pooled: bool) -> None:
+        if pooled:
+            self.in_pool -= 1
+            self.lock.notify_all()
+
+    def wait_for_pool(self) -> None:
+        """Until every item a pool lane took has ended: none runs on after its node."""
+        with self.lock:
+            self.lock.wait_for(lambda: self.in_pool == 0)
+
+
+def _worker_died(index: int) -> ModelyardError:
+    return ModelyardError(
+        f"the worker process running item {index} ended without a result (a crash in a native library, "
+        "the system stopping it for lack of memory, or code calling os._exit)",
+        hint="rerun with --workers 1 to run every item in this process and see its error",
+    )
+
+
+def _worker_not_started() -> ModelyardError:
+    return ModelyardError(
+        "a worker process could not start: the server it forks from ended (a crash in a native library "
+        "while importing the trainer's libraries, or the system stopping it for lack of memory)",
+        hint="rerun with --workers 1 to run every item in this process and see its error",
+    )
+
+
+def _in_worker(pool: futures.Executor, index: int | None, fn: Callable, *args):
+    """``fn(*args)`` run by a pool worker (``index``: the item it runs); a worker that cannot start
+    or dies is a clear error."""
+    try:
+        future = pool.submit(fn, *args)
+    except (EOFError, ConnectionError, futures.BrokenExecutor):  # starting a worker failed
+        raise _worker_not_started() from None
+    try:
+        return future.result()
+    except futures.BrokenExecutor:  # the pool lost a process: every item on it fails alike
+        raise (_worker_not_started() if index is None else _worker_died(index)) from None
+
+
+def _worker_ready() -> None:
+    """A pool task that returns at once: its result says a worker process is up."""
+
+
+def _feed_pool(
+    lanes: _Lanes, pool: futures.Executor, workflow: ir.Workflow, node: ir.Node, ctx, results, lane: str
+) -> None:
+    """One pool worker's lane, run in a thread of this process. It takes no item before a worker is
+    up (the first time, the forkserver's imports): meanwhile this process runs them, and when it
+    has run them all (trials of milliseconds), the node ends without waiting for the pool. Its
+    errors go to the node's thread, which raises them."""
+    try:
+        _in_worker(pool, None, _worker_ready)
+    except BaseException as exc:  # noqa: BLE001
+        lanes.fail(exc)
+        return
+    workflow_json = workflow.to_json()
+    while (i := lanes.take(pooled=True)) is not None:
+        try:
+            results[i] = _in_worker(pool, i, _run_item, workflow_json, node.id, ctx, i)
+        except BaseException as exc:  # noqa: BLE001
+            lanes.fail(exc, pooled=True)
+            return
+        lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]}, lane, pooled=True)
+
+
+def _run_in_lanes(
+    workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, indexes: range, results, emit
+) -> int:
+    """Run ``indexes`` in this process and on the pool at once; the number of lanes."""
+    lanes = _Lanes(indexes, emit, workers.log)
+    pool = workers.executor()
+    feeders = min(workers.size, len(indexes)) - 1
+    for n in range(1, feeders + 1):
+        # a daemon: one still waiting for its worker when the node ends has nothing left to take
+        lane = f"pool lane {n}"
+        threading.Thread(target=_feed_pool, args=(lanes, pool, workflow, node, ctx, results, lane), daemon=True).start()
+    try:
+        with workers.threads_here():
+            while (i := lanes.take()) is not None:
+                results[i] = execute_node(workflow, node.id, ctx, i)
+                lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]}, "this process")
+    except BaseException as exc:
+        lanes.fail(exc)  # the pool lanes take no further item
+        raise
+    finally:
+        lanes.wait_for_pool()
+    if lanes.failure is not None:
+        raise lanes.failure
+    return feeders + 1
 
 
 def _fan_out(workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, emit: EventSink) -> dict:
@@ -137,27 +293,18 @@ def _fan_out(workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Wor
     first = 0
     parallel = workers.size > 1 and len(items) > 1
     if workers.to_decide(len(items)):
-        _run_here(workflow, node, ctx, range(TIMED_HERE - 1), results, emit)
+        _run_here(workflow, node, ctx, workers, range(TIMED_HERE - 1), results, emit)
         started = time.perf_counter()
-        _run_here(workflow, node, ctx, range(TIMED_HERE - 1, TIMED_HERE), results, emit)
+        _run_here(workflow, node, ctx, workers, range(TIMED_HERE - 1, TIMED_HERE), results, emit)
         first = TIMED_HERE
         parallel = workers.pays_off(time.perf_counter() - started, len(items) - first)
     if not parallel:
-        _run_here(workflow, node, ctx, range(first, len(items)), results, emit)
+        _run_here(workflow, node, ctx, workers, range(first, len(items)), results, emit)
         return {"items": len(items), "workers": 1}
-    pool = workers.executor()
-    pending = {pool.submit(_run_item, workflow.to_json(), node.id, ctx, i): i for i in range(first, len(items))}
-    try:
-        for done in futures.as_completed(pending):
-            i = pending[done]
-            results[i] = done.result()
-            emit({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
-    except BaseException:
-        # a failing item stops the node now, not after every queued item has run
-        for future in pending:
-            future.cancel()
-        raise
-    return {"items": len(items), "workers": min(workers.size, len(pending))}
+    return {
+        "items": len(items),
+        "workers": _run_in_lanes(workflow, node, ctx, workers, range(first, len(items)), results, emit),
+    }
 
 
 def import_quietly(modules: list[str]) -> None:
@@ -202,6 +349,7 @@ def run_workflow(
         # holds it open for all its nodes
         with ctx.holding_warehouse() if pool.size <= 1 or not fan_out else contextlib.nullcontext():
             for node in nodes:
+                pool.log(f"{node.id} started")
                 emit({"event": "node_started", "node": node.id, "kind": node.kind})
                 try:
                     if node.fan_out:
@@ -211,6 +359,7 @@ def run_workflow(
                 except ModelyardError as exc:
                     emit({"event": "node_failed", "node": node.id, "error": str(exc)})
                     raise NodeError(workflow.id, node.id, exc) from None
+                pool.log(f"{node.id} ended")
                 emit({"event": "node_done", "node": node.id, "result": results[node.id]})
     finally:
         pool.close()
