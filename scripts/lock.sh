@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate constraints.txt, the exact version of every Python package that modelyard and ALL its
-# optional extras install (and uv), resolved in a fresh virtualenv. scripts/bootstrap.sh installs with
-# `uv pip install -c constraints.txt`, so CI and every checkout get the same versions.
+# optional extras install (uv among them), resolved in a fresh virtualenv. scripts/bootstrap.sh
+# installs with `uv pip install -c constraints.txt`, so CI and every checkout get the same versions.
 # Re-run after changing dependencies or extras in pyproject.toml (the extras are read from it):
 #   bash scripts/lock.sh            PYTHON=python3.12 bash scripts/lock.sh
 set -euo pipefail
@@ -23,8 +23,7 @@ echo "locking $spec with $("$py" --version) in a fresh virtualenv" >&2
 pip=("$work/venv/bin/python" -m pip)
 # pip's exit status survives the filter (pipefail); the filter only drops pip-config noise.
 quiet() { "$@" 2>&1 | { grep -v -e "is ignored" -e "^$" >&2 || true; }; }
-# uv too: scripts/bootstrap.sh installs with it, at the version pinned here
-quiet "${pip[@]}" install -q --upgrade pip uv
+quiet "${pip[@]}" install -q --upgrade pip
 echo "$torch_pin" > "$work/pins.txt"
 quiet "${pip[@]}" install -q -c "$work/pins.txt" -e "$spec"
 # --all keeps pip and setuptools (setuptools builds the wheel in the tests); a local version label
