@@ -262,12 +262,14 @@ def mapped(instances: dict[str, list], task_id: str, count: int, pool_slots: int
 
 
 def test_backtest_dag_maps_every_window_and_matches_a_local_backtest(model_repo, tmp_path, airflow_env):
+    # 20 days back from 03-31, 10 days of training and 5 of test slid by 2: trains start 03-13, 03-15, 03-17
+    edit_file(model_repo / "models" / "model_linear_regression.yaml", "days_backward: 60", "days_backward: 20")
     run_dir, instances = dags_test(model_repo, tmp_path, airflow_env, "backtest__model_linear_regression")
-    mapped(instances, "windows", 23)  # windows listed at run time by split, one mapped task instance each
+    mapped(instances, "windows", 3)  # windows listed at run time by split, one mapped task instance each
     from_airflow = json.loads((run_dir / "summary" / "result.json").read_text())
     tables = "SELECT * FROM backtest.model_linear_regression_{} ORDER BY 1"
     airflow_tables = [warehouse_rows(model_repo, tables.format(t)) for t in ("windows", "summary")]
-    assert len(airflow_tables[0]) == 23 and [r[0] for r in airflow_tables[1]] == ["mean_squared_error", "r2"]
+    assert len(airflow_tables[0]) == 3 and [r[0] for r in airflow_tables[1]] == ["mean_squared_error", "r2"]
     report = Path(from_airflow["report"])
     assert report == model_repo / ".modelyard" / "reports" / "backtest__model_linear_regression.html"
     assert "r2" in report.read_text()
@@ -342,11 +344,14 @@ param_boundaries:
 
 def test_lightning_tuning_dag_maps_trials_and_matches_a_local_tune(model_repo, tmp_path, airflow_env):
     tuning = model_repo / "tuning" / "tune_mlp.yaml"
-    edit_file(tuning, "- 0.03", "- 0.02")  # learning_rate 0.01, 0.02 x hidden_size 8, 16
+    edit_file(tuning, "- 0.03", "- 0.02")  # learning_rate 0.01, 0.02
+    edit_file(tuning, "- 16\n    - 8\n", "- 16\n    - 16\n")  # x hidden_size 8 (a step of 16 passes 16)
+    # 2 epochs, not 5: Airflow and a local tune must agree however long the trials train
+    edit_file(model_repo / "models" / "model_mlp.yaml", "max_epochs: 5", "max_epochs: 2")
     run_dir, instances = dags_test(model_repo, tmp_path, airflow_env, "tune__tune_mlp")
-    mapped(instances, "trials", 4, pool_slots=2)
+    mapped(instances, "trials", 2, pool_slots=2)
     study = json.loads((run_dir / "select" / "result.json").read_text())
-    for i in range(4):  # each mapped task logged its training's curves into its own folder
+    for i in range(2):  # each mapped task logged its training's curves into its own folder
         assert (run_dir / f"trials.{i}" / "training_log.json").is_file()
     local = cli("tune", "tuning/tune_mlp.yaml", "--format", "json", cwd=model_repo)
     assert local.returncode == 0, local
