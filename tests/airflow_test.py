@@ -5,13 +5,16 @@ workflow and node. Airflow runs in subprocesses with a temporary AIRFLOW_HOME (o
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import NamedTuple
 
+import pytest
 from conftest import cli, edit_file, git_commit, warehouse_rows
-from helpers.airflow import BIN, dags_test, run_folder_name
+from helpers.airflow import BIN, dags_test, dags_tests, run_folder_name
 
 
 def python(script: str, env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -257,17 +260,81 @@ def test_fan_out_nodes_run_as_mapped_tasks(model_repo, tmp_path, airflow_env):
     assert [r["item"] for r in select["gathered"]] == [{"alpha": 0.1}, {"alpha": 0.2}, {"alpha": 0.3}]
 
 
+GP_TUNING = """\
+model: model_elastic_net.yaml
+n_function_compute_workers: 2
+tuning_type: gaussian_process
+n_trials: 6
+param_boundaries:
+  alpha: [0.01, 1.0]
+  max_iter: [10, 50]
+"""
+
+
+def short_backtest(repo: Path) -> None:
+    # 20 days back from 03-31, 10 days of training and 5 of test slid by 2: trains start 03-13, 03-15, 03-17
+    edit_file(repo / "models" / "model_linear_regression.yaml", "days_backward: 60", "days_backward: 20")
+
+
+def small_grid(repo: Path) -> None:
+    tuning = repo / "tuning" / "tune_elastic_net.yaml"
+    edit_file(tuning, "- 0.8", "- 0.2")  # 2 x 2 grid
+    edit_file(tuning, "- 50", "- 20")
+
+
+def two_short_lightning_trials(repo: Path) -> None:
+    tuning = repo / "tuning" / "tune_mlp.yaml"
+    edit_file(tuning, "- 0.03", "- 0.02")  # learning_rate 0.01, 0.02
+    edit_file(tuning, "- 16\n    - 8\n", "- 16\n    - 16\n")  # x hidden_size 8 (a step of 16 passes 16)
+    # 2 epochs, not 5: Airflow and a local tune must agree however long the trials train
+    edit_file(repo / "models" / "model_mlp.yaml", "max_epochs: 5", "max_epochs: 2")
+
+
+def gaussian_process_tuning(repo: Path) -> None:
+    (repo / "tuning" / "tune_gp.yaml").write_text(GP_TUNING)
+
+
+# DAG id -> how its repo differs from the template
+DAG_RUNS = {
+    "backtest__model_linear_regression": short_backtest,
+    "tune__tune_elastic_net": small_grid,
+    "tune__tune_mlp": two_short_lightning_trials,
+    "tune__tune_gp": gaussian_process_tuning,
+}
+
+
+class DagRun(NamedTuple):
+    repo: Path
+    dags: Path
+    run_dir: Path
+    instances: dict[str, list]
+
+
+@pytest.fixture(scope="module")
+def dag_runs(template_repo, tmp_path_factory, airflow_env) -> dict[str, DagRun]:
+    """Each DAG of ``DAG_RUNS`` run once by Airflow, in a repo of its own (one test reads each run
+    and goes on to change its repo); all in one Python process, which pays Airflow's start-up once."""
+    root = tmp_path_factory.mktemp("dag_runs")
+    repos = {}
+    for dag_id, prepare in DAG_RUNS.items():
+        repos[dag_id] = root / dag_id / template_repo.name
+        shutil.copytree(template_repo, repos[dag_id])
+        prepare(repos[dag_id])
+    runs = dags_tests([(repo, dag_id) for dag_id, repo in repos.items()], root / "dags", airflow_env)
+    return {dag_id: DagRun(repos[dag_id], root / "dags", *run) for dag_id, run in zip(repos, runs, strict=True)}
+
+
 def mapped(instances: dict[str, list], task_id: str, count: int, pool_slots: int = 1) -> None:
     assert instances[task_id] == [(i, "success", pool_slots) for i in range(count)]
 
 
-def test_backtest_dag_maps_every_window_and_matches_a_local_backtest(model_repo, tmp_path, airflow_env):
-    run_dir, instances = dags_test(model_repo, tmp_path, airflow_env, "backtest__model_linear_regression")
-    mapped(instances, "windows", 23)  # windows listed at run time by split, one mapped task instance each
+def test_backtest_dag_maps_every_window_and_matches_a_local_backtest(dag_runs):
+    model_repo, _, run_dir, instances = dag_runs["backtest__model_linear_regression"]
+    mapped(instances, "windows", 3)  # windows listed at run time by split, one mapped task instance each
     from_airflow = json.loads((run_dir / "summary" / "result.json").read_text())
     tables = "SELECT * FROM backtest.model_linear_regression_{} ORDER BY 1"
     airflow_tables = [warehouse_rows(model_repo, tables.format(t)) for t in ("windows", "summary")]
-    assert len(airflow_tables[0]) == 23 and [r[0] for r in airflow_tables[1]] == ["mean_squared_error", "r2"]
+    assert len(airflow_tables[0]) == 3 and [r[0] for r in airflow_tables[1]] == ["mean_squared_error", "r2"]
     report = Path(from_airflow["report"])
     assert report == model_repo / ".modelyard" / "reports" / "backtest__model_linear_regression.html"
     assert "r2" in report.read_text()
@@ -283,13 +350,8 @@ def comparable(trials: list[dict]) -> list[tuple]:
     return [(t["trial"], t["round"], t["params"], t["metrics"], t["status"]) for t in trials]
 
 
-def test_grid_tuning_dag_maps_trials_and_stores_the_best_model_like_a_local_tune(
-    model_repo, tmp_path, airflow_env, monkeypatch
-):
-    tuning = model_repo / "tuning" / "tune_elastic_net.yaml"
-    edit_file(tuning, "- 0.8", "- 0.2")  # 2 x 2 grid
-    edit_file(tuning, "- 50", "- 20")
-    run_dir, instances = dags_test(model_repo, tmp_path, airflow_env, "tune__tune_elastic_net")
+def test_grid_tuning_dag_maps_trials_and_stores_the_best_model_like_a_local_tune(dag_runs, monkeypatch):
+    model_repo, dags, run_dir, instances = dag_runs["tune__tune_elastic_net"]
     mapped(instances, "trials", 4, pool_slots=2)  # environment.cpu 2000 reaches every trial
     study = json.loads((run_dir / "select" / "result.json").read_text())
     run_id = run_dir.name
@@ -308,9 +370,7 @@ def test_grid_tuning_dag_maps_trials_and_stores_the_best_model_like_a_local_tune
     from modelyard.execute.task import run_node
 
     monkeypatch.setenv("MODELYARD_PROJECT_DIR", str(model_repo))
-    again = run_node(
-        tmp_path / "dags" / "tune__tune_elastic_net.ir.json", "tune__tune_elastic_net", "select", run_id=run_id
-    )
+    again = run_node(dags / "tune__tune_elastic_net.ir.json", "tune__tune_elastic_net", "select", run_id=run_id)
     assert again["best_params"] == study["best_params"]
     assert warehouse_rows(model_repo, count) == [(4,)]
 
@@ -329,24 +389,11 @@ def test_grid_tuning_dag_maps_trials_and_stores_the_best_model_like_a_local_tune
     assert local_envelope["lineage"]["constructor_args"] == envelope["lineage"]["constructor_args"]
 
 
-GP_TUNING = """\
-model: model_elastic_net.yaml
-n_function_compute_workers: 2
-tuning_type: gaussian_process
-n_trials: 6
-param_boundaries:
-  alpha: [0.01, 1.0]
-  max_iter: [10, 50]
-"""
-
-
-def test_lightning_tuning_dag_maps_trials_and_matches_a_local_tune(model_repo, tmp_path, airflow_env):
-    tuning = model_repo / "tuning" / "tune_mlp.yaml"
-    edit_file(tuning, "- 0.03", "- 0.02")  # learning_rate 0.01, 0.02 x hidden_size 8, 16
-    run_dir, instances = dags_test(model_repo, tmp_path, airflow_env, "tune__tune_mlp")
-    mapped(instances, "trials", 4, pool_slots=2)
+def test_lightning_tuning_dag_maps_trials_and_matches_a_local_tune(dag_runs):
+    model_repo, _, run_dir, instances = dag_runs["tune__tune_mlp"]
+    mapped(instances, "trials", 2, pool_slots=2)
     study = json.loads((run_dir / "select" / "result.json").read_text())
-    for i in range(4):  # each mapped task logged its training's curves into its own folder
+    for i in range(2):  # each mapped task logged its training's curves into its own folder
         assert (run_dir / f"trials.{i}" / "training_log.json").is_file()
     local = cli("tune", "tuning/tune_mlp.yaml", "--format", "json", cwd=model_repo)
     assert local.returncode == 0, local
@@ -354,9 +401,8 @@ def test_lightning_tuning_dag_maps_trials_and_matches_a_local_tune(model_repo, t
     assert comparable(local.json()["trials"]) == comparable(study["trials"])
 
 
-def test_gaussian_process_dag_proposes_rounds_like_a_local_tune(model_repo, tmp_path, airflow_env):
-    (model_repo / "tuning" / "tune_gp.yaml").write_text(GP_TUNING)
-    run_dir, instances = dags_test(model_repo, tmp_path, airflow_env, "tune__tune_gp")
+def test_gaussian_process_dag_proposes_rounds_like_a_local_tune(dag_runs):
+    model_repo, _, run_dir, instances = dag_runs["tune__tune_gp"]
     mapped(instances, "trials_01", 4)  # a first round of at least 4 points, then rounds of 2 workers
     assert instances["propose_02"] == [(-1, "success", 1)]
     mapped(instances, "trials_02", 2)

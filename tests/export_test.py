@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,23 @@ def outside(code: str, cwd: Path, *, block_modelyard: bool = True) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.fixture(scope="module")
+def trained_once(template_repo: Path, tmp_path_factory) -> Path:
+    """The template repo with its example model trained (version 1), once for the module."""
+    repo = tmp_path_factory.mktemp("trained") / template_repo.name
+    shutil.copytree(template_repo, repo)
+    assert cli("run", MODEL, cwd=repo).returncode == 0
+    return repo
+
+
+@pytest.fixture
+def trained_repo(trained_once: Path, tmp_path: Path) -> Path:
+    """A copy of ``trained_once`` of the test's own, to change as it likes."""
+    copy = tmp_path / trained_once.name
+    shutil.copytree(trained_once, copy)
+    return copy
+
+
 def rows(repo: Path) -> pd.DataFrame:
     return pd.read_csv(repo / "data" / "sample_data.csv").iloc[::97].reset_index(drop=True)
 
@@ -59,24 +77,23 @@ print(json.dumps(out))
 """
 
 
-def test_export_loads_without_repo_or_modelyard_and_predicts_like_load_model(model_repo: Path, tmp_path: Path):
-    assert cli("run", MODEL, cwd=model_repo).returncode == 0
+def test_export_loads_without_repo_or_modelyard_and_predicts_like_load_model(trained_repo: Path, tmp_path: Path):
     out = tmp_path / "exported"
-    result = cli("export", NAME, "--format", "mlflow", "--out", str(out), cwd=model_repo)
+    result = cli("export", NAME, "--format", "mlflow", "--out", str(out), cwd=trained_repo)
     assert result.returncode == 0, result
     assert "flavors: python_function" in result.stdout and "note:" not in result.stderr
 
-    frame = rows(model_repo)
+    frame = rows(trained_repo)
     got = outside(PREDICT_OUTSIDE.format(path=str(out), frame=frame[FEATURES].to_dict("list")), tmp_path / "elsewhere")
     from modelyard import load_model
 
-    stored = load_model(NAME, repo=model_repo)
+    stored = load_model(NAME, repo=trained_repo)
     assert got["pred"] == pytest.approx(stored.predict(frame)["y"].tolist(), abs=1e-12)
-    assert got["pred"] == pytest.approx(fitted_by_hand(model_repo).predict(frame[FEATURES]).tolist(), abs=1e-9)
+    assert got["pred"] == pytest.approx(fitted_by_hand(trained_repo).predict(frame[FEATURES]).tolist(), abs=1e-9)
     assert "Incompatible input types for column x_0" in got["wrong_type"]
     assert got["loaded_modelyard"] == []
 
-    envelope = json.loads((model_repo / ".modelyard/models" / NAME / "1" / "envelope.json").read_text())
+    envelope = json.loads((trained_repo / ".modelyard/models" / NAME / "1" / "envelope.json").read_text())
     ours = got["metadata"]["modelyard"]
     assert ours["metrics"] == envelope["metrics"] and ours["lineage"] == envelope["lineage"]
     assert ours["version"] == 1 and ours["canonical_name"] == NAME
@@ -88,7 +105,7 @@ def test_export_loads_without_repo_or_modelyard_and_predicts_like_load_model(mod
     assert json.loads(mlmodel["signature"]["outputs"]) == [{"type": "double", "name": "y", "required": True}]
     # the input example is the first rows the trainer saw: the extract orders by date, x_0
     example = json.loads((out / "input_example.json").read_text())
-    first = pd.read_csv(model_repo / "data" / "sample_data.csv").sort_values(["date", "x_0"]).head(5)
+    first = pd.read_csv(trained_repo / "data" / "sample_data.csv").sort_values(["date", "x_0"]).head(5)
     assert example["columns"] == FEATURES and example["data"] == first[FEATURES].values.tolist()
     from importlib import metadata
 
@@ -145,16 +162,15 @@ print(json.dumps({{"coef": estimator.coef_.tolist(), "pred": estimator.predict(p
     assert got["pred"] == pytest.approx(by_hand.predict(frame).tolist(), abs=1e-9)
 
 
-def test_log_and_register_on_a_local_tracking_store(model_repo: Path, tmp_path: Path):
-    assert cli("run", MODEL, cwd=model_repo).returncode == 0
+def test_log_and_register_on_a_local_tracking_store(trained_repo: Path, tmp_path: Path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     result = cli(
-        "export", NAME, "--format", "mlflow", "--tracking-uri", uri, "--register", "regression", cwd=model_repo
+        "export", NAME, "--format", "mlflow", "--tracking-uri", uri, "--register", "regression", cwd=trained_repo
     )
     assert result.returncode == 0, result
     assert "registered as 'regression' version 1" in result.stdout
-    envelope = json.loads((model_repo / ".modelyard/models" / NAME / "1" / "envelope.json").read_text())
-    frame = rows(model_repo)[FEATURES]
+    envelope = json.loads((trained_repo / ".modelyard/models" / NAME / "1" / "envelope.json").read_text())
+    frame = rows(trained_repo)[FEATURES]
     code = f"""
 import json, pandas as pd, mlflow
 mlflow.set_tracking_uri({uri!r})
@@ -169,36 +185,34 @@ print(json.dumps({{"metrics": run.data.metrics, "params": run.data.params, "tags
     assert got["metrics"] == envelope["metrics"]
     assert got["params"]["fit_intercept"] == "false" and got["params"]["feature_columns"] == json.dumps(FEATURES)
     assert got["tags"]["modelyard.canonical_name"] == NAME and got["tags"]["modelyard.version"] == "1"
-    assert got["pred"] == pytest.approx(fitted_by_hand(model_repo).predict(frame).tolist(), abs=1e-9)
+    assert got["pred"] == pytest.approx(fitted_by_hand(trained_repo).predict(frame).tolist(), abs=1e-9)
 
 
-def test_unknown_model_or_version_is_a_clear_error(model_repo: Path, tmp_path: Path):
-    assert cli("run", MODEL, cwd=model_repo).returncode == 0
+def test_unknown_model_or_version_is_a_clear_error(trained_repo: Path, tmp_path: Path):
     out = tmp_path / "exported"
-    unknown = cli("export", "no_such_model", "--format", "mlflow", "--out", str(out), cwd=model_repo)
+    unknown = cli("export", "no_such_model", "--format", "mlflow", "--out", str(out), cwd=trained_repo)
     assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
     assert "no stored model named 'no_such_model'" in unknown.stderr and NAME in unknown.stderr
-    version = cli("export", NAME, "--version", "7", "--format", "mlflow", "--out", str(out), cwd=model_repo)
+    version = cli("export", NAME, "--version", "7", "--format", "mlflow", "--out", str(out), cwd=trained_repo)
     assert version.returncode == 1 and "Traceback" not in version.stderr
     assert f"model {NAME!r} has no version 7 (versions: 1)" in version.stderr
     assert not out.exists()
-    nothing = cli("export", NAME, "--format", "mlflow", cwd=model_repo)
+    nothing = cli("export", NAME, "--format", "mlflow", cwd=trained_repo)
     assert nothing.returncode == 1 and "name a folder with --out" in nothing.stderr
 
 
-def test_a_non_empty_out_folder_is_refused_and_left_alone(model_repo: Path, tmp_path: Path):
-    assert cli("run", MODEL, cwd=model_repo).returncode == 0
+def test_a_non_empty_out_folder_is_refused_and_left_alone(trained_repo: Path, tmp_path: Path):
     out = tmp_path / "exported"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    result = cli("export", NAME, "--format", "mlflow", "--out", str(out), cwd=model_repo)
+    result = cli("export", NAME, "--format", "mlflow", "--out", str(out), cwd=trained_repo)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"{out}: exists and is not an empty folder" in result.stderr
     assert [p.name for p in out.iterdir()] == ["keep.txt"] and (out / "keep.txt").read_text() == "mine"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([model_repo.name, "exported"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([trained_repo.name, "exported"])
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert cli("export", NAME, "--format", "mlflow", "--out", str(empty), cwd=model_repo).returncode == 0
+    assert cli("export", NAME, "--format", "mlflow", "--out", str(empty), cwd=trained_repo).returncode == 0
     assert (empty / "MLmodel").is_file()
 
 
@@ -220,26 +234,24 @@ def test_a_dtype_mlflow_cannot_express_is_refused_and_nothing_written(model_repo
     assert sorted(p.name for p in tmp_path.iterdir()) == [model_repo.name]
 
 
-def test_a_version_stored_before_sample_rows_exports_with_a_note(model_repo: Path, tmp_path: Path):
-    assert cli("run", MODEL, cwd=model_repo).returncode == 0
-    envelope_path = model_repo / ".modelyard/models" / NAME / "1" / "envelope.json"
+def test_a_version_stored_before_sample_rows_exports_with_a_note(trained_repo: Path, tmp_path: Path):
+    envelope_path = trained_repo / ".modelyard/models" / NAME / "1" / "envelope.json"
     envelope = json.loads(envelope_path.read_text())
     del envelope["sample_input"]
     envelope_path.write_text(json.dumps(envelope))
     out = tmp_path / "exported"
-    result = cli("export", NAME, "--format", "mlflow", "--out", str(out), cwd=model_repo)
+    result = cli("export", NAME, "--format", "mlflow", "--out", str(out), cwd=trained_repo)
     assert result.returncode == 0, result
     assert "stored without sample input rows" in result.stderr and "retrain to include one" in result.stderr
     assert (out / "MLmodel").is_file() and not (out / "input_example.json").exists()
 
 
-def test_without_mlflow_installed_the_command_says_how_to_install_it(model_repo: Path, tmp_path: Path):
-    assert cli("run", MODEL, cwd=model_repo).returncode == 0
+def test_without_mlflow_installed_the_command_says_how_to_install_it(trained_repo: Path, tmp_path: Path):
     shadow = tmp_path / "no_mlflow"
     shadow.mkdir()
     (shadow / "mlflow.py").write_text("raise ModuleNotFoundError(\"No module named 'mlflow'\", name='mlflow')\n")
     env = {"PYTHONPATH": os.pathsep.join([str(shadow), os.environ.get("PYTHONPATH", "")])}
-    result = cli("export", NAME, "--format", "mlflow", "--out", str(tmp_path / "x"), cwd=model_repo, env=env)
+    result = cli("export", NAME, "--format", "mlflow", "--out", str(tmp_path / "x"), cwd=trained_repo, env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "needs MLflow, which is not installed" in result.stderr
     assert "pip install 'modelyard[mlflow]'" in result.stderr

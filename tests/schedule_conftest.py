@@ -25,16 +25,21 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 
-# Longest first: the Airflow-cluster group (one unit of ~490 s in the run measured in
-# docs/testing.md), then the modules holding the longest single tests (90-250 s each there).
+# Longest first (the units of docs/testing.md's last measured run): the Airflow-cluster group, the
+# airflow_test.py group, the other module-fixture groups, then the modules holding the longest
+# single tests.
 FIRST = (
     "cluster_e2e_test.py",
     "airflow_cluster_test.py",
     "airflow_test.py",
-    "demo_test.py",
+    "uptodate_test.py",
+    "ui_test.py",
     "lightning_test.py",
+    "backtest_test.py",
+    "scoring_test.py",
     "extract_cache_test.py",
     "postgres_test.py",
+    "export_test.py",
 )
 
 # group name -> the test modules whose tests run on one worker, one after another
@@ -42,6 +47,7 @@ ONE_WORKER = {
     # the migrated Airflow metadata database (airflow_database) and one cluster at a time
     "airflow-cluster": ("airflow_cluster_test.py", "cluster_e2e_test.py"),
     # module-scoped fixtures
+    "airflow": ("airflow_test.py",),
     "backtest": ("backtest_test.py",),
     "uptodate": ("uptodate_test.py",),
     "ui": ("ui_test.py",),
