@@ -50,6 +50,8 @@ def plant(folder: Path, module: str) -> Path:
 
 
 def test_the_mlp_trains_logs_every_step_and_epoch_and_its_stored_model_loads_anywhere(model_repo, tmp_path):
+    epochs = 3  # fewer than the template's 5 (each fit costs time), enough to see the loss fall
+    edit_file(model_repo / MODEL, f"max_epochs: {EPOCHS}", f"max_epochs: {epochs}")
     first = cli("run", MODEL, "--format", "json", cwd=model_repo)
     assert first.returncode == 0, first
     assert "Traceback" not in first.stderr and "LeafSpec" not in first.stderr
@@ -61,10 +63,10 @@ def test_the_mlp_trains_logs_every_step_and_epoch_and_its_stored_model_loads_any
     log = json.loads((run_folder(model_repo, "model_mlp") / "refit" / "training_log.json").read_text())
     history = log["history"]
     assert sorted(history) == ["train_loss_epoch", "train_loss_step", "val_loss"]
-    assert len(history["train_loss_step"]["value"]) == EPOCHS * steps_per_epoch
-    assert history["train_loss_step"]["epoch"] == [e for e in range(EPOCHS) for _ in range(steps_per_epoch)]
+    assert len(history["train_loss_step"]["value"]) == epochs * steps_per_epoch
+    assert history["train_loss_step"]["epoch"] == [e for e in range(epochs) for _ in range(steps_per_epoch)]
     for per_epoch in ("train_loss_epoch", "val_loss"):
-        assert history[per_epoch]["epoch"] == list(range(EPOCHS))
+        assert history[per_epoch]["epoch"] == list(range(epochs))
     assert history["train_loss_epoch"]["value"][-1] < history["train_loss_epoch"]["value"][0]  # it learns
     assert log["final"] == {name: series["value"][-1] for name, series in history.items()}
     # the holdout fit (train node) logged its own curves in its own folder
