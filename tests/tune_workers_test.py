@@ -1,13 +1,14 @@
 """`--workers auto` and `n_function_compute_workers: auto`: one process for millisecond trials,
 a pool for slow ones.
 
-Which process ran each trial is observed from the trainer itself: it appends its process id to
-a file, so a pool shows up as ids other than the command's own (which also retrains the best, and
-runs trials beside the pool's workers).
+Which process ran each trial is observed from the trainer itself: it appends its process id (and
+the rows it fits: the retrain of the best fits them all) to a file, so a pool shows up as ids
+other than the command's own (which runs trials beside the pool's workers).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def _wait_for_a_worker(log_path: str) -> None:
     deadline = _time.monotonic() + 120
     while _time.monotonic() < deadline:
         with open(log_path) as log:
-            pids = log.read().split()
+            pids = [line.split()[0] for line in log]
         if pids.count(me) <= 2 or set(pids) != {{me}}:
             return
         _time.sleep(0.05)
@@ -38,7 +39,7 @@ def _wait_for_a_worker(log_path: str) -> None:
 class PidLoggingElasticNetTrainer(SKLearnElasticNetTrainer):
     def train(self, df: pd.DataFrame) -> TrainedObject[SKLearnLinearRegressionModel]:
         with open({log!r}, "a") as log:
-            log.write(f"{{_os.getpid()}}\\n")
+            log.write(f"{{_os.getpid()}} {{len(df)}}\\n")
         _time.sleep({sleep})
         if {wait}:
             _wait_for_a_worker({log!r})
@@ -67,6 +68,13 @@ def pid_logging_repo(repo: Path, sleep: float, wait_for_a_worker: bool = True) -
     return log
 
 
+def fitting_processes(log: Path) -> tuple[list[str], list[str]]:
+    """The process ids of the trials' fits and of the retrains' (the fits on the most rows), in order."""
+    fits = [(pid, int(rows)) for pid, rows in map(str.split, log.read_text().splitlines())]
+    most = max(rows for _, rows in fits)
+    return [pid for pid, rows in fits if rows < most], [pid for pid, rows in fits if rows == most]
+
+
 def test_auto_runs_millisecond_trials_in_one_process(model_repo: Path):
     log = pid_logging_repo(model_repo, sleep=0, wait_for_a_worker=False)
     result = cli(
@@ -75,8 +83,8 @@ def test_auto_runs_millisecond_trials_in_one_process(model_repo: Path):
     assert result.returncode == 0, result
     out = result.json()
     assert out["workers"] == 1 and len(out["trials"]) == 40 and out["n_failed"] == 0
-    pids = log.read_text().split()
-    assert len(pids) == 41 and len(set(pids)) == 1  # 40 trials and the retrain, all in the command's process
+    trials, retrains = fitting_processes(log)
+    assert len(trials) == 40 and len(retrains) == 1 and len(set(trials + retrains)) == 1  # all in the command's
 
 
 def test_auto_fans_slow_trials_out_to_every_core_with_the_same_result(model_repo: Path):
@@ -86,18 +94,18 @@ def test_auto_fans_slow_trials_out_to_every_core_with_the_same_result(model_repo
     assert result.returncode == 0, result
     auto = result.json()
     assert auto["workers"] == 2 and len(auto["trials"]) == 9 and auto["n_failed"] == 0
-    pids = log.read_text().split()
-    # the first two trials and the retrain in the command's process, the other seven shared by it
-    # and one worker: two processes on two cores
-    assert len(pids) == 10 and pids[0] == pids[1] == pids[-1] and len(set(pids)) == 2
-    assert set(pids[2:-1]) == set(pids)
+    trials, retrains = fitting_processes(log)
+    # the first two trials in the command's process, the other seven shared by it and one worker:
+    # two processes on two cores (the retrain: in the command, or started ahead in a worker)
+    assert len(trials) == 9 and trials[0] == trials[1] and len(set(trials)) == 2
+    assert set(trials[2:]) == set(trials) and retrains
 
     log.unlink()
     pid_logging_repo(model_repo, sleep=0.6, wait_for_a_worker=False)  # one process: no worker to wait for
     result = cli("tune", "tuning/small.yaml", "--workers", "1", "--format", "json", cwd=model_repo, env=TWO_CORES)
     assert result.returncode == 0, result
     one = result.json()
-    assert one["workers"] == 1 and len(set(log.read_text().split())) == 1
+    assert one["workers"] == 1 and len(set(sum(fitting_processes(log), []))) == 1
     assert [(t["params"], t["metrics"]) for t in one["trials"]] == [(t["params"], t["metrics"]) for t in auto["trials"]]
     assert (one["best_params"], one["best_objective"]) == (auto["best_params"], auto["best_objective"])
 
@@ -108,14 +116,14 @@ def test_two_workers_are_the_command_and_one_process_taking_trials_as_they_finis
     result = cli("tune", "tuning/small.yaml", "--format", "json", "--debug", cwd=model_repo, env=TWO_CORES)
     assert result.returncode == 0, result
     assert result.json()["workers"] == 2
-    pids = log.read_text().split()
-    # the retrain runs in the command's process (last); it and one worker each ran some of the nine trials
-    assert len(pids) == 10 and len(set(pids)) == 2 and set(pids[:-1]) == set(pids)
+    trials, _ = fitting_processes(log)
+    # the command's process and one worker each ran some of the nine trials
+    assert len(trials) == 9 and len(set(trials)) == 2
     # --debug: when each node started and ended, and each trial, in which lane (seconds since the run started)
     timed = re.findall(r"^debug: +[0-9]+\.[0-9]{2} s  (.+)$", result.stderr, re.MULTILINE)
     lanes = {line.split(" ended in ")[1] for line in timed if line.startswith("trials.")}
     assert lanes == {"this process", "pool lane 1"} and len([t for t in timed if t.startswith("trials.")]) == 9
-    assert timed[-6:] == [
+    assert [line for line in timed if "ahead" not in line][-6:] == [
         f"{node} {event}" for node in ("select", "train", "register") for event in ("started", "ended")
     ]
 
@@ -131,7 +139,7 @@ class ThreadLoggingElasticNetTrainer(PidLoggingElasticNetTrainer):
     def train(self, df: pd.DataFrame) -> TrainedObject[SKLearnLinearRegressionModel]:
         threads = sorted({{(pool["user_api"], pool["num_threads"]) for pool in _threadpoolctl.threadpool_info()}})
         with open({log!r}, "a") as log:
-            log.write(f"{{_os.getpid()}} {{threads}}\\n")
+            log.write(f"{{_os.getpid()}} {{len(df)}} {{threads}}\\n")
         return super().train(df)
 """
 
@@ -148,7 +156,8 @@ def test_the_command_runs_its_trials_with_a_workers_share_of_the_threads(model_r
     (model_repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
     result = cli("tune", "tuning/small.yaml", "--format", "json", cwd=model_repo, env=TWO_CORES)
     assert result.returncode == 0, result
-    trials = [line.split(" ", 1) for line in log.read_text().splitlines()[:-1]]  # the last line: the retrain
+    fits = [line.split(" ", 2) for line in log.read_text().splitlines()]
+    trials = [(pid, threads) for pid, rows, threads in fits if int(rows) < max(int(f[1]) for f in fits)]
     assert len(trials) == 9 and len({pid for pid, _ in trials}) == 2, trials
     assert {threads for _, threads in trials} == {"[('blas', 1), ('openmp', 1)]"}, trials
 
@@ -224,8 +233,8 @@ def test_trials_do_not_wait_for_a_worker_still_starting(model_repo: Path, tmp_pa
     env = {**TWO_CORES, "PYTHONPATH": f"{os.environ.get('PYTHONPATH', '')}:{tmp_path}"}
     result = cli("tune", "tuning/small.yaml", "--format", "json", cwd=model_repo, env=env)
     assert result.returncode == 0, result
-    pids = log.read_text().split()
-    assert len(pids) == 10 and len(set(pids)) == 1  # nine trials and the retrain, all in the command's process
+    trials, retrains = fitting_processes(log)
+    assert len(trials) == 9 and len(retrains) == 1 and len(set(trials + retrains)) == 1  # all in the command's
 
 
 def test_a_worker_that_cannot_start_fails_the_study_clearly_and_stores_nothing(model_repo: Path, tmp_path: Path):
@@ -245,3 +254,115 @@ def test_a_worker_that_cannot_start_fails_the_study_clearly_and_stores_nothing(m
     assert "node 'trials' failed:\na worker process could not start: the server it forks from ended" in result.stderr
     assert "hint: rerun with --workers 1" in result.stderr, result
     assert not (model_repo / ".modelyard" / "models" / "sample_regression_model_v1_elastic_net").exists()
+
+
+LAST_POINT_SLOW_TRAINER = """
+
+import dataclasses as _dataclasses
+import multiprocessing as _multiprocessing
+import os as _os
+import time as _time
+
+
+class LastPointSlowTrainer(SKLearnElasticNetTrainer):
+    # Every fit logs its process (the command's or a pool worker), rows and alpha. The trial of alpha {slow} (the grid's last point)
+    # runs until a fit on more rows than its own (the retrain on all rows) has started: the other
+    # lane has no trial left meanwhile (in a run of two lanes: $WAIT_FOR_RETRAIN set).
+    def train(self, df: pd.DataFrame) -> TrainedObject[SKLearnLinearRegressionModel]:
+        with open({log!r}, "a") as log:
+            process = "worker" if _multiprocessing.parent_process() else "command"
+            log.write(f"{{process}} {{len(df)}} {{self.alpha}}\\n")
+        with open({log!r}) as log:
+            first_fit_of_slow = [float(line.split()[2]) for line in log].count({slow}) == 1
+        if self.alpha == {slow} and first_fit_of_slow and _os.environ.get("WAIT_FOR_RETRAIN"):  # its trial
+            deadline = _time.monotonic() + 120
+            while _time.monotonic() < deadline:
+                with open({log!r}) as log:
+                    if any(int(line.split()[1]) > len(df) for line in log):
+                        break
+                _time.sleep(0.05)
+        if {last_wins} and self.alpha == {slow}:
+            # a nearly unregularised fit: the last point is the study's best
+            return SKLearnElasticNetTrainer.train(_dataclasses.replace(self, alpha=1e-4), df)
+        return super().train(df)
+"""
+
+ALPHA_GRID = """\
+model: model_elastic_net.yaml
+n_function_compute_workers: 1
+tuning_type: grid
+param_boundaries:
+  alpha: [0.1, 0.5, 0.1]
+"""
+
+
+def last_point_slow_repo(repo: Path, last_wins: bool) -> Path:
+    """The template repo tuning alpha over five points, the last one slow (and the best when
+    ``last_wins``); the log of every fit."""
+    log = repo / "fits.txt"
+    trainer = repo / "trainers" / "sklearn" / "sklearn_linear.py"
+    text = LAST_POINT_SLOW_TRAINER.format(log=str(log), slow=0.5, last_wins=last_wins)
+    trainer.write_text(trainer.read_text() + text)
+    model = repo / "models" / "model_elastic_net.yaml"
+    model.write_text(model.read_text().replace("SKLearnElasticNetTrainer", "LastPointSlowTrainer"))
+    (repo / "tuning" / "alpha.yaml").write_text(ALPHA_GRID)
+    return log
+
+
+def fits(log: Path) -> list[tuple[str, int, float]]:
+    """(process, rows, alpha) of every fit, in order."""
+    return [(where, int(rows), float(alpha)) for where, rows, alpha in map(str.split, log.read_text().splitlines())]
+
+
+def tune_alpha(repo: Path, workers: int) -> dict:
+    env = {**TWO_CORES, "WAIT_FOR_RETRAIN": "1" if workers > 1 else ""}
+    result = cli("tune", "tuning/alpha.yaml", "--workers", str(workers), "--format", "json", cwd=repo, env=env)
+    assert result.returncode == 0, result
+    return result.json()
+
+
+def stored_coefficients(repo: Path, out: dict) -> list[float]:
+    from modelyard.api import load_model
+
+    return list(load_model(out["canonical_name"], out["version"], repo=repo).model.coef_)
+
+
+def test_the_retrain_of_the_best_starts_on_the_idle_core_while_the_last_trial_runs(model_repo: Path):
+    """The last trial is slow and not the best: the lane with no trial left retrains the best so
+    far on all rows, in a pool process, and that very fit is the stored model, the model one
+    process stores."""
+    log = last_point_slow_repo(model_repo, last_wins=False)
+    one = tune_alpha(model_repo, 1)
+    assert one["best_params"] != {"alpha": 0.5}  # the slow last point is not the best
+    full_rows = max(rows for _, rows, _ in fits(log))
+    log.unlink()
+
+    two = tune_alpha(model_repo, 2)
+    assert two["workers"] == 2 and two["best_params"] == one["best_params"]
+    retrains = [(where, alpha) for where, rows, alpha in fits(log) if rows == full_rows]
+    assert retrains == [("worker", one["best_params"]["alpha"])], fits(log)
+    train = json.loads((Path(two["run_dir"]) / "train" / "result.json").read_text())
+    assert train["fitted_ahead"] is True and train["rows"] == {"df": full_rows}
+    assert not (Path(two["run_dir"]) / "train" / "ahead").exists()  # the scratch folder is gone
+    assert stored_coefficients(model_repo, two) == stored_coefficients(model_repo, one)
+
+
+def test_a_retrain_started_ahead_is_dropped_when_the_last_trial_wins(model_repo: Path):
+    """The slow last trial beats the best so far: the fit started ahead is not the stored model;
+    the command retrains the new best, as one process would."""
+    log = last_point_slow_repo(model_repo, last_wins=True)
+    one = tune_alpha(model_repo, 1)
+    assert one["best_params"] == {"alpha": 0.5}
+    full_rows = max(rows for _, rows, _ in fits(log))
+    log.unlink()
+
+    two = tune_alpha(model_repo, 2)
+    assert two["best_params"] == {"alpha": 0.5} and two["best_objective"] == one["best_objective"]
+    retrains = [(where, alpha) for where, rows, alpha in fits(log) if rows == full_rows]
+    # the guess (another alpha) on the idle core, then the best in the command's process
+    assert len(retrains) == 2 and retrains[0][0] == "worker" and retrains[0][1] != 0.5, fits(log)
+    assert retrains[1] == ("command", 0.5), fits(log)
+    train = json.loads((Path(two["run_dir"]) / "train" / "result.json").read_text())
+    assert "fitted_ahead" not in train
+    assert not (Path(two["run_dir"]) / "train" / "ahead").exists()
+    assert stored_coefficients(model_repo, two) == stored_coefficients(model_repo, one)

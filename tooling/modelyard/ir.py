@@ -91,12 +91,32 @@ class FanOut(NodeSpec):
 
 
 @dataclasses.dataclass(frozen=True)
+class Ahead:
+    """Work a run may do for a later node (``node``) on a core that would idle otherwise, before
+    that node can start: ``job(*args)`` does it on the guess that the result of ``upstream`` (a node
+    ``node`` depends on) has ``field`` equal to ``value``, and leaves it in the run folder for the
+    node to find. The node uses it only for that exact value; it computes anything else itself.
+    ``scratch``: the folder the job writes in, removed when the run ends (used or not)."""
+
+    node: str
+    upstream: str
+    field: str
+    value: Any
+    job: Callable[..., None]
+    args: tuple
+    scratch: str
+
+
+@dataclasses.dataclass(frozen=True)
 class NodeKind:
     """A node kind's contract, declared once beside its executor: the type of its nodes' ``spec``
     (which names the kind) and the function that runs one (registered in ``execute.node``)."""
 
     spec: type[NodeSpec]
     executor: Callable[..., dict]
+    # A fan-out kind's guess at a later node's work, asked for when a lane has no item left to
+    # take while others still run theirs: ``(workflow, node, ctx, finished results) -> Ahead | None``.
+    ahead: Callable[..., Ahead | None] | None = None
 
     @property
     def name(self) -> str:

@@ -27,9 +27,13 @@ def read_result(ctx, node_id: str, index: int | None = None) -> dict:
 
 
 def write_result(ctx, node_id: str, index: int | None, result: dict) -> None:
+    write_result_at(ctx.node_dir(node_id, index), result)
+
+
+def write_result_at(folder: Path, result: dict) -> None:
     # not fsynced: the run's next nodes read it at once, and a machine that loses power loses the
     # run anyway; a fan-out node writes one per item (a backtest window, a tuning trial)
-    write_atomic(ctx.node_dir(node_id, index) / RESULT, json.dumps(result, default=str).encode(), durable=False)
+    write_atomic(folder / RESULT, json.dumps(result, default=str).encode(), durable=False)
 
 
 def write_error(ctx, node_id: str, index: int | None, exc: BaseException) -> Path:

@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import multiprocessing
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -22,9 +23,10 @@ from modelyard import ir
 from modelyard.console import debug
 from modelyard.engine.context import RunContext
 from modelyard.engine.inputs import forget_frames
-from modelyard.engine.runfolder import fan_out_items
+from modelyard.engine.runfolder import fan_out_items, read_result
 from modelyard.errors import ModelyardError, NodeError
-from modelyard.execute.node import execute_node, trainer_files
+from modelyard.execute.node import KINDS, execute_node, trainer_files
+from modelyard.fsio import is_remote
 from modelyard.repo.project import AUTO_WORKERS
 from modelyard.repo.trainer_source import library_imports
 
@@ -117,6 +119,7 @@ class Workers:
         self.size = _cores() if self.auto else min(int(workers), _cores())
         self.libraries = libraries
         self.pool: futures.Executor | None = None
+        self.ahead: dict[str, tuple[ir.Ahead, futures.Future]] = {}  # by the node it works for
         self.started = time.perf_counter()
 
     def log(self, message: str) -> None:
@@ -129,13 +132,47 @@ class Workers:
             _start_forkserver(self.libraries, self.size)
 
     def executor(self) -> futures.Executor:
-        """The pool: one process fewer than ``size``, this process running items beside them."""
+        """The pool: ``size - 1`` processes running items beside this process, and room for one
+        more, started only for work done ahead while they all run items (``start_ahead``)."""
         if self.pool is None:
             self.start_server()
             self.pool = futures.ProcessPoolExecutor(
-                max_workers=self.size - 1, mp_context=multiprocessing.get_context("forkserver")
+                max_workers=self.size, mp_context=multiprocessing.get_context("forkserver")
             )
         return self.pool
+
+    def start_ahead(self, workflow: ir.Workflow, node: ir.Node, ctx: RunContext, results: list) -> None:
+        """Called once per fan-out node, by the lane that finds no item left while others still
+        run theirs: start the work its kind guesses a later node will do (see ``ir.Ahead``) on a
+        pool process, on the core that lane leaves free. Only for a run folder on disk: adopting
+        the work is a rename there."""
+        guess = KINDS[node.kind].ahead
+        if guess is None or is_remote(ctx.run_dir):
+            return
+        try:
+            ahead = guess(workflow, node, ctx, [result for result in results if result is not None])
+        except Exception as exc:  # noqa: BLE001  no guess, no work ahead: the node does it all later
+            self.log(f"{node.id}: nothing started ahead ({exc})")
+            return
+        if ahead is not None:
+            self.ahead[ahead.node] = (ahead, self.executor().submit(ahead.job, *ahead.args))
+            self.log(f"{ahead.node} started ahead, for {ahead.field} {ahead.value}")
+
+    def finish_ahead(self, node_id: str, ctx: RunContext) -> None:
+        """Before ``node_id`` runs: wait for the work started ahead for it, if its guess came true
+        (otherwise the node does not use it, and it is left to end on its own)."""
+        ahead, future = self.ahead.get(node_id, (None, None))
+        if ahead is None:
+            return
+        if read_result(ctx, ahead.upstream).get(ahead.field) != ahead.value:
+            self.log(f"{node_id}: the work started ahead is not used ({ahead.field} differs)")
+            return
+        try:
+            future.result()
+        except Exception as exc:  # noqa: BLE001  the node does the work itself, and reports the error
+            self.log(f"{node_id}: the work started ahead failed ({exc})")
+            return
+        self.log(f"{node_id}: the work started ahead has ended")
 
     def threads_here(self):
         return _threads_here(self.libraries, self.size)
@@ -152,6 +189,8 @@ class Workers:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+        for ahead, _ in self.ahead.values():
+            shutil.rmtree(ahead.scratch, ignore_errors=True)
 
 
 def _run_here(
@@ -167,26 +206,42 @@ class _Lanes:
     """Items shared out to this process and the pool's workers, each taking the next one when it
     finishes its last: this process is warm (its imports done, its data read) and starts at once,
     a pool lane once its worker is up (see ``_feed_pool``), and no lane waits for a fixed share.
+    The first lane to find none left while others still run one calls ``on_idle`` (work ahead).
     The first failing item stops every lane from taking another."""
 
-    def __init__(self, indexes: range, emit: EventSink, log: Callable[[str], None]):
+    def __init__(self, indexes: range, emit: EventSink, log: Callable[[str], None], on_idle: Callable[[], None]):
         self.queue = iter(indexes)
         self.log = log
-        self.lock = threading.Condition()  # guards the queue, ``failure``, ``in_pool`` and ``emit``
+        self.on_idle = on_idle
+        # guards the queue, ``failure``, the counts and ``emit``
+        self.lock = threading.Condition()
         self.failure: BaseException | None = None
-        self.in_pool = 0  # items pool lanes took and have not finished
+        self.running = 0  # items taken and not finished, in every lane
+        self.in_pool = 0  # items pool lanes took and have not finished, and an ``on_idle`` call running
+        self.idled = False
         self.emit = emit
 
     def take(self, pooled: bool = False) -> int | None:
         with self.lock:
             index = None if self.failure is not None else next(self.queue, None)
+            self.running += index is not None
             self.in_pool += pooled and index is not None
-            return index
+            idle = index is None and self.failure is None and self.running > 0 and not self.idled
+            self.idled |= idle
+            self.in_pool += idle  # the node does not end before its on_idle call has
+        if idle:
+            try:
+                self.on_idle()
+            finally:
+                with self.lock:
+                    self._release(True)
+        return index
 
     def done(self, event: Event, lane: str, pooled: bool = False) -> None:
         with self.lock:
             self.log(f"{event['node']}.{event['index']} ended in {lane}")
             self.emit(event)
+            self.running -= 1
             self._release(pooled)
 
     def fail(self, exc: BaseException, pooled: bool = False) -> None:
@@ -264,7 +319,7 @@ def _run_in_lanes(
     workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, indexes: range, results, emit
 ) -> int:
     """Run ``indexes`` in this process and on the pool at once; the number of lanes."""
-    lanes = _Lanes(indexes, emit, workers.log)
+    lanes = _Lanes(indexes, emit, workers.log, lambda: workers.start_ahead(workflow, node, ctx, results))
     pool = workers.executor()
     feeders = min(workers.size, len(indexes)) - 1
     for n in range(1, feeders + 1):
@@ -355,6 +410,7 @@ def run_workflow(
                     if node.fan_out:
                         results[node.id] = _fan_out(workflow, node, ctx, pool, emit)
                     else:
+                        pool.finish_ahead(node.id, ctx)
                         results[node.id] = execute_node(workflow, node.id, ctx)
                 except ModelyardError as exc:
                     emit({"event": "node_failed", "node": node.id, "error": str(exc)})

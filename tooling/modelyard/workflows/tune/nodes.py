@@ -23,7 +23,7 @@ from modelyard.fsio import write_atomic
 from modelyard.ir import NodeKind
 from modelyard.repo.trainers import load_trainer_class
 from modelyard.workflows.train import fitting
-from modelyard.workflows.tune import holdout, objective
+from modelyard.workflows.tune import ahead, holdout, objective
 from modelyard.workflows.tune.report import write_plot
 from modelyard.workflows.tune.search import STRATEGIES
 from modelyard.workflows.tune.specs import Propose, Select, Trials
@@ -98,20 +98,10 @@ def propose(workflow, node, ctx, index: int | None) -> dict:
     return {"items": items, "observed": len(observed)}
 
 
-def _best(trials: list[dict], metric: str, direction: str) -> dict:
-    scored = [t for t in trials if t["objective"] is not None]
-    pick = max if direction == "maximize" else min
-    return pick(scored, key=lambda t: t["objective"])
-
-
 def select(workflow, node, ctx, index: int | None) -> dict:
     spec = Select.of(node)
     trials = _trial_results(workflow, spec.trial_nodes, ctx)
-    goal = objective.resolve(spec.objective, trials)
-    for trial in trials:
-        trial["objective"] = objective.value(trial, goal[0]) if goal else None
-        if trial["status"] == "ok" and trial["objective"] is None:
-            trial.update(status="failed", error=f"objective {goal[0]} is not a finite number")
+    goal = objective.score_trials(spec.objective, trials)
     failed = [t for t in trials if t["status"] != "ok"]
     if len(failed) == len(trials):
         raise ModelyardError(
@@ -120,7 +110,7 @@ def select(workflow, node, ctx, index: int | None) -> dict:
             hint="fix the trainer or the parameter ranges; the run folder keeps every trial's result",
         )
     metric, direction = goal
-    best = _best(trials, metric, direction)
+    best = objective.best(trials, metric, direction)
     run_id = ctx.run_dir.name
     write_trials(ctx, spec.table, run_id, workflow.id, trials, metric)
     write_atomic(ctx.node_dir(node.id) / runfolder.METRICS, json.dumps(best["metrics"]).encode())
@@ -156,4 +146,4 @@ def select(workflow, node, ctx, index: int | None) -> dict:
     return {**study, "report": str(report)}
 
 
-KINDS = [NodeKind(Trials, run_trial), NodeKind(Propose, propose), NodeKind(Select, select)]
+KINDS = [NodeKind(Trials, run_trial, ahead=ahead.plan), NodeKind(Propose, propose), NodeKind(Select, select)]

@@ -139,3 +139,30 @@ def resolve(objective: dict, trials: list[dict]) -> tuple[str, str] | None:
 def value(trial: dict, metric: str) -> float | None:
     """The trial's objective, or None when it failed or the metric is not a finite number."""
     return trial["metrics"].get(metric) if trial["status"] == "ok" else None
+
+
+def best(trials: list[dict], metric: str, direction: str) -> dict:
+    """The scored trial with the best objective (the first of equals)."""
+    scored = [t for t in trials if t["objective"] is not None]
+    pick = max if direction == "maximize" else min
+    return pick(scored, key=lambda t: t["objective"])
+
+
+def score_trials(objective: dict, trials: list[dict]) -> tuple[str, str] | None:
+    """The study's metric and direction; each trial gets its ``objective`` value, and a trial
+    whose value is not a finite number fails."""
+    goal = resolve(objective, trials)
+    for trial in trials:
+        trial["objective"] = value(trial, goal[0]) if goal else None
+        if trial["status"] == "ok" and trial["objective"] is None:
+            trial.update(status="failed", error=f"objective {goal[0]} is not a finite number")
+    return goal
+
+
+def best_so_far(objective: dict, finished: list[dict]) -> dict | None:
+    """The trial ``select`` would choose if ``finished`` were all the trials; None when none has a score."""
+    trials = [dict(trial) for trial in finished]
+    goal = score_trials(objective, trials)
+    if goal is None or all(t["status"] != "ok" for t in trials):
+        return None
+    return best(trials, *goal)
