@@ -219,6 +219,7 @@ class _Lanes:
         self.running = 0  # items taken and not finished, in every lane
         self.in_pool = 0  # items pool lanes took and have not finished, and an ``on_idle`` call running
         self.idled = False
+        self.used: set[str] = set()  # the lanes that ran an item
         self.emit = emit
 
     def take(self, pooled: bool = False) -> int | None:
@@ -241,6 +242,7 @@ class _Lanes:
         with self.lock:
             self.log(f"{event['node']}.{event['index']} ended in {lane}")
             self.emit(event)
+            self.used.add(lane)
             self.running -= 1
             self._release(pooled)
 
@@ -318,7 +320,7 @@ def _feed_pool(
 def _run_in_lanes(
     workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, indexes: range, results, emit
 ) -> int:
-    """Run ``indexes`` in this process and on the pool at once; the number of lanes."""
+    """Run ``indexes`` in this process and on the pool at once; the number of lanes that ran any."""
     lanes = _Lanes(indexes, emit, workers.log, lambda: workers.start_ahead(workflow, node, ctx, results))
     pool = workers.executor()
     feeders = min(workers.size, len(indexes)) - 1
@@ -338,7 +340,7 @@ def _run_in_lanes(
         lanes.wait_for_pool()
     if lanes.failure is not None:
         raise lanes.failure
-    return feeders + 1
+    return len(lanes.used)
 
 
 def _fan_out(workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, emit: EventSink) -> dict:
