@@ -151,12 +151,11 @@ class Workers:
             return
         try:
             ahead = guess(workflow, node, ctx, [result for result in results if result is not None])
-        except Exception as exc:  # noqa: BLE001  no guess, no work ahead: the node does it all later
+            if ahead is not None:
+                self.ahead[ahead.node] = (ahead, self.executor().submit(ahead.job, *ahead.args))
+                self.log(f"{ahead.node} started ahead, for {ahead.field} {ahead.value}")
+        except Exception as exc:  # noqa: BLE001  no work ahead (no guess yet, a broken pool): the node does it all
             self.log(f"{node.id}: nothing started ahead ({exc})")
-            return
-        if ahead is not None:
-            self.ahead[ahead.node] = (ahead, self.executor().submit(ahead.job, *ahead.args))
-            self.log(f"{ahead.node} started ahead, for {ahead.field} {ahead.value}")
 
     def finish_ahead(self, node_id: str, ctx: RunContext) -> None:
         """Before ``node_id`` runs: wait for the work started ahead for it, if its guess came true
