@@ -1,0 +1,96 @@
+"""workflows/tune/ahead.py: which retrain a run starts ahead, from a compiled adaptive study and a
+run folder written here by hand (earlier rounds' results, as the runner leaves them)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from modelyard.workflows.tune.ahead import plan
+
+TUNING = """\
+model: m.yaml
+tuning_type: gaussian_process
+n_trials: 7
+n_function_compute_workers: 2
+objective:
+  direction: maximize
+  metric: r2
+param_boundaries:
+  alpha: [0.01, 1.0]
+  depth: [1, 9]
+"""
+
+
+def _tune(compile_repo, tuning: str = TUNING):
+    [workflow] = [w for w in compile_repo({"tuning/t.yaml": tuning}).workflows if w.kind == "tune"]
+    assert [n.id for n in workflow.nodes if n.kind == "trials"] == ["trials_01", "trials_02", "trials_03"]
+    return workflow
+
+
+class RunFolder:
+    """The part of a RunContext the plan reads: where each node's results are."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+
+    def node_dir(self, node_id: str, index: int | None = None) -> Path:
+        return self.run_dir / (node_id if index is None else f"{node_id}.{index}")
+
+    def write(self, node_id: str, index: int | None, result: dict) -> None:
+        folder = self.node_dir(node_id, index)
+        folder.mkdir(parents=True)
+        (folder / "result.json").write_text(json.dumps(result))
+
+
+def trial(number: int, alpha: float, r2: float | None) -> dict:
+    return {
+        "trial": number,
+        "params": {"alpha": alpha, "depth": 3},
+        "metrics": {} if r2 is None else {"r2": r2},
+        "status": "ok" if r2 is not None else "failed",
+        "error": None if r2 is not None else "boom",
+    }
+
+
+def earlier_rounds(workflow, run: RunFolder, scores: list[float]) -> None:
+    """Results of rounds 1 and 2 (4 + 2 trials), r2 from ``scores``; round 3's point."""
+    for index, r2 in enumerate(scores[:4]):
+        run.write("trials_01", index, trial(index + 1, 0.1 * (index + 1), r2))
+    run.write("propose_02", None, {"items": [{"alpha": 0.5, "depth": 3}, {"alpha": 0.6, "depth": 3}]})
+    for index, r2 in enumerate(scores[4:]):
+        run.write("trials_02", index, trial(index + 5, 0.5 + 0.1 * index, r2))
+    run.write("propose_03", None, {"items": [{"alpha": 0.7, "depth": 3}]})
+
+
+def test_the_last_round_retrains_the_best_of_every_round_so_far(compile_repo, tmp_path: Path):
+    workflow = _tune(compile_repo)  # 7 trials in rounds of 4, 2, 1; r2, maximized
+    run = RunFolder(tmp_path)
+    earlier_rounds(workflow, run, [0.1, 0.2, 0.9, 0.3, 0.4, 0.5])  # trial 3 (alpha 0.3) is the best
+    ahead = plan(workflow, workflow.node("trials_03"), run, [])
+    assert (ahead.node, ahead.upstream, ahead.field) == ("train", "select", "best_params")
+    assert ahead.value == {"alpha": 0.30000000000000004, "depth": 3}  # 0.1 * 3, as written above
+    assert ahead.args[1:] == ("train", run, ahead.value)
+    assert Path(ahead.scratch) == tmp_path / "train" / "ahead"
+    # a trial of the last round that has finished counts too
+    better = plan(workflow, workflow.node("trials_03"), run, [trial(7, 0.7, 0.95)])
+    assert better.value == {"alpha": 0.7, "depth": 3}
+
+
+def test_no_retrain_ahead_before_the_last_round_or_without_a_score(compile_repo, tmp_path: Path):
+    workflow = _tune(compile_repo)
+    run = RunFolder(tmp_path)
+    assert plan(workflow, workflow.node("trials_01"), run, [trial(1, 0.1, 0.5)]) is None  # more rounds follow
+    for index in range(4):
+        run.write("trials_01", index, trial(index + 1, 0.1, None))
+    run.write("propose_02", None, {"items": [{"alpha": 0.5, "depth": 3}, {"alpha": 0.6, "depth": 3}]})
+    for index in range(2):
+        run.write("trials_02", index, trial(index + 5, 0.5, None))
+    assert plan(workflow, workflow.node("trials_03"), run, [trial(7, 0.7, None)]) is None  # every trial failed
+
+
+def test_a_minimized_metric_retrains_the_lowest(compile_repo, tmp_path: Path):
+    workflow = _tune(compile_repo, TUNING.replace("direction: maximize", "direction: minimize"))
+    run = RunFolder(tmp_path)
+    earlier_rounds(workflow, run, [0.1, 0.2, 0.9, 0.3, 0.4, 0.05])  # trial 6 (alpha 0.6) is the lowest
+    assert plan(workflow, workflow.node("trials_03"), run, []).value == {"alpha": 0.6, "depth": 3}
