@@ -192,15 +192,6 @@ class Workers:
             shutil.rmtree(ahead.scratch, ignore_errors=True)
 
 
-def _run_here(
-    workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, indexes: range, results, emit
-) -> None:
-    for i in indexes:
-        results[i] = execute_node(workflow, node.id, ctx, i)
-        workers.log(f"{node.id}.{i} ended in this process")
-        emit({"event": "item_done", "node": node.id, "index": i, "result": results[i]})
-
-
 class _Lanes:
     """Items shared out to this process and the pool's workers, each taking the next one when it
     finishes its last: this process is warm (its imports done, its data read) and starts at once,
@@ -316,6 +307,19 @@ def _feed_pool(
         lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]}, lane, pooled=True)
 
 
+def _this_lane(lanes: _Lanes, workflow: ir.Workflow, node: ir.Node, ctx: RunContext, results) -> None:
+    while (i := lanes.take()) is not None:
+        results[i] = execute_node(workflow, node.id, ctx, i)
+        lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]}, "this process")
+
+
+def _run_here(
+    workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, indexes: range, results, emit
+) -> None:
+    """Run ``indexes`` in this process alone."""
+    _this_lane(_Lanes(indexes, emit, workers.log, on_idle=lambda: None), workflow, node, ctx, results)
+
+
 def _run_in_lanes(
     workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, indexes: range, results, emit
 ) -> int:
@@ -329,9 +333,7 @@ def _run_in_lanes(
         threading.Thread(target=_feed_pool, args=(lanes, pool, workflow, node, ctx, results, lane), daemon=True).start()
     try:
         with workers.threads_here():
-            while (i := lanes.take()) is not None:
-                results[i] = execute_node(workflow, node.id, ctx, i)
-                lanes.done({"event": "item_done", "node": node.id, "index": i, "result": results[i]}, "this process")
+            _this_lane(lanes, workflow, node, ctx, results)
     except BaseException as exc:
         lanes.fail(exc)  # the pool lanes take no further item
         raise
