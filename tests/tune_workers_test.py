@@ -264,15 +264,18 @@ import multiprocessing as _multiprocessing
 import os as _os
 import time as _time
 
+import threadpoolctl as _threadpoolctl
+
 
 class LastPointSlowTrainer(SKLearnElasticNetTrainer):
-    # Every fit logs its process (the command's or a pool worker), rows and alpha. The trial of alpha {slow} (the grid's last point)
-    # runs until a fit on more rows than its own (the retrain on all rows) has started: the other
+    # Every fit logs its process (the command's or a pool worker), rows, alpha and thread counts.
+    # The trial of alpha {slow} (the grid's last point) runs until a fit on more rows than its own (the retrain on all rows) has started: the other
     # lane has no trial left meanwhile (in a run of two lanes: $WAIT_FOR_RETRAIN set).
     def train(self, df: pd.DataFrame) -> TrainedObject[SKLearnLinearRegressionModel]:
         with open({log!r}, "a") as log:
             process = "worker" if _multiprocessing.parent_process() else "command"
-            log.write(f"{{process}} {{len(df)}} {{self.alpha}}\\n")
+            threads = sorted({{(p["user_api"], p["num_threads"]) for p in _threadpoolctl.threadpool_info()}})
+            log.write(f"{{process}} {{len(df)}} {{self.alpha}} {{threads}}\\n")
         with open({log!r}) as log:
             first_fit_of_slow = [float(line.split()[2]) for line in log].count({slow}) == 1
         if self.alpha == {slow} and first_fit_of_slow and _os.environ.get("WAIT_FOR_RETRAIN"):  # its trial
@@ -312,7 +315,15 @@ def last_point_slow_repo(repo: Path, last_wins: bool) -> Path:
 
 def fits(log: Path) -> list[tuple[str, int, float]]:
     """(process, rows, alpha) of every fit, in order."""
-    return [(where, int(rows), float(alpha)) for where, rows, alpha in map(str.split, log.read_text().splitlines())]
+    lines = [line.split(" ", 3) for line in log.read_text().splitlines()]
+    return [(where, int(rows), float(alpha)) for where, rows, alpha, _ in lines]
+
+
+def retrain_threads(log: Path) -> list[str]:
+    """The thread counts of each fit on the most rows (a retrain)."""
+    lines = [line.split(" ", 3) for line in log.read_text().splitlines()]
+    most = max(int(rows) for _, rows, _, _ in lines)
+    return [threads for _, rows, _, threads in lines if int(rows) == most]
 
 
 def tune_alpha(repo: Path, workers: int) -> dict:
@@ -336,10 +347,13 @@ def test_the_retrain_of_the_best_starts_on_the_idle_core_while_the_last_trial_ru
     one = tune_alpha(model_repo, 1)
     assert one["best_params"] != {"alpha": 0.5}  # the slow last point is not the best
     full_rows = max(rows for _, rows, _ in fits(log))
+    [threads] = retrain_threads(log)
     log.unlink()
 
     two = tune_alpha(model_repo, 2)
     assert two["best_params"] == one["best_params"]
+    # with the command's own thread counts, not a worker's share: the same fit
+    assert retrain_threads(log) == [threads] and "('openmp', 1)" not in threads, threads
     retrains = [(where, alpha) for where, rows, alpha in fits(log) if rows == full_rows]
     assert retrains == [("worker", one["best_params"]["alpha"])], fits(log)
     train = json.loads((Path(two["run_dir"]) / "train" / "result.json").read_text())

@@ -77,19 +77,38 @@ def _threads(workers: int) -> int:
     return max(1, _cores() // workers)
 
 
+def _uncut_apis() -> list[str]:
+    """The thread pool kinds a pool cuts to a worker's share: those the user set no variable for."""
+    return [api for api, names in THREAD_APIS.items() if not any(name in os.environ for name in names)]
+
+
+def _thread_counts(apis: list[str]) -> dict[str, int]:
+    from threadpoolctl import threadpool_info
+
+    pools = threadpool_info()
+    return {
+        api: max(p["num_threads"] for p in pools if p["user_api"] == api)
+        for api in apis
+        if any(p["user_api"] == api for p in pools)
+    }
+
+
 @contextlib.contextmanager
-def _threads_here(libraries: list[str], workers: int):
-    """This process's OpenMP and BLAS thread pools cut to a worker's share while it runs items
-    beside the pool's workers, as the environment cuts theirs (unless the user set the variables).
-    The libraries are imported first: only the thread pools of loaded libraries can be cut."""
+def _limited_threads(counts: dict[str, int]):
     from threadpoolctl import threadpool_limits
 
-    import_quietly(libraries)
     with contextlib.ExitStack() as limits:
-        for api, names in THREAD_APIS.items():
-            if not any(name in os.environ for name in names):
-                limits.enter_context(threadpool_limits(limits=_threads(workers), user_api=api))
+        for api, count in counts.items():
+            limits.enter_context(threadpool_limits(limits=count, user_api=api))
         yield
+
+
+def _with_threads(counts: dict[str, int], job: Callable, *args) -> None:
+    """``job(*args)`` in a worker, with the thread counts of the command's own process outside
+    the lanes (a worker's are cut to its share): a fit with another thread count need not give
+    the same model (a parallel sum adds in another order)."""
+    with _limited_threads(counts):
+        job(*args)
 
 
 def _cores() -> int:
@@ -120,6 +139,7 @@ class Workers:
         self.libraries = libraries
         self.pool: futures.Executor | None = None
         self.ahead: dict[str, tuple[ir.Ahead, futures.Future]] = {}  # by the node it works for
+        self.own_threads: dict[str, int] = {}  # this process's thread counts outside the lanes
         self.started = time.perf_counter()
 
     def log(self, message: str) -> None:
@@ -152,7 +172,8 @@ class Workers:
         try:
             ahead = guess(workflow, node, ctx, [result for result in results if result is not None])
             if ahead is not None:
-                self.ahead[ahead.node] = (ahead, self.executor().submit(ahead.job, *ahead.args))
+                future = self.executor().submit(_with_threads, self.own_threads, ahead.job, *ahead.args)
+                self.ahead[ahead.node] = (ahead, future)
                 self.log(f"{ahead.node} started ahead, for {ahead.field} {ahead.value}")
         except Exception as exc:  # noqa: BLE001  no work ahead (no guess yet, a broken pool): the node does it all
             self.log(f"{node.id}: nothing started ahead ({exc})")
@@ -173,8 +194,17 @@ class Workers:
             return
         self.log(f"{node_id}: the work started ahead has ended")
 
+    @contextlib.contextmanager
     def threads_here(self):
-        return _threads_here(self.libraries, self.size)
+        """This process's OpenMP and BLAS thread pools cut to a worker's share while it runs items
+        beside the pool's workers, as the environment cuts theirs (unless the user set the
+        variables); what they were is kept for work done ahead. The libraries are imported first:
+        only the thread pools of loaded libraries can be cut."""
+        import_quietly(self.libraries)
+        apis = _uncut_apis()
+        self.own_threads = _thread_counts(apis)
+        with _limited_threads({api: _threads(self.size) for api in apis}):
+            yield
 
     def to_decide(self, items: int) -> bool:
         """Whether this node's first items run here, the second timed, before choosing."""
