@@ -49,6 +49,7 @@ ONE_WORKER = {
     # module-scoped fixtures
     "airflow": ("airflow_test.py",),
     "backtest": ("backtest_test.py",),
+    "scoring": ("scoring_test.py",),
     "uptodate": ("uptodate_test.py",),
     "ui": ("ui_test.py",),
     "template-ci": ("template_ci_test.py",),
