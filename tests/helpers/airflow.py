@@ -66,13 +66,23 @@ def dags_test(repo: Path, tmp_path: Path, airflow_env: dict, dag_id: str) -> tup
     return recorded_run(repo, airflow_env, dag_id)
 
 
+# Defines ``report(run)`` in a script that runs DAGs: after each run, a marker line with its run
+# id and state on stdout and on stderr, where ``split_runs`` cuts the output into each run's own.
+MARKER = "=== modelyard test run: "
+REPORT = f"""
+import json, sys
+
+def report(run):
+    marker = {MARKER!r} + json.dumps({{"run_id": run.run_id, "state": run.state}})
+    print(marker, flush=True)
+    print(marker, file=sys.stderr, flush=True)
+"""
+
 # What `airflow dags test` does (DAG.test()), for several runs one after another in one Python.
 # Each run's DAG files go into the DAGs folder just before it runs (a later run of a dag id
-# replaces the earlier one's files, as a recompile would); after each run a marker line with its
-# run id and state goes to stdout and stderr, so each run's own output can be told apart.
-MARKER = "=== modelyard test run: "
-DAGS_TEST = f"""
-import json, os, shutil, sys
+# replaces the earlier one's files, as a recompile would).
+DAGS_TEST = """
+import os, shutil
 from pathlib import Path
 from airflow.dag_processing.dagbag import DagBag
 
@@ -81,10 +91,7 @@ for dag_id, repo, compiled in json.loads(sys.argv[2]):
     for name in (dag_id + ".py", dag_id + ".ir.json"):
         shutil.copyfile(Path(compiled, name), dags / name)
     os.environ["MODELYARD_PROJECT_DIR"] = repo
-    run = DagBag(dag_folder=str(dags)).get_dag(dag_id).test()
-    marker = {MARKER!r} + json.dumps({{"run_id": run.run_id, "state": run.state}})
-    print(marker, flush=True)
-    print(marker, file=sys.stderr, flush=True)
+    report(DagBag(dag_folder=str(dags)).get_dag(dag_id).test())
 """
 
 
@@ -106,15 +113,21 @@ def dag_test_runs(runs: list[tuple[Path, str]], dags: Path, airflow_env: dict) -
         compile_dags(repo, compiled)
         order.append([dag_id, str(repo), str(compiled)])
     proc = subprocess.run(
-        [sys.executable, "-c", DAGS_TEST, str(dags), json.dumps(order)],
+        [sys.executable, "-c", REPORT + DAGS_TEST, str(dags), json.dumps(order)],
         env={**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)},
         capture_output=True,
         text=True,
         timeout=600,
     )
+    return split_runs(proc, len(runs))
+
+
+def split_runs(proc: subprocess.CompletedProcess, count: int) -> list[DagTestRun]:
+    """The ``count`` runs a script with ``REPORT`` reported, each with its own output; the script
+    must have exited with status 0."""
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
     (stdout, outcomes), (stderr, _) = per_run(proc.stdout), per_run(proc.stderr)
-    assert len(outcomes) == len(runs), (proc.stdout + proc.stderr)[-5000:]
+    assert len(outcomes) == count, (proc.stdout + proc.stderr)[-5000:]
     return [
         DagTestRun(outcome["run_id"], outcome["state"], out + err)
         for outcome, out, err in zip(outcomes, stdout, stderr, strict=True)
@@ -122,7 +135,7 @@ def dag_test_runs(runs: list[tuple[Path, str]], dags: Path, airflow_env: dict) -
 
 
 def per_run(text: str) -> tuple[list[str], list[dict]]:
-    """``text`` cut at DAGS_TEST's marker lines: the text before each marker, and each marker's JSON."""
+    """``text`` cut at ``REPORT``'s marker lines: the text before each marker, and each marker's JSON."""
     parts, outcomes, current = [], [], []
     for line in text.splitlines(keepends=True):
         before, marker, outcome = line.partition(MARKER)
