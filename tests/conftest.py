@@ -39,10 +39,10 @@ def model_repo(template_repo: Path, tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained_once(template_repo: Path, tmp_path_factory) -> Path:
-    """The template repo with its example linear model trained (version 1), once per test module
-    that asks; copy it (``trained_repo``) before changing anything."""
+    """The template repo with its example linear model trained (version 1) by ``modelyard run``,
+    once per session (per xdist worker); copy it (``trained_repo``) before changing anything."""
     repo = tmp_path_factory.mktemp("trained") / template_repo.name
     shutil.copytree(template_repo, repo)
     result = cli("run", "models/model_linear_regression.yaml", cwd=repo)

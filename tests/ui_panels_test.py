@@ -130,14 +130,13 @@ def test_an_extract_a_real_run_built_shows_as_cached_in_another_workflow(model_r
     assert states["extract__extract_inputs__training_data"].status == "never run"
 
 
-def test_monitoring_panel_shows_drift_per_column_and_metrics_over_time(model_repo):
+def test_monitoring_panel_shows_drift_per_column_and_metrics_over_time(trained_repo):
     from conftest import cli
 
-    assert cli("run", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
-    assert cli("run", "models/model_linear_regression.yaml", "--force", cwd=model_repo).returncode == 0
+    assert cli("run", "models/model_linear_regression.yaml", "--force", cwd=trained_repo).returncode == 0
     for _ in range(2):
-        assert cli("score", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
-    view = data.load_repo(model_repo)
+        assert cli("score", "models/model_linear_regression.yaml", cwd=trained_repo).returncode == 0
+    view = data.load_repo(trained_repo)
     workflow = view.workflow("score__model_linear_regression")
     settings = view.settings
     states, _ = data.node_states(settings, workflow, alive=False)
