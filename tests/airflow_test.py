@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import pytest
 from conftest import cli, edit_file, git_commit, warehouse_rows
-from helpers.airflow import BIN, REPORT, DagTestRun, dags_test, dags_tests, run_folder_name, split_runs
+from helpers.airflow import BIN, REPORT, DagTestRun, dag_test_runs, dags_test, recorded_run, run_folder_name, split_runs
 
 
 def python(script: str, env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -198,27 +198,17 @@ def shape(value):
     return type(value).__name__ if value is not None else None
 
 
-def test_a_failing_task_names_the_workflow_and_node(model_repo, tmp_path, airflow_env):
-    edit_file(model_repo / "modelyard.yaml", "retries: 1", "retries: 0")
-    dags = tmp_path / "dags"
-    assert cli("compile", "--backend", "airflow", "--out", str(dags), cwd=model_repo).returncode == 0
-    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}  # no MODELYARD_PROJECT_DIR
-    proc = subprocess.run(
-        [str(BIN / "airflow"), "dags", "test", "model_linear_regression"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode != 0
-    output = proc.stdout + proc.stderr
+def test_a_failing_task_names_the_workflow_and_node(dag_test_outcomes):
+    _, outcomes = dag_test_outcomes
+    _, run = outcomes[UNDEPLOYED]
+    assert run.state == "failed"  # what makes `airflow dags test` exit non-zero
     assert (
         "workflow 'model_linear_regression', node 'extract__extract_inputs__training_data' failed:\n"
         "the environment variable MODELYARD_PROJECT_DIR is not set"
-    ) in output
-    assert "deploy the set `modelyard publish` writes" in output
-    assert "or set MODELYARD_PROJECT_DIR on the workers to a checkout of the model repo" in output
-    assert "AirflowFailException" in output  # a deployment mistake: failed at once, not retried
+    ) in run.output
+    assert "deploy the set `modelyard publish` writes" in run.output
+    assert "or set MODELYARD_PROJECT_DIR on the workers to a checkout of the model repo" in run.output
+    assert "AirflowFailException" in run.output  # a deployment mistake: failed at once, not retried
 
 
 # the fan-out DAG run once per repo in argv[2], with Airflow's [core] max_map_length as given there
@@ -335,18 +325,39 @@ class DagRun(NamedTuple):
     instances: dict[str, list]
 
 
+def no_retries(repo: Path) -> None:
+    edit_file(repo / "modelyard.yaml", "retries: 1", "retries: 0")
+
+
+# run with neither MODELYARD_PROJECT_DIR nor a published set beside the DAG file, and no retries
+UNDEPLOYED = "model_linear_regression"
+
+
 @pytest.fixture(scope="module")
-def dag_runs(template_repo, tmp_path_factory, airflow_env) -> dict[str, DagRun]:
-    """Each DAG of ``DAG_RUNS`` run once by Airflow, in a repo of its own (one test reads each run
-    and goes on to change its repo); all in one Python process, which pays Airflow's start-up once."""
+def dag_test_outcomes(template_repo, tmp_path_factory, airflow_env) -> tuple[Path, dict[str, tuple[Path, DagTestRun]]]:
+    """The DAGs folder, and per dag id its repo and run: each DAG of ``DAG_RUNS`` run once by
+    Airflow in a repo of its own (one test reads each run and goes on to change its repo), then
+    ``UNDEPLOYED``; all in one Python process, which pays Airflow's start-up once."""
     root = tmp_path_factory.mktemp("dag_runs")
     repos = {}
-    for dag_id, prepare in DAG_RUNS.items():
+    for dag_id, prepare in {**DAG_RUNS, UNDEPLOYED: no_retries}.items():
         repos[dag_id] = root / dag_id / template_repo.name
         shutil.copytree(template_repo, repos[dag_id])
         prepare(repos[dag_id])
-    runs = dags_tests([(repo, dag_id) for dag_id, repo in repos.items()], root / "dags", airflow_env)
-    return {dag_id: DagRun(repos[dag_id], root / "dags", *run) for dag_id, run in zip(repos, runs, strict=True)}
+    order = [(repo, dag_id) for dag_id, repo in repos.items()]
+    runs = dag_test_runs(order, root / "dags", airflow_env, undeployed={UNDEPLOYED})
+    return root / "dags", {dag_id: (repos[dag_id], run) for dag_id, run in zip(repos, runs, strict=True)}
+
+
+@pytest.fixture(scope="module")
+def dag_runs(dag_test_outcomes, airflow_env) -> dict[str, DagRun]:
+    """The runs of ``DAG_RUNS``, each of which must have succeeded, as Airflow recorded them."""
+    dags, outcomes = dag_test_outcomes
+    return {
+        dag_id: DagRun(repo, dags, *recorded_run(repo, airflow_env, dag_id, run.run_id))
+        for dag_id, (repo, run) in outcomes.items()
+        if dag_id in DAG_RUNS
+    }
 
 
 def mapped(instances: dict[str, list], task_id: str, count: int, pool_slots: int = 1) -> None:

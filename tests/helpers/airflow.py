@@ -9,6 +9,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,9 @@ dags = Path(sys.argv[1])
 for dag_id, repo, compiled in json.loads(sys.argv[2]):
     for name in (dag_id + ".py", dag_id + ".ir.json"):
         shutil.copyfile(Path(compiled, name), dags / name)
-    os.environ["MODELYARD_PROJECT_DIR"] = repo
+    os.environ.pop("MODELYARD_PROJECT_DIR", None)
+    if repo is not None:
+        os.environ["MODELYARD_PROJECT_DIR"] = repo
     report(DagBag(dag_folder=str(dags)).get_dag(dag_id).test())
 """
 
@@ -102,16 +105,20 @@ class DagTestRun:
     output: str  # what the process printed to stdout, then stderr, while this run ran
 
 
-def dag_test_runs(runs: list[tuple[Path, str]], dags: Path, airflow_env: dict) -> list[DagTestRun]:
+def dag_test_runs(
+    runs: list[tuple[Path, str]], dags: Path, airflow_env: dict, *, undeployed: Collection[str] = ()
+) -> list[DagTestRun]:
     """``airflow dags test`` of each ``(repo, dag id)`` in turn, all in one Python process:
     Airflow's start-up in a process (its in-process execution API alone takes seconds) is paid
-    once. Each repo is committed and compiled first. Failed runs are returned like the others."""
+    once. Each repo is committed and compiled first; MODELYARD_PROJECT_DIR names it while its DAG
+    runs, except for the dag ids in ``undeployed``, which run as on a worker the repo never
+    reached. Failed runs are returned like the others."""
     dags.mkdir(parents=True)
     order = []
     for index, (repo, dag_id) in enumerate(runs):
         compiled = dags.parent / f"{index}-{dag_id}-compiled"
         compile_dags(repo, compiled)
-        order.append([dag_id, str(repo), str(compiled)])
+        order.append([dag_id, None if dag_id in undeployed else str(repo), str(compiled)])
     proc = subprocess.run(
         [sys.executable, "-c", REPORT + DAGS_TEST, str(dags), json.dumps(order)],
         env={**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)},
@@ -145,11 +152,3 @@ def per_run(text: str) -> tuple[list[str], list[dict]]:
             outcomes.append(json.loads(outcome))
             current = []
     return parts, outcomes
-
-
-def dags_tests(runs: list[tuple[Path, str]], dags: Path, airflow_env: dict) -> list[tuple[Path, dict[str, list]]]:
-    """``dag_test_runs``, each of which must succeed; per run, ``recorded_run``."""
-    return [
-        recorded_run(repo, airflow_env, dag_id, run.run_id)
-        for (repo, dag_id), run in zip(runs, dag_test_runs(runs, dags, airflow_env), strict=True)
-    ]
