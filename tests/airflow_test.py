@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import pytest
 from conftest import cli, edit_file, git_commit, warehouse_rows
-from helpers.airflow import BIN, dags_test, dags_tests, run_folder_name
+from helpers.airflow import BIN, REPORT, DagTestRun, dag_test_runs, dags_test, recorded_run, run_folder_name, split_runs
 
 
 def python(script: str, env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -27,20 +27,21 @@ DESCRIBE = """
     import json, sys
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=sys.argv[1])
-    dags = {}
-    for dag_id in bag.dag_ids:
-        dag = bag.get_dag(dag_id)
-        dags[dag_id] = {
-            "schedule": str(dag.schedule) if dag.schedule else None,
-            "tags": sorted(dag.tags),
-            "doc_md": dag.doc_md,
-            "tasks": {t.task_id: {"upstream": sorted(t.upstream_task_ids), "retries": t.retries,
-                                  "pool_slots": t.pool_slots, "executor_config": t.executor_config,
-                                  "mapped": t.is_mapped, "max_active": t.max_active_tis_per_dagrun}
-                      for t in dag.tasks},
-        }
-    print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": dags}))
+    for folder in sys.argv[1:]:  # per DAGs folder, a line "described: JSON" amid Airflow's logging
+        bag = DagBag(dag_folder=folder)
+        dags = {}
+        for dag_id in bag.dag_ids:
+            dag = bag.get_dag(dag_id)
+            dags[dag_id] = {
+                "schedule": str(dag.schedule) if dag.schedule else None,
+                "tags": sorted(dag.tags),
+                "doc_md": dag.doc_md,
+                "tasks": {t.task_id: {"upstream": sorted(t.upstream_task_ids), "retries": t.retries,
+                                      "pool_slots": t.pool_slots, "executor_config": t.executor_config,
+                                      "mapped": t.is_mapped, "max_active": t.max_active_tis_per_dagrun}
+                          for t in dag.tasks},
+            }
+        print("described:", json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": dags}))
 """
 
 
@@ -78,9 +79,13 @@ def test_every_generated_dag_imports_in_a_dagbag(model_repo, tmp_path, airflow_e
     extra = tmp_path / "fanout"
     replace_folder(extra, render("airflow", fan_out_document(document["source"])))
 
-    proc = python(DESCRIBE, airflow_env, str(dags))
+    proc = python(DESCRIBE, airflow_env, str(dags), str(extra))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    found = json.loads(proc.stdout.splitlines()[-1])
+    found, fan_out = (
+        json.loads(line.removeprefix("described:"))
+        for line in proc.stdout.splitlines()
+        if line.startswith("described:")
+    )
     assert found["errors"] == {}
     assert sorted(found["dags"]) == [w["id"] for w in document["workflows"]]
     for workflow in document["workflows"]:
@@ -112,16 +117,13 @@ def test_every_generated_dag_imports_in_a_dagbag(model_repo, tmp_path, airflow_e
         assert f"# commit:   {document['source']['commit']}" in header
         assert f"#   {next(f for f in workflow['source_files'] if f.startswith('models/'))}" in header
 
-    proc = python(DESCRIBE, airflow_env, str(extra))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    found = json.loads(proc.stdout.splitlines()[-1])
-    assert found["errors"] == {}
-    tasks = found["dags"]["fanout_check"]["tasks"]
+    assert fan_out["errors"] == {}
+    tasks = fan_out["dags"]["fanout_check"]["tasks"]
     assert {t for t, d in tasks.items() if d["mapped"]} == {"trials", "windows"}
     assert tasks["windows"]["upstream"] == ["plan", "windows__items"]
     assert tasks["windows__items"]["upstream"] == ["plan"]
     assert tasks["select"]["upstream"] == ["summary", "trials"]
-    assert found["dags"]["fanout_check"]["schedule"] == "@daily"
+    assert fan_out["dags"]["fanout_check"]["schedule"] == "@daily"
     for task in tasks.values():
         assert (task["retries"], task["pool_slots"]) == (0, 2)
         assert task["executor_config"] == {"resources": {"cpu_millicores": 1500, "memory_mb": 2048}}
@@ -196,31 +198,22 @@ def shape(value):
     return type(value).__name__ if value is not None else None
 
 
-def test_a_failing_task_names_the_workflow_and_node(model_repo, tmp_path, airflow_env):
-    edit_file(model_repo / "modelyard.yaml", "retries: 1", "retries: 0")
-    dags = tmp_path / "dags"
-    assert cli("compile", "--backend", "airflow", "--out", str(dags), cwd=model_repo).returncode == 0
-    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}  # no MODELYARD_PROJECT_DIR
-    proc = subprocess.run(
-        [str(BIN / "airflow"), "dags", "test", "model_linear_regression"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode != 0
-    output = proc.stdout + proc.stderr
+def test_a_failing_task_names_the_workflow_and_node(dag_test_outcomes):
+    _, outcomes = dag_test_outcomes
+    _, run = outcomes[UNDEPLOYED]
+    assert run.state == "failed"  # what makes `airflow dags test` exit non-zero
     assert (
         "workflow 'model_linear_regression', node 'extract__extract_inputs__training_data' failed:\n"
         "the environment variable MODELYARD_PROJECT_DIR is not set"
-    ) in output
-    assert "deploy the set `modelyard publish` writes" in output
-    assert "or set MODELYARD_PROJECT_DIR on the workers to a checkout of the model repo" in output
-    assert "AirflowFailException" in output  # a deployment mistake: failed at once, not retried
+    ) in run.output
+    assert "deploy the set `modelyard publish` writes" in run.output
+    assert "or set MODELYARD_PROJECT_DIR on the workers to a checkout of the model repo" in run.output
+    assert "AirflowFailException" in run.output  # a deployment mistake: failed at once, not retried
 
 
-FAN_OUT_RUN = """
-    import json, sys
+# the fan-out DAG run once per repo in argv[2], with Airflow's [core] max_map_length as given there
+FAN_OUT_RUNS = """
+    import os
     from modelyard.engine import runfolder
     from modelyard.execute.node import EXECUTORS
 
@@ -237,23 +230,45 @@ FAN_OUT_RUN = """
 
     from airflow.dag_processing.dagbag import DagBag
 
-    dag = DagBag(dag_folder=sys.argv[1]).get_dag("fanout_check")
-    run = dag.test()
-    print(json.dumps({"state": str(run.state), "run_id": run.run_id}))
+    for repo, max_map_length in json.loads(sys.argv[2]):
+        os.environ["MODELYARD_PROJECT_DIR"] = repo
+        os.environ.pop("AIRFLOW__CORE__MAX_MAP_LENGTH", None)  # Airflow reads it at run time
+        if max_map_length:
+            os.environ["AIRFLOW__CORE__MAX_MAP_LENGTH"] = str(max_map_length)
+        report(DagBag(dag_folder=sys.argv[1]).get_dag("fanout_check").test())
 """
 
+# name -> [core] max_map_length (None: Airflow's default)
+FAN_OUT_LIMITS = {"default": None, "max_map_length=1": 1}
 
-def test_fan_out_nodes_run_as_mapped_tasks(model_repo, tmp_path, airflow_env):
+
+@pytest.fixture(scope="module")
+def fan_out_runs(template_repo, tmp_path_factory, airflow_env) -> dict[str, tuple[Path, DagTestRun]]:
+    """The fan-out DAG run by Airflow once per ``FAN_OUT_LIMITS``, each on a copy of the template of
+    its own, all in one Python process (Airflow's start-up is paid once)."""
     from modelyard.backends import render, replace_folder
 
-    dags = tmp_path / "dags"
+    root = tmp_path_factory.mktemp("fan_out")
+    dags = root / "dags"
     replace_folder(dags, render("airflow", fan_out_document({"commit": None, "dirty": False})))
-    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "MODELYARD_PROJECT_DIR": str(model_repo)}
-    proc = python(FAN_OUT_RUN, env, str(dags))
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
-    outcome = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert outcome["state"].endswith("success"), (proc.stdout + proc.stderr)[-5000:]
-    run_dir = model_repo / ".modelyard" / "runs" / "fanout_check" / run_folder_name(outcome["run_id"])
+    repos = {name: root / name / template_repo.name for name in FAN_OUT_LIMITS}
+    for repo in repos.values():
+        shutil.copytree(template_repo, repo)
+    order = json.dumps([[str(repos[name]), limit] for name, limit in FAN_OUT_LIMITS.items()])
+    proc = python(
+        REPORT + textwrap.dedent(FAN_OUT_RUNS),
+        {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)},
+        str(dags),
+        order,
+    )
+    runs = split_runs(proc, len(FAN_OUT_LIMITS))
+    return {name: (repos[name], run) for name, run in zip(FAN_OUT_LIMITS, runs, strict=True)}
+
+
+def test_fan_out_nodes_run_as_mapped_tasks(fan_out_runs):
+    repo, run = fan_out_runs["default"]
+    assert run.state == "success", run.output[-5000:]
+    run_dir = repo / ".modelyard" / "runs" / "fanout_check" / run_folder_name(run.run_id)
     summary = json.loads((run_dir / "summary" / "result.json").read_text())
     assert summary["gathered"] == [{"item": "window-0", "index": 0}, {"item": "window-1", "index": 1}]
     select = json.loads((run_dir / "select" / "result.json").read_text())
@@ -310,18 +325,39 @@ class DagRun(NamedTuple):
     instances: dict[str, list]
 
 
+def no_retries(repo: Path) -> None:
+    edit_file(repo / "modelyard.yaml", "retries: 1", "retries: 0")
+
+
+# run with neither MODELYARD_PROJECT_DIR nor a published set beside the DAG file, and no retries
+UNDEPLOYED = "model_linear_regression"
+
+
 @pytest.fixture(scope="module")
-def dag_runs(template_repo, tmp_path_factory, airflow_env) -> dict[str, DagRun]:
-    """Each DAG of ``DAG_RUNS`` run once by Airflow, in a repo of its own (one test reads each run
-    and goes on to change its repo); all in one Python process, which pays Airflow's start-up once."""
+def dag_test_outcomes(template_repo, tmp_path_factory, airflow_env) -> tuple[Path, dict[str, tuple[Path, DagTestRun]]]:
+    """The DAGs folder, and per dag id its repo and run: each DAG of ``DAG_RUNS`` run once by
+    Airflow in a repo of its own (one test reads each run and goes on to change its repo), then
+    ``UNDEPLOYED``; all in one Python process, which pays Airflow's start-up once."""
     root = tmp_path_factory.mktemp("dag_runs")
     repos = {}
-    for dag_id, prepare in DAG_RUNS.items():
+    for dag_id, prepare in {**DAG_RUNS, UNDEPLOYED: no_retries}.items():
         repos[dag_id] = root / dag_id / template_repo.name
         shutil.copytree(template_repo, repos[dag_id])
         prepare(repos[dag_id])
-    runs = dags_tests([(repo, dag_id) for dag_id, repo in repos.items()], root / "dags", airflow_env)
-    return {dag_id: DagRun(repos[dag_id], root / "dags", *run) for dag_id, run in zip(repos, runs, strict=True)}
+    order = [(repo, dag_id) for dag_id, repo in repos.items()]
+    runs = dag_test_runs(order, root / "dags", airflow_env, undeployed={UNDEPLOYED})
+    return root / "dags", {dag_id: (repos[dag_id], run) for dag_id, run in zip(repos, runs, strict=True)}
+
+
+@pytest.fixture(scope="module")
+def dag_runs(dag_test_outcomes, airflow_env) -> dict[str, DagRun]:
+    """The runs of ``DAG_RUNS``, each of which must have succeeded, as Airflow recorded them."""
+    dags, outcomes = dag_test_outcomes
+    return {
+        dag_id: DagRun(repo, dags, *recorded_run(repo, airflow_env, dag_id, run.run_id))
+        for dag_id, (repo, run) in outcomes.items()
+        if dag_id in DAG_RUNS
+    }
 
 
 def mapped(instances: dict[str, list], task_id: str, count: int, pool_slots: int = 1) -> None:
@@ -414,22 +450,11 @@ def test_gaussian_process_dag_proposes_rounds_like_a_local_tune(dag_runs):
     assert comparable(local.json()["trials"]) == comparable(study["trials"])
 
 
-def test_more_items_than_airflow_maps_fail_naming_the_setting(model_repo, tmp_path, airflow_env):
-    from modelyard.backends import render, replace_folder
-
-    dags = tmp_path / "dags"
-    replace_folder(dags, render("airflow", fan_out_document({"commit": None, "dirty": False})))
-    env = {
-        **airflow_env,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "MODELYARD_PROJECT_DIR": str(model_repo),
-        "AIRFLOW__CORE__MAX_MAP_LENGTH": "1",
-    }  # the plan node lists 2 windows
-    proc = python(FAN_OUT_RUN, env, str(dags))
-    output = proc.stdout + proc.stderr
-    assert "failed" in json.loads(proc.stdout.strip().splitlines()[-1])["state"], output[-5000:]
+def test_more_items_than_airflow_maps_fail_naming_the_setting(fan_out_runs):
+    _, run = fan_out_runs["max_map_length=1"]  # the plan node lists 2 windows
+    assert run.state == "failed", run.output[-5000:]
     assert (
         "workflow 'fanout_check', node 'windows' failed:\n"
         "2 items to map, more than Airflow maps ([core] max_map_length = 1)"
-    ) in output
-    assert "raise AIRFLOW__CORE__MAX_MAP_LENGTH" in output
+    ) in run.output
+    assert "raise AIRFLOW__CORE__MAX_MAP_LENGTH" in run.output

@@ -39,6 +39,25 @@ def model_repo(template_repo: Path, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def trained_once(template_repo: Path, tmp_path_factory) -> Path:
+    """The template repo with its example linear model trained (version 1) by ``modelyard run``,
+    once per session (per xdist worker); copy it (``trained_repo``) before changing anything."""
+    repo = tmp_path_factory.mktemp("trained") / template_repo.name
+    shutil.copytree(template_repo, repo)
+    result = cli("run", "models/model_linear_regression.yaml", cwd=repo)
+    assert result.returncode == 0, result
+    return repo
+
+
+@pytest.fixture
+def trained_repo(trained_once: Path, tmp_path: Path) -> Path:
+    """A copy of ``trained_once`` of the test's own, to change as it likes."""
+    copy = tmp_path / trained_once.name
+    shutil.copytree(trained_once, copy)
+    return copy
+
+
 class Result:
     def __init__(self, proc: subprocess.CompletedProcess):
         self.returncode, self.stdout, self.stderr = proc.returncode, proc.stdout, proc.stderr

@@ -67,16 +67,15 @@ def test_profile_in_envelope_matches_pandas(model_repo: Path):
         assert column["bins"]["counts"] == counts.tolist()
 
 
-def test_shifted_feature_is_psi_warn_and_fail_by_thresholds(model_repo: Path):
-    before = sample(model_repo)["x_1"].to_numpy()
-    run(model_repo)
-    shift(model_repo, "x_1", 0.4)
+def test_shifted_feature_is_psi_warn_and_fail_by_thresholds(trained_repo: Path):
+    before = sample(trained_repo)["x_1"].to_numpy()
+    shift(trained_repo, "x_1", 0.4)
     edges, expected = numeric_bins(before)
-    after = sample(model_repo)["x_1"].to_numpy()
+    after = sample(trained_repo)["x_1"].to_numpy()
     psi = psi_by_hand(expected, bin_counts(edges, after))
     assert 0.1 < psi < 0.25, psi  # the shift chosen for a warning under the default thresholds
 
-    out = run(model_repo)
+    out = run(trained_repo)
     x_1 = column_report(out, "x_1")
     assert x_1["value"] == pytest.approx(psi, abs=1e-6)
     assert x_1["level"] == "warn" and out["drift"]["status"] == "warn"
@@ -86,17 +85,17 @@ def test_shifted_feature_is_psi_warn_and_fail_by_thresholds(model_repo: Path):
     assert envelope(out)["drift"] == out["drift"]
 
     # the same data against thresholds from the model file: now a failure (reported, stored anyway)
-    edit_file(model_repo / MODEL, "psi_warn: 0.1 ", "psi_warn: 0.01 ")
-    edit_file(model_repo / MODEL, "psi_fail: 0.25 ", "psi_fail: 0.03 ")
-    shift(model_repo, "x_1", 0.0)  # rewrite the seed unchanged: the data compares with version 2's
-    out = run(model_repo)
+    edit_file(trained_repo / MODEL, "psi_warn: 0.1 ", "psi_warn: 0.01 ")
+    edit_file(trained_repo / MODEL, "psi_fail: 0.25 ", "psi_fail: 0.03 ")
+    shift(trained_repo, "x_1", 0.0)  # rewrite the seed unchanged: the data compares with version 2's
+    out = run(trained_repo)
     assert column_report(out, "x_1")["value"] == pytest.approx(0.0, abs=1e-9)
-    shift(model_repo, "x_1", 0.2)
-    shifted = sample(model_repo)["x_1"].to_numpy()
+    shift(trained_repo, "x_1", 0.2)
+    shifted = sample(trained_repo)["x_1"].to_numpy()
     edges, expected = numeric_bins(after)
     psi = psi_by_hand(expected, bin_counts(edges, shifted))
     assert psi > 0.03, psi
-    out = run(model_repo)
+    out = run(trained_repo)
     assert column_report(out, "x_1") == {
         "column": "x_1",
         "family": "numeric",
@@ -105,7 +104,7 @@ def test_shifted_feature_is_psi_warn_and_fail_by_thresholds(model_repo: Path):
         "level": "fail",
     }
     assert out["drift"]["datasets"]["df"]["thresholds"] == {"psi_warn": 0.01, "psi_fail": 0.03}
-    text = cli("run", MODEL, "--force", cwd=model_repo)
+    text = cli("run", MODEL, "--force", cwd=trained_repo)
     assert text.returncode == 0, text
     assert "data drift against version 4's training data: none" in text.stdout
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,23 +32,6 @@ def outside(code: str, cwd: Path, *, block_modelyard: bool = True) -> dict:
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture(scope="module")
-def trained_once(template_repo: Path, tmp_path_factory) -> Path:
-    """The template repo with its example model trained (version 1), once for the module."""
-    repo = tmp_path_factory.mktemp("trained") / template_repo.name
-    shutil.copytree(template_repo, repo)
-    assert cli("run", MODEL, cwd=repo).returncode == 0
-    return repo
-
-
-@pytest.fixture
-def trained_repo(trained_once: Path, tmp_path: Path) -> Path:
-    """A copy of ``trained_once`` of the test's own, to change as it likes."""
-    copy = tmp_path / trained_once.name
-    shutil.copytree(trained_once, copy)
-    return copy
 
 
 def rows(repo: Path) -> pd.DataFrame:

@@ -307,20 +307,18 @@ def test_a_model_that_cannot_be_pickled_is_a_clear_error(model_repo):
     assert not list((model_repo / ".modelyard" / "runs").rglob("trained.pkl"))
 
 
-def test_the_store_refuses_names_that_are_paths(model_repo):
-    assert cli("run", LINEAR, cwd=model_repo).returncode == 0
+def test_the_store_refuses_names_that_are_paths(trained_repo):
     name = "../models/sample_regression_model_v1"
-    assert_clean_failure(cli("models", "show", name, cwd=model_repo), f"{name!r} is not a model name")
-    assert_clean_failure(cli("models", "list", "../..", cwd=model_repo), "'../..' is not a model name")
+    assert_clean_failure(cli("models", "show", name, cwd=trained_repo), f"{name!r} is not a model name")
+    assert_clean_failure(cli("models", "list", "../..", cwd=trained_repo), "'../..' is not a model name")
     code = f"from modelyard import load_model\nload_model({name!r})\n"
-    proc = subprocess.run([sys.executable, "-c", code], cwd=model_repo, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=trained_repo, capture_output=True, text=True)
     assert proc.returncode != 0 and "is not a model name" in proc.stderr
 
 
-def test_a_removed_seed_file_drops_its_table(model_repo):
-    assert cli("run", LINEAR, cwd=model_repo).returncode == 0
-    (model_repo / "data" / "sample_data.csv").rename(model_repo / "sample_data.csv.bak")
-    result = cli("run", LINEAR, cwd=model_repo)
+def test_a_removed_seed_file_drops_its_table(trained_repo):
+    (trained_repo / "data" / "sample_data.csv").rename(trained_repo / "sample_data.csv.bak")
+    result = cli("run", LINEAR, cwd=trained_repo)
     # refused before the run: the SQL no longer binds
     assert_clean_failure(result, "Table with name sample_data does not exist", "(extract training_data)")
     assert "reused" not in result.stdout + result.stderr

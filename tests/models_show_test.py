@@ -11,11 +11,10 @@ from conftest import cli
 NAME = "sample_regression_model_v1"
 
 
-def test_show_prints_text_and_json_on_request(model_repo: Path):
-    assert cli("run", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
-    stored = json.loads((model_repo / ".modelyard" / "models" / NAME / "1" / "envelope.json").read_text())
+def test_show_prints_text_and_json_on_request(trained_repo: Path):
+    stored = json.loads((trained_repo / ".modelyard" / "models" / NAME / "1" / "envelope.json").read_text())
 
-    text = cli("models", "show", NAME, cwd=model_repo)
+    text = cli("models", "show", NAME, cwd=trained_repo)
     assert text.returncode == 0, text
     assert not text.stdout.lstrip().startswith("{"), text
     lines = [re.sub(r"\s+", " ", line).strip() for line in text.stdout.splitlines()]
@@ -27,7 +26,7 @@ def test_show_prints_text_and_json_on_request(model_repo: Path):
     assert "constructor args feature_columns=[x_0, x_1, x_2], fit_intercept=False, target_label=y" in lines
     assert "row counts df=2730" in lines
 
-    as_json = cli("models", "show", NAME, "--format", "json", cwd=model_repo)
+    as_json = cli("models", "show", NAME, "--format", "json", cwd=trained_repo)
     assert as_json.returncode == 0, as_json
     assert as_json.json() == {**stored, "version": 1}
     assert as_json.stdout == json.dumps(as_json.json(), indent=2, sort_keys=True) + "\n"

@@ -83,8 +83,7 @@ def test_run_stores_model_with_envelope(model_repo: Path):
     assert lineage["modelyard_version"] and lineage["created_at"]
 
 
-def test_fitted_coefficients_and_prediction_after_load(model_repo: Path):
-    assert cli("run", MODEL, cwd=model_repo).returncode == 0
+def test_fitted_coefficients_and_prediction_after_load(trained_repo: Path):
     code = (
         "import json, pandas as pd\n"
         "from modelyard import load_model\n"
@@ -92,7 +91,7 @@ def test_fitted_coefficients_and_prediction_after_load(model_repo: Path):
         "frame = pd.DataFrame({'x_0': [1.0, 0.0], 'x_1': [0.0, 1.0], 'x_2': [0.0, 0.0]})\n"
         "print(json.dumps({'coef': list(model.model.coef_), 'pred': model.predict(frame)['y'].tolist()}))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=model_repo, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=trained_repo, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["coef"] == pytest.approx(TRUE_COEFFICIENTS, abs=0.02)
@@ -119,18 +118,17 @@ def test_git_commit_recorded_in_lineage(model_repo: Path):
     assert envelope["lineage"]["git_commit"] == commit.hexsha
 
 
-def test_models_list_and_show(model_repo: Path):
-    assert cli("run", MODEL, cwd=model_repo).returncode == 0
-    assert cli("run", MODEL, "--force", cwd=model_repo).returncode == 0
-    listing = cli("models", "list", "--format", "json", cwd=model_repo)
+def test_models_list_and_show(trained_repo: Path):
+    assert cli("run", MODEL, "--force", cwd=trained_repo).returncode == 0
+    listing = cli("models", "list", "--format", "json", cwd=trained_repo)
     assert listing.returncode == 0, listing
     rows = listing.json()
     assert [(r["canonical_name"], r["version"]) for r in rows] == [(NAME, 1), (NAME, 2)]
-    text = cli("models", "list", cwd=model_repo)
+    text = cli("models", "list", cwd=trained_repo)
     assert NAME in text.stdout and "mean_squared_error" in text.stdout
-    shown = cli("models", "show", NAME, "--version", "1", "--format", "json", cwd=model_repo).json()
+    shown = cli("models", "show", NAME, "--version", "1", "--format", "json", cwd=trained_repo).json()
     assert shown["version"] == 1 and shown["canonical_name"] == NAME
-    missing = cli("models", "show", "nope", cwd=model_repo)
+    missing = cli("models", "show", "nope", cwd=trained_repo)
     assert missing.returncode == 1 and "no stored model named 'nope'" in missing.stderr
 
 

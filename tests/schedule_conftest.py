@@ -46,8 +46,8 @@ FIRST = (
 ONE_WORKER = {
     # the migrated Airflow metadata database (airflow_database) and one cluster at a time
     "airflow-cluster": ("airflow_cluster_test.py", "cluster_e2e_test.py"),
-    # module-scoped fixtures
-    "airflow": ("airflow_test.py",),
+    # module-scoped fixtures; the Airflow metadata database of airflow_env is migrated once
+    "airflow": ("airflow_test.py", "scoring_test.py"),
     "backtest": ("backtest_test.py",),
     "uptodate": ("uptodate_test.py",),
     "ui": ("ui_test.py",),

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import cli, edit_file
-from helpers.airflow import BIN, dags_test
+from helpers.airflow import DagTestRun, dag_test_runs, recorded_run
 from helpers.drift import bin_counts, numeric_bins, psi_by_hand
 
 MODEL = "models/model_linear_regression.yaml"
 NAME = "sample_regression_model_v1"
 FEATURES = ["x_0", "x_1", "x_2"]
 SCORING_SQL = "extracts/scoring_data.sql"
+SCORING_DAG = "score__model_linear_regression"
 
 
 def warehouse(repo: Path, sql: str) -> pd.DataFrame:
@@ -60,16 +63,15 @@ def expected_input_psi(repo: Path, column: str) -> float:
     return psi_by_hand(counts, bin_counts(edges, after))
 
 
-def test_score_writes_predictions_and_monitors_the_run(model_repo: Path):
+def test_score_writes_predictions_and_monitors_the_run(trained_repo: Path):
     from sklearn.metrics import r2_score
 
-    train(model_repo)
-    out = score(model_repo)
+    out = score(trained_repo)
     scored, state = out["score"], out["monitor"]
     run_id = Path(out["run_dir"]).name
     assert scored["rows"] == 300 and scored["version"] == 1 and scored["run_id"] == run_id
 
-    rows = warehouse(model_repo, "SELECT * FROM predictions.linear_regression ORDER BY row_key")
+    rows = warehouse(trained_repo, "SELECT * FROM predictions.linear_regression ORDER BY row_key")
     assert list(rows.columns) == [
         "row_key",
         "model_name",
@@ -78,7 +80,7 @@ def test_score_writes_predictions_and_monitors_the_run(model_repo: Path):
         "scored_at",
         "predicted_y",
     ]
-    expected = expected_predictions(model_repo)
+    expected = expected_predictions(trained_repo)
     assert rows["row_key"].tolist() == expected.index.tolist()
     np.testing.assert_allclose(rows["predicted_y"], expected.to_numpy(), rtol=1e-9)
     assert set(rows["model_version"]) == {1} and set(rows["scoring_run_id"]) == {run_id}
@@ -86,42 +88,43 @@ def test_score_writes_predictions_and_monitors_the_run(model_repo: Path):
     # x_1 of the new rows moved by about 0.4: a warning under the template's thresholds (0.1, 0.25)
     inputs = {c["column"]: c for c in state["drift"]["inputs"]["columns"]}
     for column in FEATURES:
-        assert inputs[column]["value"] == pytest.approx(expected_input_psi(model_repo, column), abs=1e-6)
+        assert inputs[column]["value"] == pytest.approx(expected_input_psi(trained_repo, column), abs=1e-6)
     assert inputs["x_1"]["level"] == "warn" and inputs["x_0"]["level"] == inputs["x_2"]["level"] == "ok"
-    labels = pd.read_csv(model_repo / "data" / "new_rows.csv").set_index("row_id")["y"]
+    labels = pd.read_csv(trained_repo / "data" / "new_rows.csv").set_index("row_id")["y"]
     assert state["labelled_rows"] == 300
     assert state["metrics"]["r2"]["value"] == pytest.approx(r2_score(labels, expected.loc[labels.index]))
     assert state["metrics"]["r2"]["level"] == "ok" and state["status"] == "warn"
 
-    drift_rows = warehouse(model_repo, "SELECT * FROM monitoring.model_linear_regression_drift ORDER BY column_name")
+    drift_rows = warehouse(trained_repo, "SELECT * FROM monitoring.model_linear_regression_drift ORDER BY column_name")
     x_1 = drift_rows[(drift_rows["dataset"] == "inputs") & (drift_rows["column_name"] == "x_1")].iloc[0]
     assert (x_1["scoring_run_id"], x_1["level"]) == (run_id, "warn")
-    assert x_1["value"] == pytest.approx(expected_input_psi(model_repo, "x_1"), abs=1e-6)
+    assert x_1["value"] == pytest.approx(expected_input_psi(trained_repo, "x_1"), abs=1e-6)
     metric_rows = warehouse(
-        model_repo, "SELECT metric, value, labelled_rows FROM monitoring.model_linear_regression_metrics"
+        trained_repo, "SELECT metric, value, labelled_rows FROM monitoring.model_linear_regression_metrics"
     )
     assert sorted(metric_rows["metric"]) == ["mean_squared_error", "r2"]
-    report = model_repo / ".modelyard" / "reports" / "score__model_linear_regression.html"
+    report = trained_repo / ".modelyard" / "reports" / "score__model_linear_regression.html"
     assert Path(state["report"]) == report and "PSI of inputs column x_1" in report.read_text()
 
-    text = cli("score", MODEL, cwd=model_repo)
+    text = cli("score", MODEL, cwd=trained_repo)
     assert text.returncode == 0, text
     assert "inputs column x_1 drifted (PSI 0.133, warn at 0.1)" in text.stdout
-    twice = warehouse(model_repo, "SELECT scoring_run_id, count(*) AS n FROM predictions.linear_regression GROUP BY 1")
+    twice = warehouse(
+        trained_repo, "SELECT scoring_run_id, count(*) AS n FROM predictions.linear_regression GROUP BY 1"
+    )
     assert sorted(twice["n"]) == [300, 300]  # appended per run
 
 
-def test_score_uses_the_version_asked_for(model_repo: Path):
-    train(model_repo)
-    edit_file(model_repo / MODEL, "fit_intercept: False", "fit_intercept: True")
-    train(model_repo)
-    assert score(model_repo)["score"]["version"] == 2
-    assert score(model_repo, "--version", "1")["score"]["version"] == 1
+def test_score_uses_the_version_asked_for(trained_repo: Path):
+    edit_file(trained_repo / MODEL, "fit_intercept: False", "fit_intercept: True")
+    train(trained_repo)
+    assert score(trained_repo)["score"]["version"] == 2
+    assert score(trained_repo, "--version", "1")["score"]["version"] == 1
     rows = warehouse(
-        model_repo, "SELECT model_version, count(*) AS n FROM predictions.linear_regression GROUP BY 1 ORDER BY 1"
+        trained_repo, "SELECT model_version, count(*) AS n FROM predictions.linear_regression GROUP BY 1 ORDER BY 1"
     )
     assert rows.values.tolist() == [[1, 300], [2, 300]]
-    missing = cli("score", MODEL, "--version", "7", cwd=model_repo)
+    missing = cli("score", MODEL, "--version", "7", cwd=trained_repo)
     assert missing.returncode == 1 and "has no version 7 (versions: 1, 2)" in missing.stderr
 
 
@@ -141,33 +144,31 @@ def test_score_uses_the_version_asked_for(model_repo: Path):
     ],
     ids=["missing-column", "wrong-type"],
 )
-def test_rows_not_matching_the_signature_are_refused(model_repo: Path, select: str, message: str):
-    train(model_repo)
-    edit_file(model_repo / SCORING_SQL, "SELECT row_id, date, x_0, x_1, x_2", select)
-    result = cli("score", MODEL, cwd=model_repo)
+def test_rows_not_matching_the_signature_are_refused(trained_repo: Path, select: str, message: str):
+    edit_file(trained_repo / SCORING_SQL, "SELECT row_id, date, x_0, x_1, x_2", select)
+    result = cli("score", MODEL, cwd=trained_repo)
     assert result.returncode == 1, result
     assert "Traceback" not in result.stderr
     assert f"extracts/scoring.yaml:5: {message}" in " ".join(result.stderr.split()), result.stderr
     assert (
-        "predictions" not in warehouse(model_repo, "SELECT schema_name FROM duckdb_schemas()")["schema_name"].tolist()
+        "predictions" not in warehouse(trained_repo, "SELECT schema_name FROM duckdb_schemas()")["schema_name"].tolist()
     )
 
 
-def test_drift_past_psi_fail_fails_the_run_after_recording_it(model_repo: Path):
-    train(model_repo)
-    rows = pd.read_csv(model_repo / "data" / "new_rows.csv")
+def test_drift_past_psi_fail_fails_the_run_after_recording_it(trained_repo: Path):
+    rows = pd.read_csv(trained_repo / "data" / "new_rows.csv")
     rows["x_1"] = (rows["x_1"] + 0.6).round(6)
-    rows.to_csv(model_repo / "data" / "new_rows.csv", index=False)
-    expected = expected_input_psi(model_repo, "x_1")
+    rows.to_csv(trained_repo / "data" / "new_rows.csv", index=False)
+    expected = expected_input_psi(trained_repo, "x_1")
     assert expected > 0.25, expected
-    result = cli("score", MODEL, cwd=model_repo)
+    result = cli("score", MODEL, cwd=trained_repo)
     assert result.returncode == 1, result
     assert "Traceback" not in result.stderr
     assert f"inputs column x_1 drifted (PSI {expected:.3f}, fail at 0.25)" in result.stderr
     # the predictions and the failing figures are kept: the alert has something to show
-    assert len(warehouse(model_repo, "SELECT * FROM predictions.linear_regression")) == 300
+    assert len(warehouse(trained_repo, "SELECT * FROM predictions.linear_regression")) == 300
     recorded = warehouse(
-        model_repo,
+        trained_repo,
         "SELECT level, value FROM monitoring.model_linear_regression_drift "
         "WHERE dataset = 'inputs' AND column_name = 'x_1'",
     )
@@ -175,88 +176,88 @@ def test_drift_past_psi_fail_fails_the_run_after_recording_it(model_repo: Path):
     assert recorded["value"].iloc[0] == pytest.approx(expected, abs=1e-6)
 
 
-def test_metric_thresholds_warn_and_fail(model_repo: Path):
+def test_metric_thresholds_warn_and_fail(trained_repo: Path):
     from sklearn.metrics import r2_score
 
-    train(model_repo)
-    rows = pd.read_csv(model_repo / "data" / "new_rows.csv")
+    rows = pd.read_csv(trained_repo / "data" / "new_rows.csv")
     noise = np.random.default_rng(1).normal(scale=0.8, size=len(rows))
     rows["y"] = (rows["y"] + noise).round(6)  # labels the model no longer explains as well
-    rows.to_csv(model_repo / "data" / "new_rows.csv", index=False)
-    expected = r2_score(rows["y"], expected_predictions(model_repo).loc[rows["row_id"]])
+    rows.to_csv(trained_repo / "data" / "new_rows.csv", index=False)
+    expected = r2_score(rows["y"], expected_predictions(trained_repo).loc[rows["row_id"]])
     assert 0.8 < expected < 0.95, expected
-    out = score(model_repo)
+    out = score(trained_repo)
     assert out["monitor"]["metrics"]["r2"]["value"] == pytest.approx(expected)
     assert out["monitor"]["metrics"]["r2"]["level"] == "warn"
 
-    edit_file(model_repo / MODEL, "      fail: 0.8", "      fail: 0.94")
-    result = cli("score", MODEL, cwd=model_repo)
+    edit_file(trained_repo / MODEL, "      fail: 0.8", "      fail: 0.94")
+    result = cli("score", MODEL, cwd=trained_repo)
     assert result.returncode == 1, result
     assert f"metric r2 = {expected:.4g} (fail: higher is better, threshold 0.94)" in result.stderr
 
 
-def test_monitor_prints_the_latest_state(model_repo: Path):
-    train(model_repo)
-    assert cli("monitor", MODEL, cwd=model_repo).returncode == 0  # before any scoring run: says so
-    score(model_repo)
-    out = cli("monitor", MODEL, "--format", "json", cwd=model_repo)
+def test_monitor_prints_the_latest_state(trained_repo: Path):
+    assert cli("monitor", MODEL, cwd=trained_repo).returncode == 0  # before any scoring run: says so
+    score(trained_repo)
+    out = cli("monitor", MODEL, "--format", "json", cwd=trained_repo)
     assert out.returncode == 0, out
     state = out.json()
     assert state["latest_run"]["status"] == "warn" and state["runs"] == 1
     assert state["crossed"] == [
-        f"inputs column x_1 drifted (PSI {expected_input_psi(model_repo, 'x_1'):.3f}, warn at 0.1)"
+        f"inputs column x_1 drifted (PSI {expected_input_psi(trained_repo, 'x_1'):.3f}, warn at 0.1)"
     ]
     assert state["training"]["version"] == 1 and state["training"]["drift"] is None
-    text = cli("monitor", MODEL, cwd=model_repo)
+    text = cli("monitor", MODEL, cwd=trained_repo)
     assert "inputs column x_1 drifted" in text.stdout and "r2" in text.stdout
 
 
-def test_scoring_dag_runs_in_airflow(model_repo: Path, tmp_path: Path, airflow_env):
+@pytest.fixture(scope="module")
+def scoring_dag_runs(trained_once: Path, tmp_path_factory, airflow_env) -> dict[str, tuple[Path, DagTestRun]]:
+    """The scoring DAG run by Airflow on two copies of the trained repo, in one Python: as the
+    template has it ("as-is"), and with a drift threshold the template's x_1 crosses ("failing")."""
+    root = tmp_path_factory.mktemp("scoring_dags")
+    repos = {name: root / name for name in ("as-is", "failing")}
+    for repo in repos.values():
+        shutil.copytree(trained_once, repo)
+    failing = repos["failing"]
+    edit_file(failing / MODEL, "psi_fail: 0.25", "psi_fail: 0.12")  # the template's x_1 (PSI 0.133) now fails
+    edit_file(failing / MODEL, "evaluation:\n", "retries: 0  # Airflow would wait 5 minutes to retry\nevaluation:\n")
+    runs = dag_test_runs([(repo, SCORING_DAG) for repo in repos.values()], root / "dags", airflow_env)
+    return {name: (repo, run) for (name, repo), run in zip(repos.items(), runs, strict=True)}
+
+
+def test_scoring_dag_runs_in_airflow(scoring_dag_runs, airflow_env):
     from sklearn.metrics import r2_score
 
-    train(model_repo)
-    run_dir, instances = dags_test(model_repo, tmp_path, airflow_env, "score__model_linear_regression")
+    repo, run = scoring_dag_runs["as-is"]
+    run_dir, instances = recorded_run(repo, airflow_env, SCORING_DAG, run.run_id)
     assert {task: states[0][1] for task, states in instances.items()} == {
         "extract__scoring__new_rows": "success",
         "extract__scoring__labels": "success",
         "score": "success",
         "monitor": "success",
     }
-    rows = warehouse(model_repo, "SELECT row_key, predicted_y, scoring_run_id FROM predictions.linear_regression")
+    rows = warehouse(repo, "SELECT row_key, predicted_y, scoring_run_id FROM predictions.linear_regression")
     assert set(rows["scoring_run_id"]) == {run_dir.name}
-    expected = expected_predictions(model_repo)
+    expected = expected_predictions(repo)
     np.testing.assert_allclose(rows.set_index("row_key")["predicted_y"].loc[expected.index], expected, rtol=1e-9)
     monitor = json.loads((run_dir / "monitor" / "result.json").read_text())
-    labels = pd.read_csv(model_repo / "data" / "new_rows.csv").set_index("row_id")["y"]
+    labels = pd.read_csv(repo / "data" / "new_rows.csv").set_index("row_id")["y"]
     assert monitor["metrics"]["r2"]["value"] == pytest.approx(r2_score(labels, expected.loc[labels.index]))
     assert monitor["status"] == "warn"
 
 
-def test_a_failing_threshold_fails_the_airflow_task(model_repo: Path, tmp_path: Path, airflow_env):
-    import sqlite3
-    import subprocess
-
-    from conftest import git_commit
-
-    train(model_repo)
-    edit_file(model_repo / MODEL, "psi_fail: 0.25", "psi_fail: 0.12")  # the template's x_1 (PSI 0.133) now fails
-    edit_file(model_repo / MODEL, "evaluation:\n", "retries: 0  # Airflow would wait 5 minutes to retry\nevaluation:\n")
-    git_commit(model_repo)
-    dags = tmp_path / "dags"
-    assert cli("compile", "--backend", "airflow", "--out", str(dags), cwd=model_repo).returncode == 0
-    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "MODELYARD_PROJECT_DIR": str(model_repo)}
-    dag_id = "score__model_linear_regression"
-    proc = subprocess.run(
-        [str(BIN / "airflow"), "dags", "test", dag_id], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert "inputs column x_1 drifted (PSI 0.133, fail at 0.12)" in proc.stdout + proc.stderr
+def test_a_failing_threshold_fails_the_airflow_task(scoring_dag_runs, airflow_env):
+    repo, run = scoring_dag_runs["failing"]
+    assert "inputs column x_1 drifted (PSI 0.133, fail at 0.12)" in run.output
     with contextlib.closing(sqlite3.connect(Path(airflow_env["AIRFLOW_HOME"]) / "airflow.db")) as db:
-        run_id, state = db.execute(
-            "SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", [dag_id]
+        [state] = db.execute(
+            "SELECT state FROM dag_run WHERE dag_id = ? AND run_id = ?", [SCORING_DAG, run.run_id]
         ).fetchone()
         tasks = dict(
-            db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ?", [dag_id, run_id])
+            db.execute(
+                "SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ?", [SCORING_DAG, run.run_id]
+            )
         )
-    assert state == "failed"
+    assert state == "failed" == run.state
     assert tasks["score"] == "success" and tasks["monitor"] == "failed"
-    assert len(warehouse(model_repo, "SELECT * FROM predictions.linear_regression")) == 300
+    assert len(warehouse(repo, "SELECT * FROM predictions.linear_regression")) == 300

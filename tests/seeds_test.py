@@ -38,14 +38,13 @@ def test_a_broken_seed_no_extract_reads_does_not_block_a_run(model_repo: Path):
     assert "sample_data" in tables and "legacy" not in tables
 
 
-def test_seed_options_change_how_a_seed_loads_and_reload_it(model_repo: Path):
-    assert cli("run", MODEL, cwd=model_repo).returncode == 0
-    assert _column_types(model_repo, "sample_data")["x_0"] == "DOUBLE"
-    settings = model_repo / "modelyard.yaml"
+def test_seed_options_change_how_a_seed_loads_and_reload_it(trained_repo: Path):
+    assert _column_types(trained_repo, "sample_data")["x_0"] == "DOUBLE"
+    settings = trained_repo / "modelyard.yaml"
     settings.write_text(settings.read_text() + "seeds:\n  sample_data:\n    column_types: {x_0: VARCHAR}\n")
-    result = cli("run", MODEL, cwd=model_repo)
+    result = cli("run", MODEL, cwd=trained_repo)
     # the trainer gets text now and fails; what matters is the seed was reloaded with the option
-    assert _column_types(model_repo, "sample_data")["x_0"] == "VARCHAR", result
+    assert _column_types(trained_repo, "sample_data")["x_0"] == "VARCHAR", result
 
 
 def test_null_strings_read_a_stray_value_as_missing(model_repo: Path):
@@ -77,23 +76,22 @@ def test_a_zero_row_extract_stops_before_train_unless_allowed(model_repo: Path):
     assert "evaluation: dataset 'df' has 0 row(s); a held-out split needs at least 2" in result.stderr, result
 
 
-def test_validate_binds_sql_while_a_run_holds_the_warehouse_lock(model_repo: Path):
-    assert cli("run", MODEL, cwd=model_repo).returncode == 0
+def test_validate_binds_sql_while_a_run_holds_the_warehouse_lock(trained_repo: Path):
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
-            str(model_repo / ".modelyard" / "warehouse.duckdb"),
+            str(trained_repo / ".modelyard" / "warehouse.duckdb"),
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "ready"
-        sql = model_repo / "extracts" / "training_data.sql"
+        sql = trained_repo / "extracts" / "training_data.sql"
         sql.write_text(sql.read_text().replace("x_2, y", "x_2, yy"))
-        result = cli("validate", "--format", "json", cwd=model_repo, timeout=30)
+        result = cli("validate", "--format", "json", cwd=trained_repo, timeout=30)
     finally:
         holder.kill()
         holder.wait()

@@ -107,13 +107,10 @@ def test_trials_chart_metrics_by_parameter_and_select_explores_its_table(model_r
     ]
 
 
-def test_an_extract_a_real_run_built_shows_as_cached_in_another_workflow(model_repo):
-    from conftest import cli
-
+def test_an_extract_a_real_run_built_shows_as_cached_in_another_workflow(trained_repo):
     from modelyard.workflows.train.build import train_workflow
 
-    assert cli("run", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
-    project, _ = collect_project(model_repo)
+    project, _ = collect_project(trained_repo)
     # the elastic net reads the same extract but never ran: its extract node is cached, if and only
     # if the UI computes the key as the extract node did
     workflow = train_workflow(project, project.models["models/model_elastic_net.yaml"])
@@ -122,22 +119,21 @@ def test_an_extract_a_real_run_built_shows_as_cached_in_another_workflow(model_r
     assert states["extract__extract_inputs__training_data"].status == "cached"
     assert states["train"].status == "never run"
     # and an edit to the SQL (a new key) is no longer cached
-    sql = model_repo / "extracts" / "training_data.sql"
+    sql = trained_repo / "extracts" / "training_data.sql"
     sql.write_text(sql.read_text().replace("ORDER BY date, x_0", "ORDER BY date, x_1"))
-    project, _ = collect_project(model_repo)
+    project, _ = collect_project(trained_repo)
     workflow = train_workflow(project, project.models["models/model_elastic_net.yaml"])
     states, _ = data.node_states(project.settings, workflow, alive=False)
     assert states["extract__extract_inputs__training_data"].status == "never run"
 
 
-def test_monitoring_panel_shows_drift_per_column_and_metrics_over_time(model_repo):
+def test_monitoring_panel_shows_drift_per_column_and_metrics_over_time(trained_repo):
     from conftest import cli
 
-    assert cli("run", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
-    assert cli("run", "models/model_linear_regression.yaml", "--force", cwd=model_repo).returncode == 0
+    assert cli("run", "models/model_linear_regression.yaml", "--force", cwd=trained_repo).returncode == 0
     for _ in range(2):
-        assert cli("score", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
-    view = data.load_repo(model_repo)
+        assert cli("score", "models/model_linear_regression.yaml", cwd=trained_repo).returncode == 0
+    view = data.load_repo(trained_repo)
     workflow = view.workflow("score__model_linear_regression")
     settings = view.settings
     states, _ = data.node_states(settings, workflow, alive=False)

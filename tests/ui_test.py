@@ -276,10 +276,9 @@ def test_invalid_repo_shows_errors_then_recovers(model_repo, tab):
     assert tab.errors == []
 
 
-def test_locked_warehouse_is_a_message(model_repo, tab):
+def test_locked_warehouse_is_a_message(trained_repo, tab):
     page = tab.page
-    assert cli("run", "models/model_linear_regression.yaml", cwd=model_repo).returncode == 0
-    warehouse = model_repo / ".modelyard" / "warehouse.duckdb"
+    warehouse = trained_repo / ".modelyard" / "warehouse.duckdb"
     locker = subprocess.Popen(
         [
             sys.executable,
@@ -293,7 +292,7 @@ def test_locked_warehouse_is_a_message(model_repo, tab):
     )
     try:
         assert locker.stdout.readline().strip() == "locked"
-        with ui_server(model_repo) as url:
+        with ui_server(trained_repo) as url:
             page.goto(url)
             page.wait_for_selector("#warehouse-message:has-text('is locked by another process')")
             tab.click_node(EXTRACT)
