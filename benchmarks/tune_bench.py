@@ -5,7 +5,8 @@
 On scikit-learn's diabetes data with the reference post's tuning file (40 trials, ElasticNet):
 1. wall time of `modelyard tune` with 2 workers against 1 worker (speed-up), and the same for a
    heavier trainer (a small MLP, same grid) where a trial costs more than starting a worker, and
-   for a gradient-boosted model on 50,000 generated rows (12 trials of about a second each);
+   for a gradient-boosted model on 50,000 generated rows (12 trials of about a second each; and,
+   with ``--workloads HistGB28``, a 28-point grid of the same fits: the start-up is paid once);
    then which worker count `--workers auto` chooses for each; and, from each run's `--debug`
    lines, where its time went (outside the run, the extract, each lane's first trial, all
    trials, select + retrain + register: medians);
@@ -125,6 +126,9 @@ def gradient_boosting_repo(repo: Path, rows: int = 50_000, features: int = 20) -
         GRADIENT_BOOSTING_MODEL.format(features=", ".join(names))
     )
     (repo / "tuning" / "tune_gradient_boosting.yaml").write_text(GRADIENT_BOOSTING_TUNING)
+    (repo / "tuning" / "tune_gradient_boosting_28.yaml").write_text(
+        GRADIENT_BOOSTING_TUNING.replace("[0.05, 0.15, 0.05]", "[0.05, 0.2, 0.05]").replace("16]", "8]")
+    )
     return "tuning/tune_gradient_boosting.yaml"
 
 
@@ -284,6 +288,7 @@ def parallel_workers(repo: Path, heavy: str, repeats: int, names: list[str]) -> 
             ("ElasticNet", "tuning/tune_post.yaml"),
             ("MLP 256x256", "tuning/tune_mlp.yaml"),
             ("HistGB 50k", heavy),
+            ("HistGB28 50k", heavy.replace(".yaml", "_28.yaml")),
         )
         if label.split()[0] in names
     ]
