@@ -23,7 +23,7 @@ from modelyard import ir
 from modelyard.console import debug
 from modelyard.engine.context import RunContext
 from modelyard.engine.inputs import forget_frames
-from modelyard.engine.runfolder import fan_out_items, read_result
+from modelyard.engine.runfolder import fan_out_items
 from modelyard.errors import ModelyardError, NodeError
 from modelyard.execute.node import KINDS, execute_node, trainer_files
 from modelyard.fsio import is_remote
@@ -43,8 +43,8 @@ PRELOAD_VARIABLE = "MODELYARD_PRELOAD"
 
 # The thread pools of OpenMP (scikit-learn's gradient boosting, LightGBM, XGBoost) and BLAS each
 # take every core by default: two workers would run 2 x cores threads and slow each other down.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 THREAD_APIS = {"openmp": ("OMP_NUM_THREADS",), "blas": ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+THREAD_VARIABLES = tuple(name for names in THREAD_APIS.values() for name in names)
 
 
 def _start_forkserver(libraries: list[str], workers: int) -> None:
@@ -178,13 +178,14 @@ class Workers:
         except Exception as exc:  # noqa: BLE001  no work ahead (no guess yet, a broken pool): the node does it all
             self.log(f"{node.id}: nothing started ahead ({exc})")
 
-    def finish_ahead(self, node_id: str, ctx: RunContext) -> None:
+    def finish_ahead(self, node_id: str, results: dict[str, dict]) -> None:
         """Before ``node_id`` runs: wait for the work started ahead for it, if its guess came true
-        (otherwise the node does not use it, and it is left to end on its own)."""
+        by the upstream ``results`` of this run (otherwise the node does not use it, and it is
+        left to end on its own)."""
         ahead, future = self.ahead.get(node_id, (None, None))
         if ahead is None:
             return
-        if read_result(ctx, ahead.upstream).get(ahead.field) != ahead.value:
+        if results.get(ahead.upstream, {}).get(ahead.field) != ahead.value:
             self.log(f"{node_id}: the work started ahead is not used ({ahead.field} differs)")
             return
         try:
@@ -237,7 +238,8 @@ class _Lanes:
         self.lock = threading.Condition()
         self.failure: BaseException | None = None
         self.running = 0  # items taken and not finished, in every lane
-        self.in_pool = 0  # items pool lanes took and have not finished, and an ``on_idle`` call running
+        # what the node's end waits for: items pool lanes took and have not finished, an on_idle call
+        self.awaited = 0
         self.idled = False
         self.used: set[str] = set()  # the lanes that ran an item
         self.emit = emit
@@ -246,10 +248,10 @@ class _Lanes:
         with self.lock:
             index = None if self.failure is not None else next(self.queue, None)
             self.running += index is not None
-            self.in_pool += pooled and index is not None
+            self.awaited += pooled and index is not None
             idle = index is None and self.failure is None and self.running > 0 and not self.idled
             self.idled |= idle
-            self.in_pool += idle  # the node does not end before its on_idle call has
+            self.awaited += idle  # the node does not end before its on_idle call has
         if idle:
             try:
                 self.on_idle()
@@ -273,13 +275,13 @@ class _Lanes:
 
     def _release(self, pooled: bool) -> None:
         if pooled:
-            self.in_pool -= 1
+            self.awaited -= 1
             self.lock.notify_all()
 
     def wait_for_pool(self) -> None:
         """Until every item a pool lane took has ended: none runs on after its node."""
         with self.lock:
-            self.lock.wait_for(lambda: self.in_pool == 0)
+            self.lock.wait_for(lambda: self.awaited == 0)
 
 
 def _worker_died(index: int) -> ModelyardError:
@@ -443,7 +445,7 @@ def run_workflow(
                     if node.fan_out:
                         results[node.id] = _fan_out(workflow, node, ctx, pool, emit)
                     else:
-                        pool.finish_ahead(node.id, ctx)
+                        pool.finish_ahead(node.id, results)
                         results[node.id] = execute_node(workflow, node.id, ctx)
                 except ModelyardError as exc:
                     emit({"event": "node_failed", "node": node.id, "error": str(exc)})

@@ -36,8 +36,10 @@ def _rows(frames: dict) -> dict[str, int]:
 
 def run_train(workflow: Workflow, node: Node, ctx: RunContext, index: int | None) -> dict:
     spec = Train.of(node)
+    if spec.params_from is None:
+        return _fit_into(ctx.node_dir(node.id), ctx, spec, None)
     # a tune workflow retrains with the parameters its select node chose
-    overrides = runfolder.read_result(ctx, spec.params_from)["best_params"] if spec.params_from else None
+    overrides = runfolder.read_result(ctx, spec.params_from)["best_params"]
     ahead = ahead_dir(ctx, node.id, overrides)
     if (ahead / runfolder.RESULT).is_file():  # fitted ahead on these very parameters: see fit_ahead
         for name in (runfolder.TRAINED, runfolder.TRAINING_LOG):
@@ -57,7 +59,7 @@ def _fit_into(folder: Path, ctx: RunContext, spec: Train, overrides: dict | None
     return {"rows": _rows(frames), "seconds": round(time.perf_counter() - started, 3)}
 
 
-def ahead_dir(ctx: RunContext, node_id: str, overrides: dict | None) -> Path:
+def ahead_dir(ctx: RunContext, node_id: str, overrides: dict) -> Path:
     return ctx.node_dir(node_id) / "ahead" / ir.content_hash(overrides)[:16]
 
 
