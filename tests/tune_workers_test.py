@@ -269,15 +269,19 @@ import threadpoolctl as _threadpoolctl
 
 class LastPointSlowTrainer(SKLearnElasticNetTrainer):
     # Every fit logs its process (the command's or a pool worker), rows, alpha and thread counts.
-    # The trial of alpha {slow} (the grid's last point) runs until a fit on more rows than its own (the retrain on all rows) has started: the other
-    # lane has no trial left meanwhile (in a run of two lanes: $WAIT_FOR_RETRAIN set).
+    # The trial of alpha {slow} (the grid's last point) runs until a fit on more rows than its own
+    # (the retrain on all rows) has started: the other lane has no trial left meanwhile (in a run
+    # of two lanes: $WAIT_FOR_RETRAIN set).
     def train(self, df: pd.DataFrame) -> TrainedObject[SKLearnLinearRegressionModel]:
         with open({log!r}, "a") as log:
             process = "worker" if _multiprocessing.parent_process() else "command"
             threads = sorted({{(p["user_api"], p["num_threads"]) for p in _threadpoolctl.threadpool_info()}})
             log.write(f"{{process}} {{len(df)}} {{self.alpha}} {{threads}}\\n")
         with open({log!r}) as log:
-            first_fit_of_slow = [float(line.split()[2]) for line in log].count({slow}) == 1
+            fitted = [line.split() for line in log]
+        first_fit_of_slow = [float(alpha) for _, _, alpha, *_ in fitted].count({slow}) == 1
+        if process == "worker" and any(int(rows) < len(df) for _, rows, *_ in fitted):
+            _time.sleep(1.5)  # a retrain started ahead outlasts the last trial: the command waits for it
         if self.alpha == {slow} and first_fit_of_slow and _os.environ.get("WAIT_FOR_RETRAIN"):  # its trial
             deadline = _time.monotonic() + 120
             while _time.monotonic() < deadline:
