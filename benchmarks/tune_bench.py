@@ -2,21 +2,26 @@
 
     PYTHONPATH=tooling python benchmarks/tune_bench.py [--seeds 5] [--repeats 3]
 
-On scikit-learn's diabetes data with the reference post's tuning file (40 trials, ElasticNet):
-1. wall time of `modelyard tune` with 2 workers against 1 worker (speed-up), and the same for a
-   heavier trainer (a small MLP, same grid) where a trial costs more than starting a worker, and
-   for a gradient-boosted model on 50,000 generated rows (12 trials of about a second each; and,
-   with ``--workloads HistGB28``, a 28-point grid of the same fits: the start-up is paid once);
-   then which worker count `--workers auto` chooses for each; and, from each run's `--debug`
-   lines, where its time went (outside the run, the extract, each lane's first trial, all
-   trials, select + retrain + register: medians);
+On scikit-learn's diabetes data with the reference post's tuning file (40 trials, ElasticNet), and
+on 50,000 generated rows:
+1. wall time of `modelyard tune` with 2 workers against 1 worker (speed-up) on several workloads
+   (``--workloads``; ``WORKLOADS`` below): the post's grid; a small MLP over the same grid, where
+   a trial costs more than starting a worker; gradient-boosted models with fits of 0.5-3 s:
+   scikit-learn's classic GradientBoostingRegressor (its trees are built in one thread, so one
+   worker runs exactly as a user runs it) on 12 points and on 40 (the post's grid size), and
+   HistGradientBoosting on 12 points (also 28 with ``HistGB28``). The MLP and HistGradientBoosting
+   run one OpenMP/BLAS thread in every process (processes compared, not thread pools), and
+   HistGradientBoosting once more as a user runs it, one worker's OpenMP pool taking both cores
+   (``HistGBthreads``). Then which worker count `--workers auto` chooses for each; and, from each
+   run's `--debug` lines, where its time went (outside the run, the extract, each lane's first
+   trial, all trials, select + retrain + register: medians);
 2. `modelyard tune` (1 worker) against scikit-learn's GridSearchCV over the same grid and the
    same single held-out split (PredefinedSplit), refitting the best on all rows as tune does,
    each in a fresh Python process;
 3. Gaussian process: trials until the best objective is within 1% of the grid's best, median
    over seeds (workers 1, budget 20).
 Wall times are the best (part 1: also the median) of ``--repeats`` runs of the real CLI, start-up included.
-Every process runs one BLAS/OpenMP thread, so 1 and 2 workers compare processes, not thread pools.
+No thread variable is set unless a workload says so (part 1's one-thread workloads and control).
 The machine may be shared: part 1 alternates the runs it compares and reports medians.
 """
 
@@ -82,13 +87,33 @@ dependencies:
       file: generated.yaml
       file_param_name: generated
 """
-GRADIENT_BOOSTING_TUNING = """\
-model: model_gradient_boosting.yaml
-n_function_compute_workers: 1
-tuning_type: grid
-param_boundaries:
-  learning_rate: [0.05, 0.15, 0.05]
-  max_leaf_nodes: [15, 63, 16]
+
+
+def grid_file(model: str, **boundaries: list) -> str:
+    """A grid tuning file of ``model`` over ``boundaries`` ([first, last, step] per parameter)."""
+    lines = "".join(f"  {name}: {values}\n" for name, values in boundaries.items())
+    return f"model: {model}\nn_function_compute_workers: 1\ntuning_type: grid\nparam_boundaries:\n{lines}"
+
+
+# The classic GradientBoostingRegressor builds its trees in one thread: one worker runs it exactly as
+# two do, whatever the thread settings, so the 1-worker baseline is the run a user gets.
+CLASSIC_BOOSTING_TRAINER = """
+
+@dataclass
+class ClassicGradientBoostingTrainer(DiabetesElasticNetTrainer):
+    n_estimators: int = 4
+    max_depth: int = 2
+    learning_rate: float = 0.1
+
+    def train(self, df: pd.DataFrame) -> TrainedObject:
+        from sklearn.ensemble import GradientBoostingRegressor
+
+        model = GradientBoostingRegressor(
+            n_estimators=self.n_estimators, max_depth=self.max_depth, learning_rate=self.learning_rate, random_state=0
+        )
+        model.fit(df[self.feature_columns], df[self.target_label])
+        sample = df[self.feature_columns].head(5)
+        return TrainedObject(model, {"x": sample}, model.predict(sample), "predict")
 """
 GP_FILE = """\
 model: model_linear_regression.yaml
@@ -100,14 +125,20 @@ param_boundaries:
   alpha: [0.1, 0.8]
   max_iter: [10, 50]
 """
-# One BLAS thread per process, so two workers do not fight over the two cores the way 2x2 threads
-# would. Bytecode caching on, as in a user's installation (a shell may turn it off for its checkout:
-# then every run would compile modelyard's sources again, and the baseline's libraries are compiled).
-ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": ""}
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# As a user runs it: no thread variable set (``main`` removes any from this process's environment),
+# so one worker's OpenMP and BLAS pools take every core, and with two workers modelyard cuts each
+# worker to its share. Bytecode caching on, as in a user's installation (a shell may turn it off for
+# its checkout: then every run would compile modelyard's sources again, and the baseline's
+# libraries are compiled).
+USER_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
+# One OpenMP/BLAS thread in every process, 1 worker or 2: compares processes, not thread pools.
+ONE_THREAD_ENV = {**USER_ENV, **dict.fromkeys(THREAD_VARIABLES, "1")}
 
 
-def gradient_boosting_repo(repo: Path, rows: int = 50_000, features: int = 20) -> str:
-    """A model on ``rows`` generated rows (a seeded non-linear target, nothing downloaded); its tuning file."""
+def gradient_boosting_repo(repo: Path, rows: int = 50_000, features: int = 20) -> None:
+    """Gradient-boosted models on ``rows`` generated rows (a seeded non-linear target, nothing
+    downloaded), and their tuning files."""
     import numpy as np
     import pandas as pd
 
@@ -125,14 +156,34 @@ def gradient_boosting_repo(repo: Path, rows: int = 50_000, features: int = 20) -
     (repo / "models" / "model_gradient_boosting.yaml").write_text(
         GRADIENT_BOOSTING_MODEL.format(features=", ".join(names))
     )
-    (repo / "tuning" / "tune_gradient_boosting.yaml").write_text(GRADIENT_BOOSTING_TUNING)
-    (repo / "tuning" / "tune_gradient_boosting_28.yaml").write_text(
-        GRADIENT_BOOSTING_TUNING.replace("[0.05, 0.15, 0.05]", "[0.05, 0.2, 0.05]").replace("16]", "8]")
+    histogram = "model_gradient_boosting.yaml"
+    (repo / "tuning" / "tune_gradient_boosting.yaml").write_text(
+        grid_file(histogram, learning_rate=[0.05, 0.15, 0.05], max_leaf_nodes=[15, 63, 16])
     )
-    return "tuning/tune_gradient_boosting.yaml"
+    (repo / "tuning" / "tune_gradient_boosting_28.yaml").write_text(
+        grid_file(histogram, learning_rate=[0.05, 0.2, 0.05], max_leaf_nodes=[15, 63, 8])
+    )
+    with open(repo / "trainers" / "diabetes.py", "a") as handle:
+        handle.write(CLASSIC_BOOSTING_TRAINER)
+    (repo / "models" / "model_classic_boosting.yaml").write_text(
+        GRADIENT_BOOSTING_MODEL.format(features=", ".join(names))
+        .replace("GradientBoostingTrainer", "ClassicGradientBoostingTrainer")
+        .replace("generated_gradient_boosting", "generated_classic_boosting")
+        .replace("HistGradientBoostingRegressor, about a second per fit", "GradientBoostingRegressor, one thread")
+    )
+    classic = "model_classic_boosting.yaml"
+    (repo / "tuning" / "tune_classic_boosting.yaml").write_text(
+        grid_file(classic, n_estimators=[4, 8, 4], max_depth=[2, 4, 1], learning_rate=[0.1, 0.3, 0.2])
+    )
+    # the post's grid shape (8 x 5 = 40 points), of fits of 0.6-1.4 s
+    (repo / "tuning" / "tune_classic_boosting_40.yaml").write_text(
+        grid_file(classic, learning_rate=[0.05, 0.4, 0.05], n_estimators=[4, 8, 1])
+    )
 
 
-def tune(repo: Path, tuning_file: str, workers: int | str, phases: dict | None = None) -> tuple[float, dict]:
+def tune(
+    repo: Path, tuning_file: str, workers: int | str, phases: dict | None = None, env: dict = USER_ENV
+) -> tuple[float, dict]:
     """Wall time and JSON output of the real CLI; with ``phases``, the run's ``--debug`` timings
     are added to it (``phase_times``)."""
     from conftest import cli
@@ -140,7 +191,7 @@ def tune(repo: Path, tuning_file: str, workers: int | str, phases: dict | None =
     debug = ("--debug",) if phases is not None else ()
     started = time.perf_counter()
     result = cli(
-        "tune", tuning_file, "--workers", str(workers), "--format", "json", *debug, cwd=repo, env=ENV, timeout=900
+        "tune", tuning_file, "--workers", str(workers), "--format", "json", *debug, cwd=repo, env=env, timeout=900
     )
     seconds = time.perf_counter() - started
     if result.returncode != 0 or not result.stdout.startswith("{"):
@@ -207,7 +258,8 @@ def machine_parallelism() -> float:
     def wall(copies: int) -> float:
         started = time.perf_counter()
         running = [
-            subprocess.Popen([sys.executable, "-c", PLAIN_FITS], env={**os.environ, **ENV}) for _ in range(copies)
+            subprocess.Popen([sys.executable, "-c", PLAIN_FITS], env={**os.environ, **ONE_THREAD_ENV})
+            for _ in range(copies)
         ]
         for process in running:
             process.wait()
@@ -224,7 +276,7 @@ def grid_search_cv_process(repo: Path) -> tuple[float, dict]:
         [sys.executable, __file__, "--baseline", str(repo)],
         capture_output=True,
         text=True,
-        env={**os.environ, **ENV},
+        env={**os.environ, **USER_ENV},
         check=True,
     )
     return time.perf_counter() - started, json.loads(done.stdout)
@@ -243,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--parts", default="123", help="which parts to run, e.g. 12 (default: all)")
     parser.add_argument(
-        "--workloads", default="ElasticNet,MLP,HistGB", help="part 1's workloads, e.g. HistGB (default: all three)"
+        "--workloads",
+        default="ElasticNet,MLP,HistGB,HistGBthreads,GB",
+        help=f"part 1's workloads, of {', '.join(WORKLOADS)} (default: all but the larger grids, HistGB28 and GB40)",
     )
     parser.add_argument("--baseline", metavar="REPO", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -252,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from conftest import generate_repo
     from helpers.diabetes import POST_TUNING_FILE, diabetes_repo
+
+    unknown = set(args.workloads.split(",")) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workloads {sorted(unknown)}: choose from {', '.join(WORKLOADS)}")
+    for name in THREAD_VARIABLES:  # the user's setting is USER_ENV's: none
+        os.environ.pop(name, None)
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["HOME"] = tmp  # cookiecutter writes its replay file to ~
@@ -266,11 +326,11 @@ def main(argv: list[str] | None = None) -> int:
             .replace("diabetes_elastic_net", "diabetes_mlp")
         )
         (repo / "tuning" / "tune_mlp.yaml").write_text(POST_TUNING_FILE.replace("model_linear_regression", "model_mlp"))
-        heavy = gradient_boosting_repo(repo)
+        gradient_boosting_repo(repo)
         _, out = tune(repo, "tuning/tune_post.yaml", 1)  # warm: extract built, files and bytecode cached
-        tune(repo, heavy, 1)
+        tune(repo, WORKLOADS["HistGB"][1], 1)
         if "1" in args.parts:
-            parallel_workers(repo, heavy, args.repeats, args.workloads.split(","))
+            parallel_workers(repo, args.repeats, args.workloads.split(","))
         if "2" in args.parts:
             against_grid_search_cv(repo, args.repeats)
         if "3" in args.parts:
@@ -278,38 +338,42 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def parallel_workers(repo: Path, heavy: str, repeats: int, names: list[str]) -> None:
+# part 1's workloads: --workloads name -> (label, tuning file, environment of both runs)
+WORKLOADS = {
+    "ElasticNet": ("ElasticNet", "tuning/tune_post.yaml", USER_ENV),
+    "MLP": ("MLP 256x256, 1 thread", "tuning/tune_mlp.yaml", ONE_THREAD_ENV),
+    "HistGB": ("HistGB 50k, 1 thread", "tuning/tune_gradient_boosting.yaml", ONE_THREAD_ENV),
+    "HistGB28": ("HistGB 50k, 28 points, 1 thread", "tuning/tune_gradient_boosting_28.yaml", ONE_THREAD_ENV),
+    # the same grid as a user runs it: one worker's OpenMP pool takes both cores
+    "HistGBthreads": ("HistGB 50k, library threads", "tuning/tune_gradient_boosting.yaml", USER_ENV),
+    "GB": ("GB 50k, one-thread trees", "tuning/tune_classic_boosting.yaml", USER_ENV),
+    "GB40": ("GB 50k, 40 points, one-thread trees", "tuning/tune_classic_boosting_40.yaml", USER_ENV),
+}
+
+
+def parallel_workers(repo: Path, repeats: int, names: list[str]) -> None:
     print(
         f"1. parallel workers (wall time of `modelyard tune`; 1 and 2 workers alternate, median and best of {repeats})"
     )
-    workloads = [
-        (label, file)
-        for label, file in (
-            ("ElasticNet", "tuning/tune_post.yaml"),
-            ("MLP 256x256", "tuning/tune_mlp.yaml"),
-            ("HistGB 50k", heavy),
-            ("HistGB28 50k", heavy.replace(".yaml", "_28.yaml")),
-        )
-        if label.split()[0] in names
-    ]
-    for label, file in workloads:
+    workloads = [WORKLOADS[name] for name in names]
+    for label, file, env in workloads:
         runs: dict[int, list[float]] = {1: [], 2: []}
         best: dict[int, tuple] = {}
         phases: dict[int, dict] = {1: {}, 2: {}}
         for _ in range(repeats):  # interleaved, so a busy moment on the machine hits both alike
             for workers in runs:
-                seconds, out = tune(repo, file, workers, phases[workers])
+                seconds, out = tune(repo, file, workers, phases[workers], env)
                 runs[workers].append(seconds)
                 best[workers] = (out["best_params"], out["best_objective"])
         if best[1][0] != best[2][0] or not math.isclose(best[1][1], best[2][1], rel_tol=1e-9):
             raise SystemExit(f"{label}: 1 worker found {best[1]}, 2 workers {best[2]}")
         one, two = (statistics.median(runs[w]) for w in (1, 2))
-        trial_seconds = sum(t["seconds"] for t in out["trials"])
+        fits = [t["seconds"] for t in out["trials"]]
         print(
-            f"   {label:<12} 1 worker {one:6.2f} s (best {min(runs[1]):.2f})   2 workers {two:6.2f} s "
+            f"   {label}: 1 worker {one:6.2f} s (best {min(runs[1]):.2f})   2 workers {two:6.2f} s "
             f"(best {min(runs[2]):.2f})   2 workers take {two / one:4.2f}x the time of 1 "
-            f"(best/best {min(runs[2]) / min(runs[1]):.2f}x)"
-            f"   (fit+score time of the {len(out['trials'])} trials: {trial_seconds:.2f} s)"
+            f"(best/best {min(runs[2]) / min(runs[1]):.2f}x)   (fit+score of the {len(fits)} trials, 2 workers: "
+            f"{sum(fits):.2f} s in all, {min(fits):.2f}-{max(fits):.2f} s each)"
         )
         for workers, times in phases.items():
             table = ", ".join(f"{name} {statistics.median(values):.2f}" for name, values in times.items())
@@ -318,7 +382,7 @@ def parallel_workers(repo: Path, heavy: str, repeats: int, names: list[str]) -> 
         f"   control: two plain scikit-learn processes at once did {machine_parallelism():.2f}x the work per "
         "second of one alone (2 = two free cores; about 1 = no second core to gain, whatever the worker count)"
     )
-    chosen = {label: tune(repo, file, "auto")[1]["workers"] for label, file in workloads}
+    chosen = {label: tune(repo, file, "auto", env=env)[1]["workers"] for label, file, env in workloads}
     print(f"   --workers auto chose: {', '.join(f'{label} {n}' for label, n in chosen.items())}")
 
 
