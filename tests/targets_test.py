@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import cli
+from helpers.workers import SMALL_AUTO_GRID, TWO_CORES, fitting_processes, pid_logging_repo
 
 MODEL = "models/model_linear_regression.yaml"
 NAME = "sample_regression_model_v1"
@@ -101,6 +102,24 @@ def test_concurrent_runs_on_s3_get_distinct_versions(shared, s3_server):
     fs = raw_fs(s3_server)
     committed = sorted(p.rsplit("/", 2)[1] for p in fs.glob(f"{prefix}/models/{NAME}/*/envelope.json"))
     assert committed == ["1", "2"]
+
+
+def test_a_tune_with_runs_on_s3_starts_no_retrain_ahead(shared, s3_server):
+    """Two lanes, the run folder on S3: adopting a retrain started ahead is a rename in a run folder
+    on disk, so none is started; train fits the best itself, once, and the study stores the model."""
+    repo, prefix, env = shared
+    log = pid_logging_repo(repo, sleep=0.3)  # trials long enough that one lane idles while the other runs
+    (repo / "tuning" / "small.yaml").write_text(SMALL_AUTO_GRID.replace("auto", "2"))
+    args = ("--target", "shared", "tune", "tuning/small.yaml", "--format", "json", "--debug")
+    result = cli(*args, cwd=repo, env={**env, **TWO_CORES})
+    assert result.returncode == 0, result
+    out = result.json()
+    assert out["workers"] == 2 and out["run_dir"].startswith(f"s3://{prefix}/runs/")
+    assert "started ahead" not in result.stderr, result.stderr
+    trials, retrains = fitting_processes(log)
+    assert len(trials) == 9 and len(set(trials)) == 2 and len(retrains) == 1, (trials, retrains)
+    train = json.loads(raw_fs(s3_server).cat_file(out["run_dir"].removeprefix("s3://") + "/train/result.json"))
+    assert "fitted_ahead" not in train
 
 
 def test_wrong_credentials_fail_clearly_and_write_nothing(shared, s3_server):

@@ -13,66 +13,7 @@ import re
 from pathlib import Path
 
 from conftest import cli
-
-TWO_CORES = {"MODELYARD_CPU_COUNT": "2"}
-
-PID_LOGGING_TRAINER = """
-
-import os as _os
-import time as _time
-
-
-def _wait_for_a_worker(log_path: str) -> None:
-    # The command's process runs trials as they come while the pool's worker starts: from its
-    # third trial on it waits until a worker has run one, so that the pool gets trials however
-    # slowly the worker starts on a busy machine.
-    me = str(_os.getpid())
-    deadline = _time.monotonic() + 120
-    while _time.monotonic() < deadline:
-        with open(log_path) as log:
-            pids = [line.split()[0] for line in log]
-        if pids.count(me) <= 2 or set(pids) != {{me}}:
-            return
-        _time.sleep(0.05)
-
-
-class PidLoggingElasticNetTrainer(SKLearnElasticNetTrainer):
-    def train(self, df: pd.DataFrame) -> TrainedObject[SKLearnLinearRegressionModel]:
-        with open({log!r}, "a") as log:
-            log.write(f"{{_os.getpid()}} {{len(df)}}\\n")
-        _time.sleep({sleep})
-        if {wait}:
-            _wait_for_a_worker({log!r})
-        return super().train(df)
-"""
-
-SMALL_AUTO_GRID = """\
-model: model_elastic_net.yaml
-n_function_compute_workers: auto
-tuning_type: grid
-param_boundaries:
-  alpha: [0.1, 0.3, 0.1]
-  max_iter: [10, 30, 10]
-"""
-
-
-def pid_logging_repo(repo: Path, sleep: float, wait_for_a_worker: bool = True) -> Path:
-    """The template repo whose elastic net trainer logs its process id and sleeps ``sleep`` s per
-    fit (in the command's process, from its third trial on, until a worker has run one)."""
-    log = repo / "train_pids.txt"
-    trainer = repo / "trainers" / "sklearn" / "sklearn_linear.py"
-    text = PID_LOGGING_TRAINER.format(log=str(log), sleep=sleep, wait=wait_for_a_worker)
-    trainer.write_text(trainer.read_text() + text)
-    model = repo / "models" / "model_elastic_net.yaml"
-    model.write_text(model.read_text().replace("SKLearnElasticNetTrainer", "PidLoggingElasticNetTrainer"))
-    return log
-
-
-def fitting_processes(log: Path) -> tuple[list[str], list[str]]:
-    """The process ids of the trials' fits and of the retrains' (the fits on the most rows), in order."""
-    fits = [(pid, int(rows)) for pid, rows in map(str.split, log.read_text().splitlines())]
-    most = max(rows for _, rows in fits)
-    return [pid for pid, rows in fits if rows < most], [pid for pid, rows in fits if rows == most]
+from helpers.workers import SMALL_AUTO_GRID, TWO_CORES, fitting_processes, pid_logging_repo
 
 
 def test_auto_runs_millisecond_trials_in_one_process(model_repo: Path):
