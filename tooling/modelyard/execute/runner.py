@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import contextlib
+import functools
 import importlib
 import multiprocessing
 import os
@@ -357,10 +358,10 @@ def _run_here(
 
 def _lane_order(indexes: range) -> list[int]:
     """The order lanes take items in: shuffled, the same way every run. A grid in its own order
-    ends with its largest models, which are often its best too: the lanes would end unevenly,
-    each on one of the longest fits, and the best trial would end last, too late for its retrain
-    to start ahead on the lane left idle (see ``Workers.start_ahead``). Results do not depend on
-    the order: each item is kept at its index."""
+    ends with its largest models, which are often its best too: the lanes would end on its
+    longest fits, and the best trial would end last, too late for its retrain to start ahead on
+    the lane left idle (see ``Workers.start_ahead``). Results do not depend on the order: each
+    item is kept at its index."""
     order = list(indexes)
     random.Random(len(order)).shuffle(order)
     return order
@@ -370,7 +371,7 @@ def _run_in_lanes(
     workflow: ir.Workflow, node: ir.Node, ctx: RunContext, workers: Workers, indexes: range, results, emit
 ) -> int:
     """Run ``indexes`` in this process and on the pool at once; the number of lanes that ran any."""
-    on_idle = lambda: workers.start_ahead(workflow, node, ctx, results)  # noqa: E731
+    on_idle = functools.partial(workers.start_ahead, workflow, node, ctx, results)
     lanes = _Lanes(_lane_order(indexes), emit, workers.log, on_idle)
     pool = workers.executor()
     feeders = min(workers.size, len(indexes)) - 1
