@@ -213,7 +213,7 @@ def test_a_failing_task_names_the_workflow_and_node(dag_test_outcomes):
 
 # the fan-out DAG run once per repo in argv[2], with Airflow's [core] max_map_length as given there
 FAN_OUT_RUNS = """
-    import os
+    import json, os, sys
     from modelyard.engine import runfolder
     from modelyard.execute.node import EXECUTORS
 

@@ -83,7 +83,7 @@ def report(run):
 # Each run's DAG files go into the DAGs folder just before it runs (a later run of a dag id
 # replaces the earlier one's files, as a recompile would).
 DAGS_TEST = """
-import os, shutil
+import json, os, shutil, sys
 from pathlib import Path
 from airflow.dag_processing.dagbag import DagBag
 

@@ -1,11 +1,12 @@
 """workflows/tune/ahead.py: which retrain a run starts ahead, from a compiled adaptive study and a
-run folder written here by hand (earlier rounds' results, as the runner leaves them)."""
+run folder whose earlier rounds' results are written here (as the runner's nodes write them)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from modelyard.engine.context import RunContext
+from modelyard.engine.runfolder import write_result
 from modelyard.workflows.tune.ahead import plan
 
 TUNING = """\
@@ -28,19 +29,9 @@ def _tune(compile_repo, tuning: str = TUNING):
     return workflow
 
 
-class RunFolder:
-    """The part of a RunContext the plan reads: where each node's results are."""
-
-    def __init__(self, run_dir: Path):
-        self.run_dir = run_dir
-
-    def node_dir(self, node_id: str, index: int | None = None) -> Path:
-        return self.run_dir / (node_id if index is None else f"{node_id}.{index}")
-
-    def write(self, node_id: str, index: int | None, result: dict) -> None:
-        folder = self.node_dir(node_id, index)
-        folder.mkdir(parents=True)
-        (folder / "result.json").write_text(json.dumps(result))
+def run_folder(run_dir: Path) -> RunContext:
+    """A run context whose run folder is ``run_dir`` (the plan reads nothing else of it)."""
+    return RunContext(root=run_dir, warehouse_path=None, store_path=run_dir, data_dir=run_dir, run_dir=run_dir)
 
 
 def trial(number: int, alpha: float, r2: float | None) -> dict:
@@ -53,19 +44,19 @@ def trial(number: int, alpha: float, r2: float | None) -> dict:
     }
 
 
-def earlier_rounds(workflow, run: RunFolder, scores: list[float]) -> None:
+def earlier_rounds(workflow, run: RunContext, scores: list[float]) -> None:
     """Results of rounds 1 and 2 (4 + 2 trials), r2 from ``scores``; round 3's point."""
     for index, r2 in enumerate(scores[:4]):
-        run.write("trials_01", index, trial(index + 1, 0.1 * (index + 1), r2))
-    run.write("propose_02", None, {"items": [{"alpha": 0.5, "depth": 3}, {"alpha": 0.6, "depth": 3}]})
+        write_result(run, "trials_01", index, trial(index + 1, 0.1 * (index + 1), r2))
+    write_result(run, "propose_02", None, {"items": [{"alpha": 0.5, "depth": 3}, {"alpha": 0.6, "depth": 3}]})
     for index, r2 in enumerate(scores[4:]):
-        run.write("trials_02", index, trial(index + 5, 0.5 + 0.1 * index, r2))
-    run.write("propose_03", None, {"items": [{"alpha": 0.7, "depth": 3}]})
+        write_result(run, "trials_02", index, trial(index + 5, 0.5 + 0.1 * index, r2))
+    write_result(run, "propose_03", None, {"items": [{"alpha": 0.7, "depth": 3}]})
 
 
 def test_the_last_round_retrains_the_best_of_every_round_so_far(compile_repo, tmp_path: Path):
     workflow = _tune(compile_repo)  # 7 trials in rounds of 4, 2, 1; r2, maximized
-    run = RunFolder(tmp_path)
+    run = run_folder(tmp_path)
     earlier_rounds(workflow, run, [0.1, 0.2, 0.9, 0.3, 0.4, 0.5])  # trial 3 (alpha 0.3) is the best
     ahead = plan(workflow, workflow.node("trials_03"), run, [])
     assert (ahead.node, ahead.upstream, ahead.field) == ("train", "select", "best_params")
@@ -79,18 +70,18 @@ def test_the_last_round_retrains_the_best_of_every_round_so_far(compile_repo, tm
 
 def test_no_retrain_ahead_before_the_last_round_or_without_a_score(compile_repo, tmp_path: Path):
     workflow = _tune(compile_repo)
-    run = RunFolder(tmp_path)
+    run = run_folder(tmp_path)
     assert plan(workflow, workflow.node("trials_01"), run, [trial(1, 0.1, 0.5)]) is None  # more rounds follow
     for index in range(4):
-        run.write("trials_01", index, trial(index + 1, 0.1, None))
-    run.write("propose_02", None, {"items": [{"alpha": 0.5, "depth": 3}, {"alpha": 0.6, "depth": 3}]})
+        write_result(run, "trials_01", index, trial(index + 1, 0.1, None))
+    write_result(run, "propose_02", None, {"items": [{"alpha": 0.5, "depth": 3}, {"alpha": 0.6, "depth": 3}]})
     for index in range(2):
-        run.write("trials_02", index, trial(index + 5, 0.5, None))
+        write_result(run, "trials_02", index, trial(index + 5, 0.5, None))
     assert plan(workflow, workflow.node("trials_03"), run, [trial(7, 0.7, None)]) is None  # every trial failed
 
 
 def test_a_minimized_metric_retrains_the_lowest(compile_repo, tmp_path: Path):
     workflow = _tune(compile_repo, TUNING.replace("direction: maximize", "direction: minimize"))
-    run = RunFolder(tmp_path)
+    run = run_folder(tmp_path)
     earlier_rounds(workflow, run, [0.1, 0.2, 0.9, 0.3, 0.4, 0.05])  # trial 6 (alpha 0.6) is the lowest
     assert plan(workflow, workflow.node("trials_03"), run, []).value == {"alpha": 0.6, "depth": 3}
