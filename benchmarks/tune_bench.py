@@ -73,12 +73,12 @@ class GradientBoostingTrainer(DiabetesElasticNetTrainer):
         sample = df[self.feature_columns].head(5)
         return TrainedObject(model, {"x": sample}, model.predict(sample), "predict")
 """
-GRADIENT_BOOSTING_MODEL = """\
+BOOSTING_MODEL = """\
 model_name: Gradient boosting on generated rows
-model_description: HistGradientBoostingRegressor, about a second per fit.
+model_description: {description}
 tags:
-  canonical_name: generated_gradient_boosting
-model_trainer: diabetes.GradientBoostingTrainer
+  canonical_name: {canonical_name}
+model_trainer: diabetes.{trainer}
 constructor_args:
   feature_columns: [{features}]
 dependencies:
@@ -125,7 +125,6 @@ param_boundaries:
   alpha: [0.1, 0.8]
   max_iter: [10, 50]
 """
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # As a user runs it: no thread variable set (``main`` removes any from this process's environment),
 # so one worker's OpenMP and BLAS pools take every core, and with two workers modelyard cuts each
 # worker to its share. Bytecode caching on, as in a user's installation (a shell may turn it off for
@@ -133,7 +132,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 # libraries are compiled).
 USER_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
 # One OpenMP/BLAS thread in every process, 1 worker or 2: compares processes, not thread pools.
-ONE_THREAD_ENV = {**USER_ENV, **dict.fromkeys(THREAD_VARIABLES, "1")}
+ONE_THREAD_ENV = {**USER_ENV, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def gradient_boosting_repo(repo: Path, rows: int = 50_000, features: int = 20) -> None:
@@ -152,24 +151,22 @@ def gradient_boosting_repo(repo: Path, rows: int = 50_000, features: int = 20) -
     (repo / "extracts" / "generated.yaml").write_text("generated:\n  operator: sql\n  sql_file: generated.sql\n")
     (repo / "extracts" / "generated.sql").write_text("SELECT * FROM generated ORDER BY id\n")
     with open(repo / "trainers" / "diabetes.py", "a") as handle:  # evaluate() from the diabetes trainer
-        handle.write(GRADIENT_BOOSTING_TRAINER)
-    (repo / "models" / "model_gradient_boosting.yaml").write_text(
-        GRADIENT_BOOSTING_MODEL.format(features=", ".join(names))
-    )
+        handle.write(GRADIENT_BOOSTING_TRAINER + CLASSIC_BOOSTING_TRAINER)
+    for model, trainer, description in (
+        ("gradient_boosting", "GradientBoostingTrainer", "HistGradientBoostingRegressor, about a second per fit."),
+        ("classic_boosting", "ClassicGradientBoostingTrainer", "GradientBoostingRegressor, one thread."),
+    ):
+        (repo / "models" / f"model_{model}.yaml").write_text(
+            BOOSTING_MODEL.format(
+                description=description, canonical_name=f"generated_{model}", trainer=trainer, features=", ".join(names)
+            )
+        )
     histogram = "model_gradient_boosting.yaml"
     (repo / "tuning" / "tune_gradient_boosting.yaml").write_text(
         grid_file(histogram, learning_rate=[0.05, 0.15, 0.05], max_leaf_nodes=[15, 63, 16])
     )
     (repo / "tuning" / "tune_gradient_boosting_28.yaml").write_text(
         grid_file(histogram, learning_rate=[0.05, 0.2, 0.05], max_leaf_nodes=[15, 63, 8])
-    )
-    with open(repo / "trainers" / "diabetes.py", "a") as handle:
-        handle.write(CLASSIC_BOOSTING_TRAINER)
-    (repo / "models" / "model_classic_boosting.yaml").write_text(
-        GRADIENT_BOOSTING_MODEL.format(features=", ".join(names))
-        .replace("GradientBoostingTrainer", "ClassicGradientBoostingTrainer")
-        .replace("generated_gradient_boosting", "generated_classic_boosting")
-        .replace("HistGradientBoostingRegressor, about a second per fit", "GradientBoostingRegressor, one thread")
     )
     classic = "model_classic_boosting.yaml"
     (repo / "tuning" / "tune_classic_boosting.yaml").write_text(
@@ -310,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.workloads.split(",")) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workloads {sorted(unknown)}: choose from {', '.join(WORKLOADS)}")
+    from modelyard.execute.runner import THREAD_VARIABLES  # not in the baseline's process (--baseline)
+
     for name in THREAD_VARIABLES:  # the user's setting is USER_ENV's: none
         os.environ.pop(name, None)
 
